@@ -1,0 +1,52 @@
+# gatehouse — `make help` lists the targets.
+# Every target runs on the Node 24 that package.json pins (devDependency `node`), never on the
+# machine's own node: node_modules/.bin comes first on PATH.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+CONFIG ?= examples/gatehouse.yaml
+
+.DEFAULT_GOAL := help
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: install
+install: node_modules/.package-lock.json ## Install npm dependencies (Node 24 comes with them)
+
+.PHONY: run
+run: install ## Run gatehouse on its embedded defaults (examples/, memory sessions, dev identity provider)
+	node src/cli/gatehouse.ts serve --config $(CONFIG)
+
+.PHONY: test
+test: install prerequisites ## Run the whole test suite (needs Redis at 127.0.0.1:6379; installs what else it needs)
+	vitest run
+
+.PHONY: prerequisites
+prerequisites: ## Check and install the services and tools the tests need (Redis, ...)
+	bash scripts/prerequisites.sh
+
+.PHONY: lint
+lint: install ## Type-check, lint and check formatting
+	tsc -p tsconfig.json --noEmit
+	eslint .
+	prettier --check .
+
+.PHONY: format
+format: install ## Format every file with Prettier
+	prettier --write .
+
+.PHONY: build
+build: install ## Compile TypeScript to dist/
+	rm -rf dist
+	tsc -p tsconfig.build.json
+
+.PHONY: clean
+clean: ## Remove build output and caches (keeps built Kubernetes tools in .tools/)
+	rm -rf dist coverage test-results

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Makes sure the services and tools the test suite uses are present, installing them from
+# Debian when they are missing, and fails loudly with the fix when it cannot.
+set -euo pipefail
+
+say() { printf '[prerequisites] %s\n' "$*"; }
+fail() { printf '[prerequisites] ERROR: %s\n' "$*" >&2; exit 1; }
+
+apt_updated=0
+apt_install() {
+  if ! command -v apt-get >/dev/null; then
+    fail "need Debian package(s) $* but apt-get is not available; install them by hand"
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    fail "need Debian package(s) $*; run as root or install them: sudo apt-get install -y $*"
+  fi
+  if [ "$apt_updated" -eq 0 ]; then
+    say "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  say "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Redis at 127.0.0.1:6379 (session store tests use it for real) -------------------------
+redis_port="${GATEHOUSE_TEST_REDIS_PORT:-6379}"
+redis_up() {
+  if command -v redis-cli >/dev/null; then
+    [ "$(redis-cli -h 127.0.0.1 -p "$redis_port" ping 2>/dev/null)" = "PONG" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null
+  fi
+}
+if ! redis_up; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  say "starting redis-server on 127.0.0.1:$redis_port"
+  redis-server --daemonize yes --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no \
+    --logfile /tmp/gatehouse-redis.log
+  for _ in $(seq 1 50); do redis_up && break; sleep 0.1; done
+  redis_up || fail "Redis is not answering on 127.0.0.1:$redis_port (see /tmp/gatehouse-redis.log)"
+fi
+say "redis: ok (127.0.0.1:$redis_port)"
