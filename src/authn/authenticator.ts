@@ -1,0 +1,50 @@
+import type { AuthRequest } from '../authz/auth-request.ts';
+import type { Identity } from './identity.ts';
+
+/**
+ * What one authenticator concluded about a request.
+ * - `absent`: the request carries no credential this authenticator understands; try the next one.
+ * - `identified`: the credential is valid.
+ * - `rejected`: a credential was presented and is invalid; the request is unauthenticated and the
+ *   caller learns why through `challenge` (RFC 6750 §3 / RFC 7235 `WWW-Authenticate`).
+ * Dependency failures (JWKS or Redis unreachable) are thrown as `DependencyError`, never returned
+ * as `absent`, so that an outage can never be mistaken for an anonymous request (fail closed).
+ */
+export type AuthnResult =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'identified'; readonly identity: Identity }
+  | {
+      readonly kind: 'rejected';
+      /** Short machine code for logs and metrics, e.g. `expired`, `bad-signature`, `revoked`. */
+      readonly code: string;
+      /** Value for `WWW-Authenticate`, if this credential type has a challenge. */
+      readonly challenge?: string;
+    };
+
+export interface Authenticator {
+  /** Label used in logs and metrics: `bearer`, `session`, `header`, `basic`. */
+  readonly name: string;
+  authenticate(request: AuthRequest): Promise<AuthnResult>;
+}
+
+/**
+ * Runs authenticators in order; the first one that finds its credential decides. A rejected
+ * credential is not retried with the next authenticator: a bad bearer token next to a good
+ * cookie is still a bad request.
+ */
+export class AuthenticatorChain implements Authenticator {
+  readonly name = 'chain';
+  readonly #authenticators: readonly Authenticator[];
+
+  constructor(authenticators: readonly Authenticator[]) {
+    this.#authenticators = authenticators;
+  }
+
+  async authenticate(request: AuthRequest): Promise<AuthnResult> {
+    for (const authenticator of this.#authenticators) {
+      const result = await authenticator.authenticate(request);
+      if (result.kind !== 'absent') return result;
+    }
+    return { kind: 'absent' };
+  }
+}

@@ -1,0 +1,26 @@
+/** Who made a request, as established by one authenticator. Immutable once built. */
+export type AuthMethod = 'session' | 'bearer' | 'header' | 'basic';
+
+export interface Identity {
+  /** Stable subject: the token's `sub` (session and bearer), or the username (header, basic). */
+  readonly subject: string;
+  /** The user name sent upstream (`X-Auth-Request-User`, `Remote-User`). */
+  readonly user: string;
+  readonly email?: string;
+  /** Display name (`Remote-Name`). */
+  readonly name?: string;
+  readonly preferredUsername?: string;
+  readonly givenName?: string;
+  readonly familyName?: string;
+  readonly organisation?: string;
+  readonly groups: readonly string[];
+  /** Raw claims for `Claim` role-mapping subjects and custom header rules. */
+  readonly claims: Readonly<Record<string, unknown>>;
+  /** The configured provider or issuer name that vouched for this identity. */
+  readonly provider: string;
+  readonly method: AuthMethod;
+  /** Session id hash (never the ticket) when the identity comes from a session. */
+  readonly sessionId?: string;
+  /** Epoch seconds after which this identity must not be trusted any more. */
+  readonly expiresAt?: number;
+}

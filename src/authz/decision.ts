@@ -1,0 +1,30 @@
+import type { Identity } from '../authn/identity.ts';
+import type { Reason } from './reasons.ts';
+
+export type Outcome = 'allow' | 'unauthenticated' | 'forbidden';
+
+export type PolicyKind = 'AccessPolicy' | 'ClusterAccessPolicy';
+
+/** Which rule decided, for logs, metrics, headers profiles and `gatehouse check`. */
+export interface MatchedRule {
+  readonly kind: PolicyKind;
+  /** Empty for cluster-scoped policies. */
+  readonly namespace: string;
+  readonly policy: string;
+  readonly rule: string;
+  /** The roles the rule requires (empty for `action: Deny`). */
+  readonly requiredRoles: readonly string[];
+  readonly action: 'Allow' | 'Deny';
+  /** Header profile named by the policy (`spec.identityHeaders`), if any. */
+  readonly identityHeaders?: string;
+}
+
+export interface Decision {
+  readonly outcome: Outcome;
+  readonly reason: Reason;
+  /** The rule that decided; null when no rule matched or the path was ambiguous. */
+  readonly rule: MatchedRule | null;
+  /** Roles the caller holds in the scope of the matched policy (always includes `guest`). */
+  readonly roles: readonly string[];
+  readonly identity: Identity | null;
+}

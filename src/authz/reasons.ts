@@ -1,0 +1,42 @@
+/**
+ * Every reason a decision can carry. These codes are public: they appear in
+ * metrics labels, logs, the 403 page and `gatehouse check` output, so they are
+ * stable once released. Add codes; never rename them.
+ */
+export const Reasons = {
+  /** A rule matched and the identity holds one of its roles (or `guest` sufficed). */
+  RoleGranted: 'role-granted',
+  /** A rule matched and the identity holds the configured super role. */
+  SuperRole: 'super-role',
+  /** No rule matched and the configuration's `authz.noMatch` allows the request. */
+  DefaultAllow: 'default-allow',
+
+  /** A rule matched that `guest` does not satisfy and no identity was presented. */
+  AuthenticationRequired: 'authentication-required',
+  /** A credential was presented but is invalid, expired or revoked (RFC 6750 §3.1 `invalid_token`). */
+  InvalidCredentials: 'invalid-credentials',
+
+  /** No rule of any policy matches the host, path and method. */
+  NoMatchingRule: 'no-matching-rule',
+  /** The matched rule has `action: Deny`. */
+  DenyRule: 'deny-rule',
+  /** The identity holds none of the matched rule's roles. */
+  MissingRole: 'missing-role',
+  /** The path's meaning depends on who decodes it (encoded `/`, dot-segments, NUL, bad UTF-8). */
+  AmbiguousPath: 'ambiguous-path',
+
+  /**
+   * The client sent its own copy of an identity header in a spelling a proxy may not strip
+   * (`X_Auth_Request_User` reaches WSGI/CGI upstreams as `HTTP_X_AUTH_REQUEST_USER`).
+   */
+  ForgedIdentityHeader: 'forged-identity-header',
+
+  /** The proxy's request could not be understood (missing or malformed original URL). */
+  MalformedRequest: 'malformed-request',
+  /** A dependency failed; the request is refused rather than guessed (fail closed). */
+  DependencyFailure: 'dependency-failure',
+} as const;
+
+export type Reason = (typeof Reasons)[keyof typeof Reasons];
+
+export const allReasons: readonly Reason[] = Object.values(Reasons);
