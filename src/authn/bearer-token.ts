@@ -1,0 +1,219 @@
+import { createHash } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import type { Logger } from 'pino';
+import type { AuthRequest } from '../authz/auth-request.ts';
+import { DependencyError } from '../http/errors.ts';
+import type { Authenticator, AuthnResult } from './authenticator.ts';
+import { parseBearerAuthorization } from './bearer-credentials.ts';
+import { type ClaimNames, identityFromClaims } from './claim-mapping.ts';
+import type { Identity } from './identity.ts';
+import { IssuerKeySet } from './issuer-key-set.ts';
+import { LruCache } from './lru-cache.ts';
+import {
+  bearerChallenge,
+  rejectionForJoseError,
+  type TokenRejection,
+  TokenRejections,
+} from './token-rejection.ts';
+
+/** One trusted token issuer, as the configuration describes it. */
+export interface BearerIssuer {
+  /** Configured name; becomes `Identity.provider`. */
+  readonly name: string;
+  /** Exact `iss` value the tokens carry. */
+  readonly issuer: string;
+  /** A token must name at least one of these in `aud` (RFC 7519 §4.1.3). */
+  readonly audiences: readonly string[];
+  /** Explicit JWKS URL; omitted = OpenID Connect Discovery from `issuer`. */
+  readonly jwksUri?: string | undefined;
+  /** Explicit list of asymmetric JWS algorithms, e.g. `['RS256', 'ES256']`. */
+  readonly algorithms: readonly string[];
+  /** Tolerance for `exp` / `nbf` against our clock, in seconds. */
+  readonly clockSkewSeconds: number;
+  readonly claims: ClaimNames;
+}
+
+export interface BearerTokenAuthenticatorOptions {
+  readonly issuers: readonly BearerIssuer[];
+  readonly cache: { readonly enabled: boolean; readonly maxEntries: number };
+  readonly fetch?: typeof fetch;
+  /** Epoch milliseconds. */
+  readonly now?: () => number;
+  /** Timeout of one discovery or JWKS request (default 2000 ms). */
+  readonly jwksTimeoutMs?: number;
+  /**
+   * jose `cooldownDuration`: minimum time after a successful JWKS fetch before a token with an
+   * unknown `kid` may trigger another one (default 30 s). Bounds the fetches an attacker can
+   * cause with made-up `kid`s, and is how soon a rotated-in key is picked up.
+   */
+  readonly jwksCooldownMs?: number;
+  /** jose `cacheMaxAge`: JWKS older than this is refetched (default 10 min). */
+  readonly jwksCacheMaxAgeMs?: number;
+  /** After a failed discovery or JWKS fetch, fail at once for this long (default 5 s). */
+  readonly jwksFailureCooldownMs?: number;
+  readonly logger?: Logger;
+}
+
+/**
+ * Only asymmetric signatures. A shared-secret algorithm (HS*) would let anyone holding the
+ * issuer's *public* key mint tokens if the key were ever used as an HMAC secret (algorithm
+ * confusion, CVE-2015-9235 / CVE-2016-10555), and `none` is no signature at all; RFC 8725 §3.1
+ * asks for an explicit list of what each issuer uses.
+ */
+const asymmetricAlgorithms: ReadonlySet<string> = new Set([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+]);
+
+/** Claims without which a token cannot identify anyone or be bounded in time (RFC 9068 §2.2). */
+const requiredClaims = ['exp', 'iss', 'aud', 'sub'];
+
+interface ConfiguredIssuer {
+  readonly config: BearerIssuer;
+  readonly keys: IssuerKeySet;
+}
+
+export class BearerTokenAuthenticator implements Authenticator {
+  readonly name = 'bearer';
+  readonly #issuers: ReadonlyMap<string, ConfiguredIssuer>;
+  readonly #cache: LruCache<string, Identity> | undefined;
+  readonly #now: () => number;
+  readonly #logger: Logger | undefined;
+
+  constructor(options: BearerTokenAuthenticatorOptions) {
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    const issuers = new Map<string, ConfiguredIssuer>();
+    for (const config of options.issuers) {
+      validateIssuer(config);
+      if (issuers.has(config.issuer)) {
+        throw new Error(`bearer issuer ${config.issuer} is configured twice`);
+      }
+      issuers.set(config.issuer, {
+        config,
+        keys: new IssuerKeySet({
+          name: config.name,
+          issuer: config.issuer,
+          jwksUri: config.jwksUri,
+          fetch: fetchImpl,
+          now: this.#now,
+          timeoutMs: options.jwksTimeoutMs ?? 2000,
+          refetchCooldownMs: options.jwksCooldownMs ?? 30_000,
+          cacheMaxAgeMs: options.jwksCacheMaxAgeMs ?? 600_000,
+          failureCooldownMs: options.jwksFailureCooldownMs ?? 5000,
+          logger: options.logger,
+        }),
+      });
+    }
+    this.#issuers = issuers;
+    this.#cache = options.cache.enabled
+      ? new LruCache({ maxEntries: options.cache.maxEntries, now: this.#now })
+      : undefined;
+  }
+
+  async authenticate(request: AuthRequest): Promise<AuthnResult> {
+    const credential = parseBearerAuthorization(request.credentials.authorization);
+    if (credential.kind === 'absent') return credential;
+    if (credential.kind === 'malformed') return this.#reject(TokenRejections.Malformed);
+
+    // Keyed by a digest so the cache never holds bearer tokens themselves.
+    const cacheKey = createHash('sha256').update(credential.token).digest('base64url');
+    const cached = this.#cache?.get(cacheKey);
+    if (cached !== undefined) return { kind: 'identified', identity: cached };
+
+    const outcome = await this.#verify(credential.token);
+    if (outcome.kind === 'identified' && outcome.identity.expiresAt !== undefined) {
+      // Served until `exp` and never beyond, whatever the clock skew allowed at verification.
+      this.#cache?.set(cacheKey, outcome.identity, outcome.identity.expiresAt * 1000);
+    }
+    return outcome;
+  }
+
+  async #verify(token: string): Promise<AuthnResult> {
+    // Unverified decoding only to choose the issuer and refuse bad algorithms before any key
+    // lookup (RFC 8725 §3.1, §3.8); nothing decoded here is trusted until jwtVerify succeeds.
+    let alg: unknown;
+    let iss: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+      iss = decodeJwt(token).iss;
+    } catch {
+      return this.#reject(TokenRejections.Malformed);
+    }
+    if (typeof iss !== 'string') return this.#reject(TokenRejections.MissingClaim);
+    const issuer = this.#issuers.get(iss);
+    if (issuer === undefined) return this.#reject(TokenRejections.UnknownIssuer);
+    const { config } = issuer;
+    if (typeof alg !== 'string' || !config.algorithms.includes(alg)) {
+      return this.#reject(TokenRejections.AlgorithmNotAllowed, config.name);
+    }
+
+    let payload: Readonly<Record<string, unknown>>;
+    try {
+      ({ payload } = await jwtVerify(token, issuer.keys.getKey, {
+        issuer: config.issuer,
+        audience: [...config.audiences],
+        algorithms: [...config.algorithms],
+        clockTolerance: config.clockSkewSeconds,
+        requiredClaims,
+        currentDate: new Date(this.#now()),
+      }));
+    } catch (error) {
+      if (error instanceof DependencyError) throw error;
+      const code = rejectionForJoseError(error);
+      if (code === undefined) throw error;
+      return this.#reject(code, config.name);
+    }
+
+    const { sub, exp } = payload;
+    if (typeof sub !== 'string' || sub === '') {
+      return this.#reject(TokenRejections.MissingClaim, config.name);
+    }
+    return {
+      kind: 'identified',
+      identity: identityFromClaims({
+        claims: payload,
+        subject: sub,
+        names: config.claims,
+        provider: config.name,
+        method: 'bearer',
+        // jwtVerify checked `exp` is present and numeric.
+        ...(typeof exp === 'number' ? { expiresAt: exp } : {}),
+      }),
+    };
+  }
+
+  #reject(code: TokenRejection, issuer?: string): AuthnResult {
+    this.#logger?.debug({ authenticator: 'bearer', code, issuer }, 'bearer token rejected');
+    return { kind: 'rejected', code, challenge: bearerChallenge(code) };
+  }
+}
+
+function validateIssuer(config: BearerIssuer): void {
+  if (config.audiences.length === 0) {
+    throw new Error(`bearer issuer ${config.name}: at least one audience is required`);
+  }
+  if (config.algorithms.length === 0) {
+    throw new Error(`bearer issuer ${config.name}: at least one algorithm is required`);
+  }
+  for (const alg of config.algorithms) {
+    if (!asymmetricAlgorithms.has(alg)) {
+      throw new Error(
+        `bearer issuer ${config.name}: algorithm ${alg} is not allowed (asymmetric signatures only)`,
+      );
+    }
+  }
+  if (!Number.isFinite(config.clockSkewSeconds) || config.clockSkewSeconds < 0) {
+    throw new Error(`bearer issuer ${config.name}: clockSkewSeconds must be a non-negative number`);
+  }
+}
