@@ -1,0 +1,38 @@
+import type { AuthRequest, DialectName, RequestCredentials } from '../authz/auth-request.ts';
+import { acceptsRedirect } from './browser.ts';
+import type { RequestTarget } from './request-target.ts';
+
+export interface OriginalRequestFacts {
+  readonly dialect: DialectName;
+  readonly method: string;
+  readonly scheme: 'http' | 'https';
+  /** Already normalised by `normaliseHost`. */
+  readonly host: string;
+  readonly target: RequestTarget;
+  readonly clientIp: string;
+  readonly requestId: string;
+  /** The check request's headers (lower-case names), which carry the client's own headers. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+/** Assembles the AuthRequest every adapter produces once it has worked out the original request. */
+export function buildAuthRequest(facts: OriginalRequestFacts): AuthRequest {
+  const { cookie, authorization } = facts.headers;
+  const credentials: RequestCredentials = {
+    ...(cookie === undefined ? {} : { cookie }),
+    ...(authorization === undefined ? {} : { authorization }),
+    headers: facts.headers,
+  };
+  return {
+    dialect: facts.dialect,
+    method: facts.method,
+    scheme: facts.scheme,
+    host: facts.host,
+    path: facts.target.path,
+    originalUrl: `${facts.scheme}://${facts.host}${facts.target.target}`,
+    clientIp: facts.clientIp,
+    requestId: facts.requestId,
+    acceptsRedirect: acceptsRedirect(facts.headers),
+    credentials,
+  };
+}

@@ -1,0 +1,19 @@
+import type { DialectName } from '../authz/auth-request.ts';
+import type { Dialect } from './dialect.ts';
+import { extAuthzDialect } from './ext-authz.ts';
+import { forwardAuthDialect } from './forward-auth.ts';
+import { nginxDialect } from './nginx.ts';
+
+export type { CheckResponse, Dialect, IncomingCheck, RespondInputs } from './dialect.ts';
+export { acceptsRedirect } from './browser.ts';
+export { extAuthzDialect, extAuthzPrefix } from './ext-authz.ts';
+export { forwardAuthDialect } from './forward-auth.ts';
+export { nginxDialect } from './nginx.ts';
+export { ProxyTrust } from './proxy-trust.ts';
+
+/** Every proxy dialect by name, for the routes in http/. */
+export const dialects: Readonly<Record<DialectName, Dialect>> = {
+  nginx: nginxDialect,
+  'forward-auth': forwardAuthDialect,
+  'ext-authz': extAuthzDialect,
+};

@@ -1,0 +1,91 @@
+import { buildAuthRequest } from './build-auth-request.ts';
+import {
+  allowResponse,
+  forbiddenResponse,
+  signInRedirect,
+  unauthorizedResponse,
+} from './check-responses.ts';
+import { malformedRequest } from './dialect.ts';
+import type { Dialect } from './dialect.ts';
+import { normaliseHost } from './host.ts';
+import { parseMethod } from './method.ts';
+import { parseRequestTarget } from './request-target.ts';
+
+/** The route prefix; Envoy's `path_prefix` (Istio `pathPrefix`, Envoy Gateway `http.path`). */
+export const extAuthzPrefix = '/authz/ext-authz';
+
+/**
+ * Envoy ext_authz in HTTP service mode, Envoy Gateway `SecurityPolicy` and Istio `CUSTOM`
+ * (proxy-protocols.md §4). Envoy keeps the original method and `Host` and sends
+ * `path_prefix + :path`, so the original request is the check request itself.
+ */
+export const extAuthzDialect: Dialect = {
+  name: 'ext-authz',
+
+  parse(check, trust, requestId) {
+    const { headers } = check;
+    if (!check.target.startsWith(extAuthzPrefix)) {
+      throw malformedRequest(`ext_authz checks must be sent under ${extAuthzPrefix}`);
+    }
+    const rest = check.target.slice(extAuthzPrefix.length);
+    // With `path_prefix: /authz/ext-authz/` Envoy sends `//a`: the normaliser merges the slashes.
+    if (rest !== '' && !rest.startsWith('/')) {
+      throw malformedRequest(
+        `the original path must follow ${extAuthzPrefix} and start with "/"; ` +
+          `set the proxy's path prefix to ${extAuthzPrefix}`,
+      );
+    }
+    const target = parseRequestTarget(rest === '' ? '/' : rest, 'the original path');
+
+    // Envoy only forwards X-Forwarded-Proto when it is in `allowed_headers`; without it, or from
+    // an untrusted peer, assume https: the scheme only shapes the `rd` URL, and https is the
+    // safe guess for an ingress.
+    const forwardedProto = trust.isTrusted(check.remoteAddress)
+      ? headers['x-forwarded-proto']?.trim().toLowerCase()
+      : undefined;
+    const scheme = forwardedProto === 'http' ? 'http' : 'https';
+
+    const rawHost = headers.host;
+    if (rawHost === undefined || rawHost.trim() === '') {
+      throw malformedRequest('the Host header (HTTP/2 :authority) is missing');
+    }
+    const host = normaliseHost(rawHost, scheme);
+    if (host === null) throw malformedRequest('the Host header is not a valid host');
+
+    return buildAuthRequest({
+      dialect: 'ext-authz',
+      method: parseMethod(check.method, 'the request method'),
+      scheme,
+      host,
+      target,
+      clientIp: trust.clientAddress(check.remoteAddress, headers),
+      requestId,
+      headers,
+    });
+  },
+
+  respond(decision, request, inputs) {
+    switch (decision.outcome) {
+      case 'allow': {
+        // Envoy replaces the upstream headers the response sets but leaves client copies of the
+        // ones it omits (proxy-protocols.md §2, implication 4), so every other identity header
+        // name is listed for removal. Comma without spaces: Envoy splits on ','.
+        const set = new Set(inputs.identityHeaders.map(([name]) => name.toLowerCase()));
+        const remove = [
+          ...new Set(inputs.identityHeaderNames.map((name) => name.toLowerCase())),
+        ].filter((name) => !set.has(name));
+        return allowResponse(
+          remove.length === 0
+            ? inputs.identityHeaders
+            : [...inputs.identityHeaders, ['x-envoy-auth-headers-to-remove', remove.join(',')]],
+        );
+      }
+      case 'unauthenticated':
+        return request.acceptsRedirect
+          ? signInRedirect(request.method, inputs.signInUrl)
+          : unauthorizedResponse(inputs, false);
+      case 'forbidden':
+        return forbiddenResponse();
+    }
+  },
+};
