@@ -1,0 +1,290 @@
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
+import {
+  LOCK_BUSY,
+  assertStorageName,
+  assertTtl,
+  type LockBusy,
+  type RevocationListener,
+  type SessionStore,
+} from '../session-store.ts';
+import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
+import type { NewSession, Session } from '../session.ts';
+import {
+  isLive,
+  resolveTiming,
+  slidIdleExpiry,
+  idleExpiryAt,
+  type SessionTiming,
+} from '../session-timing.ts';
+import { sessionKeyOf, type SessionTicket } from '../ticket.ts';
+
+/**
+ * The in-process store: the embedded default for local runs and the unit tests' stand-in for
+ * Redis. It keeps the same contract as the Redis store (sealed records, hashed keys, single-use
+ * login state, locks, replay guard, revocation listeners), but nothing is shared between
+ * processes, so it suits a single replica only.
+ *
+ * Memory is bounded: each map has a maximum size and, when full, drops its oldest entry (Maps
+ * iterate in insertion order). Expiry is lazy, judged with the injected clock when an entry is
+ * read, so there are no timers to leak or unref.
+ */
+export interface MemorySessionStoreOptions {
+  readonly idleTimeoutMs: number;
+  readonly absoluteLifetimeMs: number;
+  readonly slidingIntervalMs?: number;
+  /** Most sessions kept; the oldest is ended to make room (default 10 000). */
+  readonly maxSessions?: number;
+  /** Most pending logins, replay markers and locks, each (default 10 000). */
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+  readonly randomBytes?: (size: number) => Buffer;
+  readonly logger?: Logger;
+}
+
+interface StoredSession {
+  sealed: string;
+  idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly userKey: string;
+  readonly sidKey?: string;
+}
+
+interface Expiring<T> {
+  readonly value: T;
+  readonly expiresAt: number;
+}
+
+export class MemorySessionStore implements SessionStore {
+  readonly #timing: SessionTiming;
+  readonly #maxSessions: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  readonly #randomBytes: ((size: number) => Buffer) | undefined;
+  readonly #logger: Logger;
+  readonly #sessions = new Map<string, StoredSession>();
+  readonly #byUser = new Map<string, Set<string>>();
+  readonly #bySid = new Map<string, Set<string>>();
+  readonly #loginStates = new Map<string, Expiring<string>>();
+  readonly #seen = new Map<string, Expiring<true>>();
+  readonly #locks = new Map<string, Expiring<object>>();
+  readonly #listeners = new Set<RevocationListener>();
+
+  constructor(options: MemorySessionStoreOptions) {
+    this.#timing = resolveTiming(options);
+    this.#maxSessions = options.maxSessions ?? 10_000;
+    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#now = options.now ?? Date.now;
+    this.#randomBytes = options.randomBytes;
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+  }
+
+  create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
+    const key = sessionKeyOf(ticket.id);
+    const session = buildSession(fields, key, this.#now(), this.#timing);
+    this.#remove(key);
+    while (this.#sessions.size >= this.#maxSessions) {
+      const oldest = this.#sessions.keys().next().value;
+      if (oldest === undefined) break;
+      this.#remove(oldest);
+      this.#logger.warn({ sessionKey: oldest }, 'memory session store full: ended oldest session');
+    }
+    const sidKey =
+      session.oidcSid === undefined ? undefined : sidKeyOf(session.provider, session.oidcSid);
+    this.#sessions.set(key, {
+      sealed: this.#seal(session, ticket),
+      idleExpiresAt: session.idleExpiresAt,
+      absoluteExpiresAt: session.absoluteExpiresAt,
+      userKey: session.userKey,
+      ...(sidKey === undefined ? {} : { sidKey }),
+    });
+    addToIndex(this.#byUser, session.userKey, key);
+    if (sidKey !== undefined) addToIndex(this.#bySid, sidKey, key);
+    return Promise.resolve(session);
+  }
+
+  get(ticket: SessionTicket): Promise<Session | null> {
+    const key = sessionKeyOf(ticket.id);
+    const stored = this.#sessions.get(key);
+    const now = this.#now();
+    if (stored === undefined) return Promise.resolve(null);
+    if (!isLive(stored, now)) {
+      this.#remove(key);
+      return Promise.resolve(null);
+    }
+    const record = openSessionRecord(stored.sealed, { secret: ticket.secret, storageKey: key });
+    const session = record === null ? null : fromSessionRecord(record, key, stored.idleExpiresAt);
+    if (session === null) return Promise.resolve(null);
+    // The absolute expiry fixed at login wins over whatever a later update sealed.
+    const absoluteExpiresAt = Math.min(session.absoluteExpiresAt, stored.absoluteExpiresAt);
+    const slid = slidIdleExpiry(stored, now, this.#timing);
+    if (slid !== null) stored.idleExpiresAt = slid;
+    return Promise.resolve({ ...session, absoluteExpiresAt, idleExpiresAt: stored.idleExpiresAt });
+  }
+
+  update(ticket: SessionTicket, session: Session): Promise<boolean> {
+    const key = sessionKeyOf(ticket.id);
+    const stored = this.#sessions.get(key);
+    const now = this.#now();
+    if (stored === undefined || !isLive(stored, now)) return Promise.resolve(false);
+    stored.sealed = this.#seal({ ...session, key }, ticket);
+    stored.idleExpiresAt = idleExpiryAt(now, stored.absoluteExpiresAt, this.#timing);
+    return Promise.resolve(true);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    const existed = this.#remove(key);
+    if (existed) await this.publishRevocation([key]);
+    return existed;
+  }
+
+  async deleteByUser(userKey: string): Promise<string[]> {
+    return this.#removeAll(this.#byUser.get(userKey));
+  }
+
+  async deleteBySid(provider: string, sid: string): Promise<string[]> {
+    return this.#removeAll(this.#bySid.get(sidKeyOf(provider, sid)));
+  }
+
+  listKeysByUser(userKey: string): Promise<string[]> {
+    const now = this.#now();
+    const live: string[] = [];
+    for (const key of [...(this.#byUser.get(userKey) ?? [])]) {
+      const stored = this.#sessions.get(key);
+      if (stored !== undefined && isLive(stored, now)) live.push(key);
+      else this.#remove(key);
+    }
+    return Promise.resolve(live);
+  }
+
+  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
+    assertStorageName('stateKey', stateKey);
+    assertTtl(ttlMs);
+    this.#put(this.#loginStates, stateKey, { value, expiresAt: this.#now() + ttlMs });
+    return Promise.resolve();
+  }
+
+  takeLoginState(stateKey: string): Promise<string | null> {
+    const entry = this.#loginStates.get(stateKey);
+    this.#loginStates.delete(stateKey);
+    return Promise.resolve(
+      entry !== undefined && entry.expiresAt > this.#now() ? entry.value : null,
+    );
+  }
+
+  async withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {
+    assertStorageName('lock name', name);
+    assertTtl(ttlMs);
+    const held = this.#locks.get(name);
+    if (held !== undefined && held.expiresAt > this.#now()) return LOCK_BUSY;
+    const token = {};
+    this.#put(this.#locks, name, { value: token, expiresAt: this.#now() + ttlMs });
+    try {
+      return await fn();
+    } finally {
+      if (this.#locks.get(name)?.value === token) this.#locks.delete(name);
+    }
+  }
+
+  rememberOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
+    assertStorageName('namespace', namespace);
+    assertTtl(ttlMs);
+    const entryKey = `${namespace}\u0000${id}`;
+    const seen = this.#seen.get(entryKey);
+    if (seen !== undefined && seen.expiresAt > this.#now()) return Promise.resolve(false);
+    this.#put(this.#seen, entryKey, { value: true, expiresAt: this.#now() + ttlMs });
+    return Promise.resolve(true);
+  }
+
+  publishRevocation(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return Promise.resolve();
+    const copy = Object.freeze([...keys]);
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(copy);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'revocation listener failed');
+      }
+    }
+    return Promise.resolve();
+  }
+
+  onRevocation(listener: RevocationListener): () => void {
+    // Wrapped so the same function can subscribe twice and unsubscribe each independently.
+    const entry: RevocationListener = (keys) => {
+      listener(keys);
+    };
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  revocationsReady(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    this.#listeners.clear();
+    return Promise.resolve();
+  }
+
+  #seal(session: Session, ticket: SessionTicket): string {
+    return sealSessionRecord(toSessionRecord(session), {
+      secret: ticket.secret,
+      storageKey: session.key,
+      ...(this.#randomBytes === undefined ? {} : { randomBytes: this.#randomBytes }),
+    });
+  }
+
+  /** Removes a session and its index entries; `true` if it existed. */
+  #remove(key: string): boolean {
+    const stored = this.#sessions.get(key);
+    if (stored === undefined) return false;
+    this.#sessions.delete(key);
+    removeFromIndex(this.#byUser, stored.userKey, key);
+    if (stored.sidKey !== undefined) removeFromIndex(this.#bySid, stored.sidKey, key);
+    return true;
+  }
+
+  async #removeAll(keys: ReadonlySet<string> | undefined): Promise<string[]> {
+    const ended: string[] = [];
+    for (const key of [...(keys ?? [])]) {
+      if (this.#remove(key)) ended.push(key);
+    }
+    await this.publishRevocation(ended);
+    return ended;
+  }
+
+  #put<T>(map: Map<string, Expiring<T>>, key: string, entry: Expiring<T>): void {
+    map.delete(key);
+    while (map.size >= this.#maxEntries) {
+      const oldest = map.keys().next().value;
+      if (oldest === undefined) break;
+      map.delete(oldest);
+    }
+    map.set(key, entry);
+  }
+}
+
+function sidKeyOf(provider: string, sid: string): string {
+  return `${provider}\u0000${sid}`;
+}
+
+function addToIndex(index: Map<string, Set<string>>, indexKey: string, key: string): void {
+  const keys = index.get(indexKey);
+  if (keys === undefined) index.set(indexKey, new Set([key]));
+  else keys.add(key);
+}
+
+function removeFromIndex(index: Map<string, Set<string>>, indexKey: string, key: string): void {
+  const keys = index.get(indexKey);
+  if (keys === undefined) return;
+  keys.delete(key);
+  if (keys.size === 0) index.delete(indexKey);
+}

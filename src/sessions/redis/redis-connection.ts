@@ -1,0 +1,170 @@
+import type { ConnectionOptions } from 'node:tls';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+import { DependencyError } from '../../http/errors.ts';
+
+/**
+ * Builds the ioredis client for standalone Redis, Sentinel or Cluster.
+ *
+ * Failure behaviour is chosen so that a Redis outage fails requests FAST (a 503 within about a
+ * second, DESIGN.md invariant 1) instead of holding them while ingress-nginx's own auth
+ * subrequest timeout runs out:
+ * - `enableOfflineQueue: false`: while the connection is down, commands are rejected at once
+ *   rather than queued. A queued command would also be sent later, after the caller already gave
+ *   up on it: a late `SET NX` would hold a refresh lock nobody releases, a late `GETDEL` would
+ *   burn a login state. The cost is that commands sent before the first connection is ready fail
+ *   too, so start-up awaits `waitForRedisReady` (and readiness reports the outage meanwhile).
+ * - `commandTimeout` (default 1000 ms): a connected but stalled server cannot hold a request.
+ * - `autoResendUnfulfilledCommands: false` and `maxRetriesPerRequest: 1`: commands in flight when
+ *   the connection drops fail instead of being replayed on the next connection.
+ * - Reconnection never gives up (a replica must heal without a restart), backing off
+ *   exponentially with jitter up to 2 s so replicas do not reconnect in lockstep.
+ * - `READONLY` replies (a failed-over primary that became a replica, as Sentinel and managed
+ *   services do) trigger a reconnect so the client finds the new primary.
+ */
+export interface RedisConnectionOptions {
+  readonly mode: 'standalone' | 'sentinel' | 'cluster';
+  /** Standalone: `redis://[user:password@]host:port[/db]`; `rediss://` enables TLS. */
+  readonly url?: string;
+  /** Sentinel: the sentinels to ask for the primary. */
+  readonly sentinels?: readonly RedisNode[];
+  /** Sentinel: the monitored primary's name (`sentinel monitor <name> ...`). */
+  readonly sentinelName?: string;
+  readonly sentinelPassword?: string;
+  /** Cluster: seed nodes; the rest of the topology is discovered. */
+  readonly clusterNodes?: readonly RedisNode[];
+  readonly username?: string;
+  readonly password?: string;
+  /** `true` for TLS with the system's CAs, or Node TLS options (CA, servername...). */
+  readonly tls?: boolean | ConnectionOptions;
+  /** Prefix of every key and of the revocation channel (used by the store, not the client). */
+  readonly keyPrefix: string;
+  readonly commandTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+}
+
+export interface RedisNode {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type RedisClient = Redis | Cluster;
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 1000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+const MAX_RETRY_DELAY_MS = 2000;
+
+/** Exponential back-off with "equal jitter": between half and all of min(50·2^n, 2 s). */
+export function redisRetryDelayMs(attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_RETRY_DELAY_MS, 50 * 2 ** Math.min(attempt, 16));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function createRedisClient(options: RedisConnectionOptions, logger?: Logger): RedisClient {
+  const tls = tlsOptions(options.tls);
+  const common: RedisOptions = {
+    commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
+    connectTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    maxRetriesPerRequest: 1,
+    autoResendUnfulfilledCommands: false,
+    enableAutoPipelining: true,
+    reconnectOnError: (error) => error.message.startsWith('READONLY'),
+    connectionName: 'gatehouse',
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+    ...(tls === undefined ? {} : { tls }),
+  };
+  const retryStrategy = (attempt: number): number => redisRetryDelayMs(attempt);
+  let client: RedisClient;
+  switch (options.mode) {
+    case 'standalone': {
+      const url = options.url ?? 'redis://127.0.0.1:6379';
+      client = new Redis(url, { ...common, enableOfflineQueue: false, retryStrategy });
+      break;
+    }
+    case 'sentinel': {
+      if (options.sentinels === undefined || options.sentinels.length === 0) {
+        throw new TypeError('redis sentinel mode needs at least one sentinel');
+      }
+      if (options.sentinelName === undefined) {
+        throw new TypeError('redis sentinel mode needs sentinelName');
+      }
+      client = new Redis({
+        ...common,
+        enableOfflineQueue: false,
+        retryStrategy,
+        sentinels: options.sentinels.map((node) => ({ host: node.host, port: node.port })),
+        name: options.sentinelName,
+        sentinelRetryStrategy: retryStrategy,
+        ...(options.sentinelPassword === undefined
+          ? {}
+          : { sentinelPassword: options.sentinelPassword }),
+        ...(tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: tls }),
+      });
+      break;
+    }
+    case 'cluster': {
+      if (options.clusterNodes === undefined || options.clusterNodes.length === 0) {
+        throw new TypeError('redis cluster mode needs at least one node');
+      }
+      const { enableAutoPipelining: _pipelining, ...nodeOptions } = common;
+      const clusterOptions: ClusterOptions = {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: retryStrategy,
+        slotsRefreshTimeout: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+        redisOptions: nodeOptions,
+      };
+      client = new Cluster(
+        options.clusterNodes.map((node) => ({ host: node.host, port: node.port })),
+        clusterOptions,
+      );
+      break;
+    }
+  }
+  attachLogging(client, logger);
+  return client;
+}
+
+/**
+ * Resolves once the client is ready for commands; rejects with `DependencyError` after
+ * `timeoutMs`. The client keeps reconnecting in the background either way.
+ */
+export function waitForRedisReady(client: RedisClient, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      reject(new DependencyError('redis', `redis not ready after ${timeoutMs} ms`));
+    }, timeoutMs);
+    timer.unref();
+    client.once('ready', onReady);
+  });
+}
+
+function tlsOptions(tls: RedisConnectionOptions['tls']): ConnectionOptions | undefined {
+  if (tls === undefined || tls === false) return undefined;
+  return tls === true ? {} : tls;
+}
+
+/**
+ * ioredis emits `error` on every failed reconnect attempt; without a listener Node would print
+ * them as unhandled. Messages are logged, never the options (they hold the password).
+ */
+function attachLogging(client: RedisClient, logger: Logger | undefined): void {
+  let failing = false;
+  client.on('error', (error: unknown) => {
+    if (failing) return; // one line per outage, not one per retry
+    failing = true;
+    logger?.warn({ err: error }, 'redis connection failing');
+  });
+  client.on('ready', () => {
+    if (failing) logger?.info('redis connection restored');
+    failing = false;
+  });
+}

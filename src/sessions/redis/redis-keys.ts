@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The Redis key layout. Every key starts with the configured prefix, so several installations can
+ * share a Redis and an operator can find (or flush) gatehouse's keys with one `SCAN MATCH`.
+ *
+ * | key | type | content |
+ * | --- | --- | --- |
+ * | `<p>s:<key>` | hash | `d` sealed record, `i` idle expiry, `a` absolute expiry (epoch ms), `u` user index id, `s` sid index id |
+ * | `<p>u:<hash(userKey)>` | set | storage keys of the user's sessions; TTL = the longest absolute lifetime |
+ * | `<p>sid:<hash(provider, sid)>` | set | storage keys bound to a provider session id |
+ * | `<p>login:<stateKey>` | string | login state, single use |
+ * | `<p>lock:<name>` | string | lock holder's random token |
+ * | `<p>once:<ns>:<hash(id)>` | string | replay marker |
+ * | channel `<p>revocations` | pub/sub | JSON array of ended storage keys |
+ *
+ * User names, emails and provider session ids appear only hashed (SHA-256, base64url), so a dump
+ * or `MONITOR` shows no personal data in clear. Keys of one session never share a hash tag with
+ * its indexes: in Redis Cluster they live in different slots, and the store never sends one
+ * command or script over several of them.
+ */
+export class RedisKeys {
+  readonly #prefix: string;
+
+  constructor(prefix: string) {
+    this.#prefix = prefix;
+  }
+
+  get prefix(): string {
+    return this.#prefix;
+  }
+
+  get revocationChannel(): string {
+    return `${this.#prefix}revocations`;
+  }
+
+  session(storageKey: string): string {
+    return `${this.#prefix}s:${storageKey}`;
+  }
+
+  /** The id stored in a session's `u` field; `userIndexById` turns it back into a key. */
+  userIndexId(userKey: string): string {
+    return digest(userKey);
+  }
+
+  userIndexById(id: string): string {
+    return `${this.#prefix}u:${id}`;
+  }
+
+  /** The id stored in a session's `s` field. */
+  sidIndexId(provider: string, sid: string): string {
+    return digest(`${provider}\u0000${sid}`);
+  }
+
+  sidIndexById(id: string): string {
+    return `${this.#prefix}sid:${id}`;
+  }
+
+  loginState(stateKey: string): string {
+    return `${this.#prefix}login:${stateKey}`;
+  }
+
+  lock(name: string): string {
+    return `${this.#prefix}lock:${name}`;
+  }
+
+  once(namespace: string, id: string): string {
+    return `${this.#prefix}once:${namespace}:${digest(id)}`;
+  }
+}
+
+function digest(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('base64url');
+}

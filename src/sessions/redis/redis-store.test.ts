@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DependencyError } from '../../http/errors.ts';
+import { describeSessionStoreContract } from '../session-store.contract.ts';
+import type { ContractSetup } from '../session-store.contract.ts';
+import { issueTicket } from '../ticket.ts';
+import { createRedisClient, redisRetryDelayMs, waitForRedisReady } from './redis-connection.ts';
+import { RedisSessionStore } from './redis-store.ts';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const prefix = `gatehouse-test:${randomUUID()}:`;
+const admin = new Redis(REDIS_URL, { lazyConnect: true });
+
+async function keysUnderPrefix(): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+async function dump(): Promise<string> {
+  const lines: string[] = [];
+  for (const key of await keysUnderPrefix()) {
+    const type = await admin.type(key);
+    const value =
+      type === 'hash'
+        ? JSON.stringify(await admin.hgetall(key))
+        : type === 'set'
+          ? JSON.stringify(await admin.smembers(key))
+          : type === 'string'
+            ? await admin.get(key)
+            : type;
+    lines.push(`${key} ${value ?? ''}`);
+  }
+  return lines.join('\n');
+}
+
+async function makeStore(setup: ContractSetup): Promise<RedisSessionStore> {
+  const client = createRedisClient({ mode: 'standalone', url: REDIS_URL, keyPrefix: prefix });
+  await waitForRedisReady(client, 5000);
+  return new RedisSessionStore({ client, keyPrefix: prefix, ...setup });
+}
+
+beforeAll(async () => {
+  await admin.connect();
+});
+
+afterAll(async () => {
+  const keys = await keysUnderPrefix();
+  if (keys.length > 0) await admin.del(...keys);
+  await admin.quit();
+});
+
+describeSessionStoreContract('redis', async (setup) => {
+  const store = await makeStore(setup);
+  const replicas: RedisSessionStore[] = [];
+  return {
+    store,
+    replica: async () => {
+      const replica = await makeStore(setup);
+      replicas.push(replica);
+      return replica;
+    },
+    storageTtlOf: (key) => admin.pttl(`${prefix}s:${key}`),
+    dump,
+    dispose: async () => {
+      await Promise.all([store, ...replicas].map((each) => each.close()));
+    },
+  };
+});
+
+describe('RedisSessionStore', () => {
+  const setup = { now: Date.now, idleTimeoutMs: 60_000, absoluteLifetimeMs: 600_000 };
+  const identity = { user: 'u', groups: [], claims: {} };
+
+  it('lets login state expire with its TTL', async () => {
+    const store = await makeStore(setup);
+    try {
+      await store.putLoginState('short-lived', 'value', 50);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(await store.takeLoginState('short-lived')).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('ignores garbage published on the revocation channel', async () => {
+    const store = await makeStore(setup);
+    try {
+      const received: (readonly string[])[] = [];
+      store.onRevocation((keys) => received.push(keys));
+      await store.revocationsReady();
+      const channel = `${prefix}revocations`;
+      await admin.publish(channel, 'not json');
+      await admin.publish(channel, '{"keys":[]}');
+      await admin.publish(channel, JSON.stringify(['../../etc', 42]));
+      const ticket = issueTicket();
+      const created = await store.create(
+        { provider: 'p', subject: 's', identity, tokens: {} },
+        ticket,
+      );
+      await store.delete(created.key);
+      await expect.poll(() => received.length, { timeout: 1000 }).toBe(1);
+      expect(received).toEqual([[created.key]]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('prunes index entries whose session expired on its own', async () => {
+    const store = await makeStore(setup);
+    try {
+      const ticket = issueTicket();
+      const created = await store.create(
+        { provider: 'p', subject: 'prune-me', identity, tokens: {} },
+        ticket,
+      );
+      await admin.del(`${prefix}s:${created.key}`); // as if its TTL ran out
+      expect(await store.listKeysByUser('p\u0000prune-me')).toEqual([]);
+      const index = (await keysUnderPrefix()).filter((key) => key.startsWith(`${prefix}u:`));
+      const members = await Promise.all(index.map((key) => admin.smembers(key)));
+      expect(members.flat()).not.toContain(created.key);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fails fast with DependencyError when Redis is unreachable', async () => {
+    const port = await closedPort();
+    const client = createRedisClient({
+      mode: 'standalone',
+      url: `redis://127.0.0.1:${String(port)}`,
+      keyPrefix: prefix,
+    });
+    const store = new RedisSessionStore({ client, keyPrefix: prefix, ...setup });
+    try {
+      const ticket = issueTicket();
+      for (const attempt of [
+        () => store.get(ticket),
+        () => store.create({ provider: 'p', subject: 's', identity, tokens: {} }, ticket),
+        () => store.takeLoginState('state'),
+        () => store.rememberOnce('jti', 'x', 1000),
+        () => store.withLock('lock', 1000, () => Promise.resolve(1)),
+        () => store.ping(),
+      ]) {
+        const started = Date.now();
+        const error: unknown = await attempt().catch((caught: unknown) => caught);
+        expect(error).toBeInstanceOf(DependencyError);
+        expect((error as DependencyError).dependency).toBe('redis');
+        expect((error as DependencyError).status).toBe(503);
+        expect(Date.now() - started).toBeLessThan(1500);
+      }
+      await expect(waitForRedisReady(client, 300)).rejects.toBeInstanceOf(DependencyError);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('backs off exponentially with jitter, capped at 2 s', () => {
+    expect(redisRetryDelayMs(1, () => 0)).toBe(50);
+    expect(redisRetryDelayMs(1, () => 1)).toBe(100);
+    expect(redisRetryDelayMs(3, () => 1)).toBe(400);
+    expect(redisRetryDelayMs(100, () => 1)).toBe(2000);
+    expect(redisRetryDelayMs(100, () => 0)).toBe(1000);
+  });
+});
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) =>
+    server.close(() => {
+      resolve();
+    }),
+  );
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}

@@ -1,0 +1,427 @@
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { Cluster } from 'ioredis';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { DependencyError } from '../../http/errors.ts';
+import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
+import {
+  LOCK_BUSY,
+  STORAGE_KEY_PATTERN,
+  assertStorageName,
+  assertTtl,
+  type LockBusy,
+  type RevocationListener,
+  type SessionStore,
+} from '../session-store.ts';
+import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
+import type { NewSession, Session } from '../session.ts';
+import {
+  isLive,
+  resolveTiming,
+  slidIdleExpiry,
+  storageTtlMs,
+  type SessionTiming,
+} from '../session-timing.ts';
+import { sessionKeyOf, type SessionTicket } from '../ticket.ts';
+import { DEFAULT_CONNECT_TIMEOUT_MS, type RedisClient } from './redis-connection.ts';
+import { RedisKeys } from './redis-keys.ts';
+import {
+  INDEX_ADD,
+  RELEASE_LOCK,
+  REPLACE_SESSION,
+  TAKE_SESSION,
+  TOUCH_SESSION,
+  runScript,
+} from './redis-scripts.ts';
+
+/**
+ * The production session store (key layout in redis-keys.ts). Safe for Redis Cluster: every
+ * command and script touches one key; index maintenance is separate commands sent together
+ * (ioredis auto-pipelining batches them per node), and stale index entries are pruned when found.
+ *
+ * Any Redis failure is thrown as `DependencyError('redis', ...)`.
+ */
+export interface RedisSessionStoreOptions {
+  /** From `createRedisClient`; the store owns it and quits it on `close()`. */
+  readonly client: RedisClient;
+  readonly keyPrefix: string;
+  readonly idleTimeoutMs: number;
+  readonly absoluteLifetimeMs: number;
+  readonly slidingIntervalMs?: number;
+  /** How long `revocationsReady()` waits for the subscription (default 2000 ms). */
+  readonly connectTimeoutMs?: number;
+  readonly now?: () => number;
+  readonly randomBytes?: (size: number) => Buffer;
+  readonly logger?: Logger;
+}
+
+/** One PUBLISH carries at most this many keys, keeping messages well under a few tens of KiB. */
+const REVOCATION_BATCH = 500;
+
+export class RedisSessionStore implements SessionStore {
+  readonly #client: RedisClient;
+  readonly #keys: RedisKeys;
+  readonly #timing: SessionTiming;
+  readonly #connectTimeoutMs: number;
+  readonly #now: () => number;
+  readonly #randomBytes: (size: number) => Buffer;
+  readonly #logger: Logger;
+  readonly #listeners = new Set<RevocationListener>();
+  #subscriber: RedisClient | undefined;
+  #subscribed: Promise<void> | undefined;
+
+  constructor(options: RedisSessionStoreOptions) {
+    this.#client = options.client;
+    this.#keys = new RedisKeys(options.keyPrefix);
+    this.#timing = resolveTiming(options);
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.#now = options.now ?? Date.now;
+    this.#randomBytes = options.randomBytes ?? cryptoRandomBytes;
+    this.#logger = options.logger ?? pino({ level: 'silent' });
+  }
+
+  async create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
+    const now = this.#now();
+    const key = sessionKeyOf(ticket.id);
+    const session = buildSession(fields, key, now, this.#timing);
+    const userIndexId = this.#keys.userIndexId(session.userKey);
+    const sidIndexId =
+      session.oidcSid === undefined
+        ? undefined
+        : this.#keys.sidIndexId(session.provider, session.oidcSid);
+    const sessionKey = this.#keys.session(key);
+    const indexTtl = Math.max(1, session.absoluteExpiresAt - now);
+    await this.#run('create', async () => {
+      // The three writes are independent: if one fails, create fails and no cookie is issued,
+      // so a session missing from an index is unreachable; an index entry without a session is
+      // pruned when found.
+      const writes: Promise<unknown>[] = [
+        this.#client
+          .multi()
+          .del(sessionKey)
+          .hset(sessionKey, {
+            d: this.#seal(session, ticket),
+            i: session.idleExpiresAt,
+            a: session.absoluteExpiresAt,
+            u: userIndexId,
+            ...(sidIndexId === undefined ? {} : { s: sidIndexId }),
+          })
+          .pexpire(sessionKey, storageTtlMs(session, now))
+          .exec()
+          .then(checkTransaction),
+        runScript(this.#client, INDEX_ADD, this.#keys.userIndexById(userIndexId), [key, indexTtl]),
+      ];
+      if (sidIndexId !== undefined) {
+        writes.push(
+          runScript(this.#client, INDEX_ADD, this.#keys.sidIndexById(sidIndexId), [key, indexTtl]),
+        );
+      }
+      await Promise.all(writes);
+    });
+    return session;
+  }
+
+  async get(ticket: SessionTicket): Promise<Session | null> {
+    const key = sessionKeyOf(ticket.id);
+    const sessionKey = this.#keys.session(key);
+    const [sealed, idle, absolute] = await this.#run('get', () =>
+      this.#client.hmget(sessionKey, 'd', 'i', 'a'),
+    );
+    if (sealed == null || idle == null || absolute == null) return null;
+    const stored = { idleExpiresAt: Number(idle), absoluteExpiresAt: Number(absolute) };
+    const now = this.#now();
+    if (!isLive(stored, now)) return null;
+    const record = openSessionRecord(sealed, { secret: ticket.secret, storageKey: key });
+    if (record === null) return null;
+    const session = fromSessionRecord(record, key, stored.idleExpiresAt);
+    if (session === null) return null;
+    // The plain `a` field bounds the TTL; the sealed one is authenticated. Honour the earlier.
+    const absoluteExpiresAt = Math.min(session.absoluteExpiresAt, stored.absoluteExpiresAt);
+    if (now >= absoluteExpiresAt) return null;
+    const slid = slidIdleExpiry({ ...stored, absoluteExpiresAt }, now, this.#timing);
+    if (slid !== null) {
+      await this.#run('touch', () =>
+        runScript(this.#client, TOUCH_SESSION, sessionKey, [slid, now]),
+      );
+    }
+    return { ...session, absoluteExpiresAt, idleExpiresAt: slid ?? stored.idleExpiresAt };
+  }
+
+  async update(ticket: SessionTicket, session: Session): Promise<boolean> {
+    const key = sessionKeyOf(ticket.id);
+    const sealed = this.#seal({ ...session, key }, ticket);
+    const replaced = await this.#run('update', () =>
+      runScript(this.#client, REPLACE_SESSION, this.#keys.session(key), [
+        sealed,
+        this.#now(),
+        this.#timing.idleTimeoutMs,
+      ]),
+    );
+    return replaced === 1;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    if (!STORAGE_KEY_PATTERN.test(key)) return false;
+    const ended = await this.#endSessions([key]);
+    return ended.length > 0;
+  }
+
+  async deleteByUser(userKey: string): Promise<string[]> {
+    const index = this.#keys.userIndexById(this.#keys.userIndexId(userKey));
+    const members = await this.#run('deleteByUser', () => this.#client.smembers(index));
+    return this.#endSessions(members, index);
+  }
+
+  async deleteBySid(provider: string, sid: string): Promise<string[]> {
+    const index = this.#keys.sidIndexById(this.#keys.sidIndexId(provider, sid));
+    const members = await this.#run('deleteBySid', () => this.#client.smembers(index));
+    return this.#endSessions(members, index);
+  }
+
+  async listKeysByUser(userKey: string): Promise<string[]> {
+    const index = this.#keys.userIndexById(this.#keys.userIndexId(userKey));
+    return this.#run('listKeysByUser', async () => {
+      const members = await this.#client.smembers(index);
+      const exists = await Promise.all(
+        members.map((member) => this.#client.exists(this.#keys.session(member))),
+      );
+      const live = members.filter((_, position) => exists[position] === 1);
+      const stale = members.filter((_, position) => exists[position] !== 1);
+      if (stale.length > 0) await this.#client.srem(index, ...stale);
+      return live;
+    });
+  }
+
+  async putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
+    assertStorageName('stateKey', stateKey);
+    assertTtl(ttlMs);
+    await this.#run('putLoginState', () =>
+      this.#client.set(this.#keys.loginState(stateKey), value, 'PX', ttlMs),
+    );
+  }
+
+  async takeLoginState(stateKey: string): Promise<string | null> {
+    assertStorageName('stateKey', stateKey);
+    // GETDEL (Redis ≥ 6.2) is atomic: of two concurrent callbacks with the same state, one wins.
+    return this.#run('takeLoginState', () => this.#client.getdel(this.#keys.loginState(stateKey)));
+  }
+
+  async withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {
+    assertStorageName('lock name', name);
+    assertTtl(ttlMs);
+    const lockKey = this.#keys.lock(name);
+    const token = this.#randomBytes(16).toString('base64url');
+    const acquired = await this.#run('lock', () =>
+      this.#client.set(lockKey, token, 'PX', ttlMs, 'NX'),
+    );
+    if (acquired !== 'OK') return LOCK_BUSY;
+    try {
+      return await fn();
+    } finally {
+      // A failed release is not the caller's failure: the lock expires after ttlMs anyway.
+      await runScript(this.#client, RELEASE_LOCK, lockKey, [token]).catch((error: unknown) => {
+        this.#logger.warn({ err: error, lock: name }, 'redis lock release failed');
+      });
+    }
+  }
+
+  async rememberOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
+    assertStorageName('namespace', namespace);
+    assertTtl(ttlMs);
+    const result = await this.#run('rememberOnce', () =>
+      this.#client.set(this.#keys.once(namespace, id), '1', 'PX', ttlMs, 'NX'),
+    );
+    return result === 'OK';
+  }
+
+  async publishRevocation(keys: readonly string[]): Promise<void> {
+    const valid = keys.filter((key) => STORAGE_KEY_PATTERN.test(key));
+    const batches: string[][] = [];
+    for (let start = 0; start < valid.length; start += REVOCATION_BATCH) {
+      batches.push(valid.slice(start, start + REVOCATION_BATCH));
+    }
+    await this.#run('publish', () =>
+      Promise.all(
+        batches.map((batch) =>
+          this.#client.publish(this.#keys.revocationChannel, JSON.stringify(batch)),
+        ),
+      ),
+    );
+  }
+
+  onRevocation(listener: RevocationListener): () => void {
+    const entry: RevocationListener = (keys) => {
+      listener(keys);
+    };
+    this.#listeners.add(entry);
+    this.#subscribe().catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'redis revocation subscription failed');
+    });
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  async revocationsReady(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new DependencyError('redis', 'redis revocation subscription not ready'));
+      }, this.#connectTimeoutMs);
+      timer.unref();
+    });
+    try {
+      await Promise.race([this.#subscribe(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.#run('ping', () => this.#client.ping());
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    const clients = [this.#subscriber, this.#client].filter((client) => client !== undefined);
+    this.#subscriber = undefined;
+    await Promise.all(
+      clients.map(async (client) => {
+        if (client.status !== 'ready') {
+          client.disconnect();
+          return;
+        }
+        await client.quit().catch(() => {
+          client.disconnect();
+        });
+      }),
+    );
+  }
+
+  /**
+   * Deletes sessions, removes them from their indexes (and every key, found or not, from
+   * `listedIn`: the index they were read from, so stale entries go too), publishes the ended keys.
+   */
+  async #endSessions(keys: readonly string[], listedIn?: string): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const ended = await this.#run('delete', async () => {
+      const taken = await Promise.all(
+        keys.map(async (key) => ({
+          key,
+          indexes: await runScript(this.#client, TAKE_SESSION, this.#keys.session(key), []),
+        })),
+      );
+      const removals = new Map<string, Set<string>>();
+      if (listedIn !== undefined) removals.set(listedIn, new Set(keys));
+      const endedKeys: string[] = [];
+      for (const { key, indexes } of taken) {
+        if (!Array.isArray(indexes)) continue;
+        endedKeys.push(key);
+        const [userIndexId, sidIndexId] = indexes as unknown[];
+        if (typeof userIndexId === 'string' && userIndexId !== '') {
+          addRemoval(removals, this.#keys.userIndexById(userIndexId), key);
+        }
+        if (typeof sidIndexId === 'string' && sidIndexId !== '') {
+          addRemoval(removals, this.#keys.sidIndexById(sidIndexId), key);
+        }
+      }
+      await Promise.all(
+        [...removals].map(([index, members]) => this.#client.srem(index, ...members)),
+      );
+      return endedKeys;
+    });
+    if (ended.length > 0) await this.publishRevocation(ended);
+    return ended;
+  }
+
+  #subscribe(): Promise<void> {
+    if (this.#subscribed !== undefined) return this.#subscribed;
+    const channel = this.#keys.revocationChannel;
+    // A dedicated connection: a connection in subscriber mode can run no other command. Unlike
+    // the command connection it queues while offline and never times out, so SUBSCRIBE goes
+    // out as soon as Redis is reachable; ioredis resubscribes after every reconnect.
+    const overrides = {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      commandTimeout: undefined,
+      connectionName: 'gatehouse-revocations',
+    };
+    const subscriber =
+      this.#client instanceof Cluster
+        ? this.#client.duplicate(undefined, {
+            enableOfflineQueue: true,
+            redisOptions: { ...this.#client.options.redisOptions, ...overrides },
+          })
+        : this.#client.duplicate(overrides);
+    subscriber.on('error', (error: unknown) => {
+      this.#logger.debug({ err: error }, 'redis revocation subscriber error');
+    });
+    subscriber.on('message', (from: string, message: string) => {
+      if (from === channel) this.#dispatch(message);
+    });
+    this.#subscriber = subscriber;
+    this.#subscribed = subscriber.subscribe(channel).then(
+      () => undefined,
+      (error: unknown) => {
+        this.#subscribed = undefined;
+        throw new DependencyError('redis', 'redis SUBSCRIBE failed', { cause: error });
+      },
+    );
+    return this.#subscribed;
+  }
+
+  #dispatch(message: string): void {
+    let keys: unknown;
+    try {
+      keys = JSON.parse(message);
+    } catch {
+      return;
+    }
+    if (!Array.isArray(keys)) return;
+    const valid = Object.freeze(
+      keys.filter((key): key is string => typeof key === 'string' && STORAGE_KEY_PATTERN.test(key)),
+    );
+    if (valid.length === 0) return;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(valid);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'revocation listener failed');
+      }
+    }
+  }
+
+  #seal(session: Session, ticket: SessionTicket): string {
+    return sealSessionRecord(toSessionRecord(session), {
+      secret: ticket.secret,
+      storageKey: session.key,
+      randomBytes: this.#randomBytes,
+    });
+  }
+
+  /** Runs Redis work, turning any failure into `DependencyError('redis', ...)`. */
+  async #run<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof DependencyError) throw error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new DependencyError('redis', `redis ${operation} failed: ${reason}`, {
+        cause: error,
+      });
+    }
+  }
+}
+
+function checkTransaction(results: [error: Error | null, result: unknown][] | null): void {
+  if (results === null) throw new Error('transaction aborted');
+  for (const [error] of results) {
+    if (error !== null) throw error;
+  }
+}
+
+function addRemoval(removals: Map<string, Set<string>>, index: string, key: string): void {
+  const members = removals.get(index);
+  if (members === undefined) removals.set(index, new Set([key]));
+  else members.add(key);
+}

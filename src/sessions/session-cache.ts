@@ -1,0 +1,179 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { LruMap } from './lru-map.ts';
+import type { GetOptions, LockBusy, RevocationListener, SessionStore } from './session-store.ts';
+import { isLive } from './session-timing.ts';
+import type { NewSession, Session } from './session.ts';
+import { sessionKeyOf, type SessionTicket } from './ticket.ts';
+
+/**
+ * A per-replica read-through cache in front of a `SessionStore`, for the authz hot path: most
+ * requests of a page load hit the same session within a second or two, and each would otherwise
+ * cost a Redis round trip (DESIGN.md "Sessions": replicas may cache sessions for a few seconds).
+ *
+ * It is itself a `SessionStore`, so it can be dropped in front of any store; it owns the store
+ * and closes it. Guarantees:
+ * - an entry lives at most `ttlMs`, and never past the session's idle or absolute expiry;
+ * - revocations from any replica (`onRevocation`) and local deletes and updates drop the entry;
+ *   a read that was in flight while a revocation arrived is not cached, so it cannot put back
+ *   the session just revoked;
+ * - a cached entry is served only to a ticket whose secret matches (compared as SHA-256 digests
+ *   in constant time), as the store itself would require;
+ * - at most `maxEntries` sessions, least recently used evicted first.
+ * `ttlMs: 0` disables caching (benchmarks, or to trade latency for immediate consistency).
+ *
+ * Staleness is bounded by `ttlMs`: a token refresh on another replica is seen here after at most
+ * that long, which is why a refresh re-reads with `bypassCache` once it holds the lock.
+ */
+export interface SessionCacheOptions {
+  readonly store: SessionStore;
+  /** How long a session is served from memory (default 3000 ms; 0 disables the cache). */
+  readonly ttlMs?: number;
+  /** Most sessions held (default 10 000). */
+  readonly maxEntries?: number;
+  readonly now?: () => number;
+}
+
+interface CacheEntry {
+  readonly session: Session;
+  readonly secretDigest: Buffer;
+  readonly expiresAt: number;
+}
+
+export class SessionCache implements SessionStore {
+  readonly #store: SessionStore;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #entries: LruMap<string, CacheEntry>;
+  readonly #unsubscribe: () => void;
+  /** Bumped on every revocation; a read that saw it change does not populate the cache. */
+  #generation = 0;
+
+  constructor(options: SessionCacheOptions) {
+    const ttlMs = options.ttlMs ?? 3000;
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < 0) {
+      throw new RangeError('ttlMs must be a non-negative integer of milliseconds');
+    }
+    this.#store = options.store;
+    this.#ttlMs = ttlMs;
+    this.#now = options.now ?? Date.now;
+    this.#entries = new LruMap(options.maxEntries ?? 10_000);
+    this.#unsubscribe = this.#store.onRevocation((keys) => {
+      this.#forget(keys);
+    });
+  }
+
+  /** Number of cached sessions (for metrics). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async get(ticket: SessionTicket, options: GetOptions = {}): Promise<Session | null> {
+    if (this.#ttlMs === 0) return this.#store.get(ticket);
+    const key = sessionKeyOf(ticket.id);
+    const secretDigest = digest(ticket.secret);
+    const now = this.#now();
+    const entry = this.#entries.get(key);
+    if (entry !== undefined && options.bypassCache !== true) {
+      if (now < entry.expiresAt && isLive(entry.session, now)) {
+        return timingSafeEqual(entry.secretDigest, secretDigest) ? entry.session : null;
+      }
+      this.#entries.delete(key);
+    }
+    const generation = this.#generation;
+    const session = await this.#store.get(ticket);
+    if (session === null) {
+      this.#entries.delete(key);
+    } else if (generation === this.#generation) {
+      const expiresAt = Math.min(
+        this.#now() + this.#ttlMs,
+        session.idleExpiresAt,
+        session.absoluteExpiresAt,
+      );
+      this.#entries.set(key, { session, secretDigest, expiresAt });
+    }
+    return session;
+  }
+
+  create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
+    return this.#store.create(fields, ticket);
+  }
+
+  async update(ticket: SessionTicket, session: Session): Promise<boolean> {
+    const key = sessionKeyOf(ticket.id);
+    this.#forget([key]);
+    const updated = await this.#store.update(ticket, session);
+    this.#forget([key]);
+    return updated;
+  }
+
+  async delete(key: string): Promise<boolean> {
+    this.#forget([key]);
+    const deleted = await this.#store.delete(key);
+    this.#forget([key]);
+    return deleted;
+  }
+
+  async deleteByUser(userKey: string): Promise<string[]> {
+    const ended = await this.#store.deleteByUser(userKey);
+    this.#forget(ended);
+    return ended;
+  }
+
+  async deleteBySid(provider: string, sid: string): Promise<string[]> {
+    const ended = await this.#store.deleteBySid(provider, sid);
+    this.#forget(ended);
+    return ended;
+  }
+
+  listKeysByUser(userKey: string): Promise<string[]> {
+    return this.#store.listKeysByUser(userKey);
+  }
+
+  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
+    return this.#store.putLoginState(stateKey, value, ttlMs);
+  }
+
+  takeLoginState(stateKey: string): Promise<string | null> {
+    return this.#store.takeLoginState(stateKey);
+  }
+
+  withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {
+    return this.#store.withLock(name, ttlMs, fn);
+  }
+
+  rememberOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
+    return this.#store.rememberOnce(namespace, id, ttlMs);
+  }
+
+  publishRevocation(keys: readonly string[]): Promise<void> {
+    this.#forget(keys);
+    return this.#store.publishRevocation(keys);
+  }
+
+  onRevocation(listener: RevocationListener): () => void {
+    return this.#store.onRevocation(listener);
+  }
+
+  revocationsReady(): Promise<void> {
+    return this.#store.revocationsReady();
+  }
+
+  ping(): Promise<void> {
+    return this.#store.ping();
+  }
+
+  async close(): Promise<void> {
+    this.#unsubscribe();
+    this.#entries.clear();
+    await this.#store.close();
+  }
+
+  #forget(keys: readonly string[]): void {
+    this.#generation += 1;
+    for (const key of keys) this.#entries.delete(key);
+  }
+}
+
+function digest(secret: string): Buffer {
+  return createHash('sha256').update(secret, 'utf8').digest();
+}

@@ -1,0 +1,349 @@
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { LOCK_BUSY, type SessionStore } from './session-store.ts';
+import type { NewSession } from './session.ts';
+import { issueTicket, sessionKeyOf, type SessionTicket } from './ticket.ts';
+
+/**
+ * The behaviour every `SessionStore` must have. Run by memory/memory-store.test.ts and
+ * redis/redis-store.test.ts (against a real Redis).
+ */
+export interface ContractSetup {
+  readonly now: () => number;
+  readonly idleTimeoutMs: number;
+  readonly absoluteLifetimeMs: number;
+}
+
+export interface ContractHarness {
+  readonly store: SessionStore;
+  /** Another store over the same backend, as another replica would have. */
+  readonly replica: () => Promise<SessionStore>;
+  /** Remaining TTL (ms) the backend holds for a session, for backends that expire keys. */
+  readonly storageTtlOf?: (key: string) => Promise<number>;
+  /** Everything the backend holds, as text, for backends that can be dumped. */
+  readonly dump?: () => Promise<string>;
+  readonly dispose: () => Promise<void>;
+}
+
+const MINUTE = 60_000;
+const IDLE = 30 * MINUTE;
+const ABSOLUTE = 8 * 60 * MINUTE;
+
+export function describeSessionStoreContract(
+  name: string,
+  makeStore: (setup: ContractSetup) => Promise<ContractHarness>,
+): void {
+  describe(`SessionStore contract: ${name}`, () => {
+    let time = 1_700_000_000_000;
+    const clock = {
+      now: () => time,
+      advance: (ms: number) => {
+        time += ms;
+      },
+    };
+    const harnesses: ContractHarness[] = [];
+    let harness: ContractHarness;
+    let store: SessionStore;
+
+    beforeEach(async () => {
+      harness = await makeStore({
+        now: clock.now,
+        idleTimeoutMs: IDLE,
+        absoluteLifetimeMs: ABSOLUTE,
+      });
+      harnesses.push(harness);
+      store = harness.store;
+    });
+
+    afterAll(async () => {
+      await Promise.all(harnesses.map((each) => each.dispose()));
+    });
+
+    let userCounter = 0;
+    function newUser(): { subject: string; email: string; user: string } {
+      userCounter += 1;
+      const unique = `${String(userCounter)}-${issueTicket().id.slice(0, 8)}`;
+      return {
+        subject: `subject-${unique}`,
+        email: `person-${unique}@example.com`,
+        user: `person-${unique}`,
+      };
+    }
+
+    function fields(
+      person: { subject: string; email: string; user: string },
+      extra: Partial<NewSession> = {},
+    ): NewSession {
+      return {
+        provider: 'corp-idp',
+        subject: person.subject,
+        identity: {
+          user: person.user,
+          email: person.email,
+          name: 'Alice Example',
+          groups: ['staff', 'shop-operators'],
+          claims: { department: 'sales' },
+        },
+        tokens: {
+          accessToken: `access-${issueTicket().id}`,
+          refreshToken: `refresh-${issueTicket().id}`,
+          idToken: `id-${issueTicket().id}`,
+          accessTokenExpiresAt: time + 5 * MINUTE,
+        },
+        ...extra,
+      };
+    }
+
+    async function login(
+      extra: Partial<NewSession> = {},
+      person = newUser(),
+    ): Promise<SessionTicket & { key: string }> {
+      const ticket = issueTicket();
+      await store.create(fields(person, extra), ticket);
+      return { ...ticket, key: sessionKeyOf(ticket.id) };
+    }
+
+    it('returns the created session for its ticket, under the hashed id', async () => {
+      const person = newUser();
+      const ticket = issueTicket();
+      const created = await store.create(fields(person, { oidcSid: 'op-sid-1' }), ticket);
+      const session = await store.get(ticket);
+      expect(session).not.toBeNull();
+      expect(session).toEqual(created);
+      expect(session?.key).toBe(sessionKeyOf(ticket.id));
+      expect(session?.key).not.toContain(ticket.id);
+      expect(session?.userKey).toBe(`corp-idp\u0000${person.subject}`);
+      expect(session?.identity.email).toBe(person.email);
+      expect(session?.identity.groups).toEqual(['staff', 'shop-operators']);
+      expect(session?.tokens.refreshToken).toMatch(/^refresh-/);
+      expect(session?.oidcSid).toBe('op-sid-1');
+      expect(session?.createdAt).toBe(time);
+      expect(session?.idleExpiresAt).toBe(time + IDLE);
+      expect(session?.absoluteExpiresAt).toBe(time + ABSOLUTE);
+    });
+
+    it('refuses a ticket whose secret does not match, and an unknown or altered id', async () => {
+      const ticket = await login();
+      const other = issueTicket();
+      expect(await store.get({ id: ticket.id, secret: other.secret })).toBeNull();
+      expect(await store.get({ id: other.id, secret: ticket.secret })).toBeNull();
+      const flipped = (ticket.id[0] === 'A' ? 'B' : 'A') + ticket.id.slice(1);
+      expect(await store.get({ id: flipped, secret: ticket.secret })).toBeNull();
+      // The right ticket still works afterwards: failed attempts do not destroy the session.
+      expect(await store.get(ticket)).not.toBeNull();
+    });
+
+    it('ends a session left idle, and one past its absolute lifetime however active', async () => {
+      const idle = await login();
+      clock.advance(IDLE - 1);
+      expect(await store.get(idle)).not.toBeNull();
+      clock.advance(IDLE); // the access above slid the expiry by IDLE
+      expect(await store.get(idle)).toBeNull();
+
+      const active = await login();
+      const end = time + ABSOLUTE;
+      while (time + 10 * MINUTE < end) {
+        clock.advance(10 * MINUTE);
+        expect(await store.get(active)).not.toBeNull();
+      }
+      clock.advance(end - time);
+      expect(await store.get(active)).toBeNull();
+    });
+
+    it('caps the stored TTL at the idle timeout', async () => {
+      if (harness.storageTtlOf === undefined) return;
+      const ticket = await login();
+      const ttl = await harness.storageTtlOf(ticket.key);
+      expect(ttl).toBeGreaterThan(IDLE - 5000);
+      expect(ttl).toBeLessThanOrEqual(IDLE);
+      // Close to the absolute end, the TTL shrinks to what is left.
+      const short = await login({ absoluteExpiresAt: time + 2 * MINUTE });
+      const shortTtl = await harness.storageTtlOf(short.key);
+      expect(shortTtl).toBeGreaterThan(0);
+      expect(shortTtl).toBeLessThanOrEqual(2 * MINUTE);
+    });
+
+    it('extends the idle expiry on access at most once a minute', async () => {
+      const ticket = await login();
+      const createdIdle = time + IDLE;
+      clock.advance(30_000);
+      expect((await store.get(ticket))?.idleExpiresAt).toBe(createdIdle);
+      clock.advance(29_000);
+      expect((await store.get(ticket))?.idleExpiresAt).toBe(createdIdle);
+      clock.advance(2_000);
+      const slid = time + IDLE;
+      expect((await store.get(ticket))?.idleExpiresAt).toBe(slid);
+      clock.advance(1_000);
+      expect((await store.get(ticket))?.idleExpiresAt).toBe(slid);
+      // The extension was stored: the session outlives its original idle expiry.
+      clock.advance(createdIdle - time + 1_000);
+      expect((await store.get(ticket))?.idleExpiresAt).toBe(time + IDLE);
+      if (harness.storageTtlOf !== undefined) {
+        const ttl = await harness.storageTtlOf(ticket.key);
+        expect(ttl).toBeGreaterThan(IDLE - 5000);
+        expect(ttl).toBeLessThanOrEqual(IDLE);
+      }
+    });
+
+    it('replaces a session on update, and never resurrects a deleted one', async () => {
+      const ticket = await login();
+      const session = await store.get(ticket);
+      expect(session).not.toBeNull();
+      if (session === null) return;
+      clock.advance(10 * MINUTE);
+      const refreshed = {
+        ...session,
+        tokens: { ...session.tokens, accessToken: 'access-new', refreshToken: 'refresh-new' },
+        lastRefreshedAt: time,
+        // An update cannot lengthen the session.
+        absoluteExpiresAt: session.absoluteExpiresAt + ABSOLUTE,
+      };
+      expect(await store.update(ticket, refreshed)).toBe(true);
+      const read = await store.get(ticket);
+      expect(read?.tokens.refreshToken).toBe('refresh-new');
+      expect(read?.lastRefreshedAt).toBe(time);
+      expect(read?.idleExpiresAt).toBe(time + IDLE);
+      expect(read?.absoluteExpiresAt).toBe(session.absoluteExpiresAt);
+
+      expect(await store.delete(ticket.key)).toBe(true);
+      expect(await store.update(ticket, refreshed)).toBe(false);
+      expect(await store.get(ticket)).toBeNull();
+      expect(await store.delete(ticket.key)).toBe(false);
+    });
+
+    it('ends every session of one user, and only theirs', async () => {
+      const alice = newUser();
+      const bob = newUser();
+      const a1 = await login({}, alice);
+      const a2 = await login({}, alice);
+      const b1 = await login({}, bob);
+      const aliceKey = `corp-idp\u0000${alice.subject}`;
+      const bobKey = `corp-idp\u0000${bob.subject}`;
+      expect((await store.listKeysByUser(aliceKey)).sort()).toEqual([a1.key, a2.key].sort());
+
+      const ended = await store.deleteByUser(aliceKey);
+      expect(ended.sort()).toEqual([a1.key, a2.key].sort());
+      expect(await store.get(a1)).toBeNull();
+      expect(await store.get(a2)).toBeNull();
+      expect(await store.get(b1)).not.toBeNull();
+      expect(await store.listKeysByUser(aliceKey)).toEqual([]);
+      expect(await store.listKeysByUser(bobKey)).toEqual([b1.key]);
+      expect(await store.deleteByUser(aliceKey)).toEqual([]);
+    });
+
+    it('ends the sessions bound to a provider session id (back-channel logout)', async () => {
+      const person = newUser();
+      const first = await login({ oidcSid: 'sid-one' }, person);
+      const second = await login({ oidcSid: 'sid-one' });
+      const otherSid = await login({ oidcSid: 'sid-two' }, person);
+      const otherProvider = await login({ oidcSid: 'sid-one', provider: 'partner-idp' });
+
+      const ended = await store.deleteBySid('corp-idp', 'sid-one');
+      expect(ended.sort()).toEqual([first.key, second.key].sort());
+      expect(await store.get(first)).toBeNull();
+      expect(await store.get(second)).toBeNull();
+      expect(await store.get(otherSid)).not.toBeNull();
+      expect(await store.get(otherProvider)).not.toBeNull();
+      expect(await store.listKeysByUser(`corp-idp\u0000${person.subject}`)).toEqual([otherSid.key]);
+      expect(await store.deleteBySid('corp-idp', 'sid-one')).toEqual([]);
+    });
+
+    it('hands out login state once, even to concurrent callbacks', async () => {
+      const state = issueTicket().id;
+      await store.putLoginState(state, '{"verifier":"v","nonce":"n"}', 5 * MINUTE);
+      expect(await store.takeLoginState(state)).toBe('{"verifier":"v","nonce":"n"}');
+      expect(await store.takeLoginState(state)).toBeNull();
+
+      const raced = issueTicket().id;
+      await store.putLoginState(raced, 'state-value', 5 * MINUTE);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.takeLoginState(raced)),
+      );
+      expect(results.filter((result) => result === 'state-value')).toHaveLength(1);
+      expect(results.filter((result) => result === null)).toHaveLength(9);
+      expect(await store.takeLoginState(issueTicket().id)).toBeNull();
+    });
+
+    it('lets one holder at a time run under a lock, and frees it after', async () => {
+      const name = `refresh:${issueTicket().id}`;
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let runs = 0;
+      const first = store.withLock(name, 10_000, async () => {
+        runs += 1;
+        await gate;
+        return 'first';
+      });
+      // Let the first acquire before the second tries.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const second = await store.withLock(name, 10_000, () => {
+        runs += 1;
+        return Promise.resolve('second');
+      });
+      expect(second).toBe(LOCK_BUSY);
+      release();
+      expect(await first).toBe('first');
+      expect(runs).toBe(1);
+
+      await expect(
+        store.withLock(name, 10_000, () => Promise.reject(new Error('refresh failed'))),
+      ).rejects.toThrow('refresh failed');
+      expect(await store.withLock(name, 10_000, () => Promise.resolve('again'))).toBe('again');
+    });
+
+    it('remembers an id once per namespace (replay guard)', async () => {
+      const jti = issueTicket().id;
+      expect(await store.rememberOnce('logout-jti', jti, 5 * MINUTE)).toBe(true);
+      expect(await store.rememberOnce('logout-jti', jti, 5 * MINUTE)).toBe(false);
+      expect(await store.rememberOnce('other-ns', jti, 5 * MINUTE)).toBe(true);
+    });
+
+    it('delivers revocations to another replica within a second', async () => {
+      const replica = await harness.replica();
+      const received: string[] = [];
+      let notify: () => void = () => undefined;
+      const arrived = new Promise<void>((resolve) => {
+        notify = resolve;
+      });
+      const unsubscribe = replica.onRevocation((keys) => {
+        received.push(...keys);
+        notify();
+      });
+      await replica.revocationsReady();
+      const person = newUser();
+      const one = await login({}, person);
+      const two = await login({}, person);
+      const started = Date.now();
+      await store.deleteByUser(`corp-idp\u0000${person.subject}`);
+      await arrived;
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(received.sort()).toEqual([one.key, two.key].sort());
+      unsubscribe();
+    });
+
+    it('keeps no token, user name or email in clear text at rest', async () => {
+      if (harness.dump === undefined) return;
+      const person = newUser();
+      const ticket = issueTicket();
+      const created = await store.create(fields(person, { oidcSid: 'op-sid-dump' }), ticket);
+      const dump = await harness.dump();
+      expect(dump).toContain(created.key); // the dump really holds this session
+      for (const secret of [
+        ticket.id,
+        ticket.secret,
+        person.email,
+        person.user,
+        person.subject,
+        'Alice Example',
+        'shop-operators',
+        'op-sid-dump',
+        created.tokens.accessToken,
+        created.tokens.refreshToken,
+        created.tokens.idToken,
+      ]) {
+        expect(dump).not.toContain(secret);
+      }
+    });
+  });
+}

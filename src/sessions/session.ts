@@ -1,0 +1,127 @@
+import { idleExpiryAt, type SessionTiming } from './session-timing.ts';
+
+/**
+ * The session record. It is stored sealed (session-cipher.ts) under `key`, the SHA-256 of the
+ * ticket id; every time is epoch milliseconds judged with the store's injected clock.
+ */
+
+export interface SessionIdentity {
+  readonly user: string;
+  readonly email?: string;
+  readonly name?: string;
+  readonly preferredUsername?: string;
+  readonly givenName?: string;
+  readonly familyName?: string;
+  readonly organisation?: string;
+  readonly groups: readonly string[];
+  /** A bounded subset of the ID token / userinfo claims (see session-claims.ts). */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+export interface SessionTokens {
+  readonly accessToken?: string;
+  readonly refreshToken?: string;
+  readonly idToken?: string;
+  readonly accessTokenExpiresAt?: number;
+}
+
+export interface Session {
+  /** Storage key: `sessionKeyOf(ticket.id)`. Safe to log. */
+  readonly key: string;
+  /** The configured provider name that authenticated the user. */
+  readonly provider: string;
+  /** The provider's `sub`. */
+  readonly subject: string;
+  /** `userKeyOf(provider, subject)`: the per-user index that logout-everywhere uses. */
+  readonly userKey: string;
+  readonly identity: SessionIdentity;
+  readonly tokens: SessionTokens;
+  /** The provider's session id (`sid` claim) for OIDC Back-Channel Logout 1.0 §2.4. */
+  readonly oidcSid?: string;
+  readonly createdAt: number;
+  readonly lastRefreshedAt?: number;
+  /** Hard end of the session, however active it is. */
+  readonly absoluteExpiresAt: number;
+  /** End of the session if unused; slides forward on access (at most once a minute). */
+  readonly idleExpiresAt: number;
+}
+
+/** What a login hands to `SessionStore.create`; the store fills in keys and times. */
+export interface NewSession {
+  readonly provider: string;
+  readonly subject: string;
+  readonly identity: SessionIdentity;
+  readonly tokens: SessionTokens;
+  readonly oidcSid?: string;
+  /** Ends the session earlier than the store's absolute lifetime (e.g. the IdP's session end). */
+  readonly absoluteExpiresAt?: number;
+}
+
+/** The per-user key. NUL cannot occur in a provider name, so distinct pairs never collide. */
+export function userKeyOf(provider: string, subject: string): string {
+  return `${provider}\u0000${subject}`;
+}
+
+/**
+ * What is sealed: everything but `key` (it is the record's AAD and its address) and
+ * `idleExpiresAt` (it slides without re-encrypting, so it is kept beside the sealed record).
+ */
+export type SessionRecord = Omit<Session, 'key' | 'idleExpiresAt'>;
+
+export function toSessionRecord(session: Session): SessionRecord {
+  const { key: _key, idleExpiresAt: _idle, ...record } = session;
+  return record;
+}
+
+/**
+ * Rebuilds a session from an opened record. The record is authenticated (only gatehouse could
+ * have sealed it), so this guards against format drift between versions, not against attackers.
+ */
+export function fromSessionRecord(
+  record: Record<string, unknown>,
+  key: string,
+  idleExpiresAt: number,
+): Session | null {
+  const { provider, subject, userKey, identity, tokens, createdAt, absoluteExpiresAt } = record;
+  if (
+    typeof provider !== 'string' ||
+    typeof subject !== 'string' ||
+    userKey !== userKeyOf(provider, subject) ||
+    !isObject(identity) ||
+    typeof identity.user !== 'string' ||
+    !Array.isArray(identity.groups) ||
+    !isObject(identity.claims) ||
+    !isObject(tokens) ||
+    typeof createdAt !== 'number' ||
+    typeof absoluteExpiresAt !== 'number'
+  ) {
+    return null;
+  }
+  return { ...(record as unknown as SessionRecord), key, idleExpiresAt };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The session a login creates at `now` under storage key `key`. */
+export function buildSession(
+  fields: NewSession,
+  key: string,
+  now: number,
+  timing: SessionTiming,
+): Session {
+  const absoluteExpiresAt = Math.min(
+    now + timing.absoluteLifetimeMs,
+    fields.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
+  );
+  const { absoluteExpiresAt: _requested, ...rest } = fields;
+  return {
+    ...rest,
+    key,
+    userKey: userKeyOf(fields.provider, fields.subject),
+    createdAt: now,
+    absoluteExpiresAt,
+    idleExpiresAt: idleExpiryAt(now, absoluteExpiresAt, timing),
+  };
+}
