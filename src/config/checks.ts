@@ -1,0 +1,198 @@
+/**
+ * Rules that span several settings, or that the schema cannot express, run on the decoded
+ * configuration (durations in milliseconds). Pure: connectivity (Redis, issuers, key files) is
+ * checked at start-up and by readiness, never here.
+ */
+import { formatDuration } from './duration.ts';
+import type { PathSegment, PendingProblem } from './problems.ts';
+import type { Config } from './schema.ts';
+
+/** RFC 8725 §3.10 asks for a small leeway; minutes of skew would stretch every token. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+const WILDCARD_HOSTS = new Set(['', '0.0.0.0', '::']);
+// RFC 9110 §5.1 field-name = token.
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function checkConfig(config: Config): PendingProblem[] {
+  const problems: PendingProblem[] = [];
+  const report = (segments: readonly PathSegment[], message: string): void => {
+    problems.push({ segments, message });
+  };
+  checkCookie(config, report);
+  checkServer(config, report);
+  checkListeners(config, report);
+  checkIdentityHeaders(config, report);
+  checkSessions(config, report);
+  checkBearer(config, report);
+  checkProviders(config, report);
+  return problems;
+}
+
+type Report = (segments: readonly PathSegment[], message: string) => void;
+
+function checkCookie(config: Config, report: Report): void {
+  const { cookie } = config.sessions;
+  const publicUrl = new URL(config.publicUrl);
+  // Browsers reject SameSite=None without Secure (RFC 6265bis §5.6.7; Chrome since 80).
+  if (cookie.sameSite === 'none' && !cookie.secure) {
+    report(['sessions', 'cookie', 'sameSite'], 'none requires sessions.cookie.secure: true');
+  }
+  // A Secure cookie is not stored from plain http, except on hosts browsers treat as
+  // potentially trustworthy (W3C Secure Contexts §3.2: localhost and loopback).
+  if (cookie.secure && publicUrl.protocol !== 'https:' && !isLoopbackHost(publicUrl.hostname)) {
+    report(
+      ['publicUrl'],
+      'must be https when sessions.cookie.secure is true (browsers drop Secure cookies sent over http)',
+    );
+  }
+  // Cookie name prefixes (RFC 6265bis §4.1.3): browsers silently drop a cookie breaking them.
+  if (cookie.name.startsWith('__Secure-') && !cookie.secure) {
+    report(
+      ['sessions', 'cookie', 'name'],
+      'a __Secure- cookie requires sessions.cookie.secure: true',
+    );
+  }
+  if (cookie.name.startsWith('__Host-') && (!cookie.secure || cookie.domain !== '')) {
+    report(
+      ['sessions', 'cookie', 'name'],
+      'a __Host- cookie requires sessions.cookie.secure: true and an empty sessions.cookie.domain',
+    );
+  }
+  // A browser refuses a Set-Cookie whose Domain does not cover the responding host (RFC 6265 §5.3).
+  const domain = cookie.domain.replace(/^\./, '');
+  const host = publicUrl.hostname;
+  if (domain !== '' && host !== domain && !host.endsWith(`.${domain}`)) {
+    report(
+      ['sessions', 'cookie', 'domain'],
+      `must be ${host} or a parent domain of it (publicUrl)`,
+    );
+  }
+}
+
+function checkServer(config: Config, report: Report): void {
+  const { requestTimeout, headersTimeout } = config.server;
+  // Node's http.Server throws ERR_OUT_OF_RANGE at start-up otherwise.
+  if (requestTimeout > 0 && headersTimeout > requestTimeout) {
+    report(['server', 'headersTimeout'], 'must not be longer than server.requestTimeout');
+  }
+}
+
+function checkListeners(config: Config, report: Report): void {
+  const { main, operations } = config.listeners;
+  if (overlaps(main, operations)) {
+    report(['listeners', 'operations', 'port'], 'must differ from listeners.main.port');
+  }
+  const dev = config.devIdentityProvider;
+  if (dev.enabled) {
+    const devListener = { host: '127.0.0.1', port: dev.port };
+    if (overlaps(main, devListener) || overlaps(operations, devListener)) {
+      report(['devIdentityProvider', 'port'], 'must differ from the listener ports');
+    }
+  }
+}
+
+function overlaps(
+  a: { readonly host: string; readonly port: number },
+  b: { readonly host: string; readonly port: number },
+): boolean {
+  return (
+    a.port === b.port &&
+    (a.host === b.host || WILDCARD_HOSTS.has(a.host) || WILDCARD_HOSTS.has(b.host))
+  );
+}
+
+function checkIdentityHeaders(config: Config, report: Report): void {
+  const headers = config.identityHeaders;
+  if (headers.profile === 'custom' && Object.keys(headers.custom).length === 0) {
+    report(['identityHeaders', 'custom'], 'must name at least one header when profile is custom');
+  }
+  for (const name of Object.keys(headers.custom)) {
+    if (!HEADER_NAME.test(name)) {
+      report(['identityHeaders', 'custom', name], 'is not a valid header name');
+    }
+  }
+  if (headers.assertion.enabled && headers.assertion.signingKeyFile === '') {
+    report(
+      ['identityHeaders', 'assertion', 'signingKeyFile'],
+      'is required when the assertion is enabled',
+    );
+  }
+  if (headers.assertion.ttl === 0) {
+    report(['identityHeaders', 'assertion', 'ttl'], 'must be longer than 0s');
+  }
+}
+
+function checkSessions(config: Config, report: Report): void {
+  const sessions = config.sessions;
+  for (const key of ['idleTimeout', 'absoluteLifetime', 'loginStateTtl'] as const) {
+    if (sessions[key] === 0) report(['sessions', key], 'must be longer than 0s');
+  }
+  if (sessions.idleTimeout > sessions.absoluteLifetime) {
+    report(['sessions', 'idleTimeout'], 'must not be longer than sessions.absoluteLifetime');
+  }
+  if (sessions.store !== 'redis') return;
+  const redis = sessions.redis;
+  if (redis.mode === 'standalone' && redis.url === '') {
+    report(['sessions', 'redis', 'url'], 'is required when sessions.store is redis (standalone)');
+  }
+  if (redis.mode === 'sentinel') {
+    if (redis.sentinels.length === 0) {
+      report(
+        ['sessions', 'redis', 'sentinels'],
+        'must list at least one sentinel (mode: sentinel)',
+      );
+    }
+    if (redis.sentinelName === '') {
+      report(['sessions', 'redis', 'sentinelName'], 'is required (mode: sentinel)');
+    }
+  }
+  if (redis.mode === 'cluster' && redis.clusterNodes.length === 0) {
+    report(['sessions', 'redis', 'clusterNodes'], 'must list at least one node (mode: cluster)');
+  }
+}
+
+function checkBearer(config: Config, report: Report): void {
+  const issuers = config.bearer.issuers;
+  reportDuplicateNames(issuers, ['bearer', 'issuers'], report);
+  issuers.forEach((issuer, index) => {
+    if (issuer.clockSkew > MAX_CLOCK_SKEW_MS) {
+      report(
+        ['bearer', 'issuers', index, 'clockSkew'],
+        `must be at most ${formatDuration(MAX_CLOCK_SKEW_MS)} (is ${formatDuration(issuer.clockSkew)})`,
+      );
+    }
+  });
+}
+
+function checkProviders(config: Config, report: Report): void {
+  reportDuplicateNames(config.providers, ['providers'], report);
+  config.providers.forEach((provider, index) => {
+    // OpenID Connect Core 1.0 §3.1.2.1: without `openid` the request is plain OAuth 2.0.
+    if (!provider.scopes.includes('openid')) {
+      report(['providers', index, 'scopes'], 'must include openid');
+    }
+  });
+}
+
+function reportDuplicateNames(
+  items: readonly { readonly name: string }[],
+  listPath: readonly PathSegment[],
+  report: Report,
+): void {
+  const firstIndex = new Map<string, number>();
+  items.forEach((item, index) => {
+    const first = firstIndex.get(item.name);
+    if (first === undefined) firstIndex.set(item.name, index);
+    else report([...listPath, index, 'name'], `"${item.name}" is already used by entry ${first}`);
+  });
+}
+
+/** Hosts browsers treat as secure contexts even over http (localhost, *.localhost, loopback). */
+function isLoopbackHost(hostname: string): boolean {
+  return (
+    hostname === 'localhost' ||
+    hostname.endsWith('.localhost') ||
+    hostname === '127.0.0.1' ||
+    hostname === '[::1]'
+  );
+}

@@ -1,0 +1,447 @@
+/**
+ * The one configuration schema: every setting, its default and its description (the
+ * configuration reference in docs/ is generated from it). Validation messages come from the
+ * `errorMessage` option where the generic one would not help an operator; `secret: true`
+ * marks values that may also be read from a file (`<name>File`, `…_FILE`) and must never be
+ * logged or echoed in a message.
+ *
+ * Durations are written as text (`30s`) or whole seconds and decode to milliseconds, so the
+ * loaded `Config` carries numbers and no consumer parses them again.
+ */
+import { Type } from '@sinclair/typebox';
+import type { StaticDecode, StaticEncode, TProperties, TSchema } from '@sinclair/typebox';
+import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.ts';
+import { Formats } from './formats.ts';
+
+function Section<T extends TProperties>(description: string, properties: T) {
+  return Type.Object(properties, { description, default: {}, additionalProperties: false });
+}
+
+function Item<T extends TProperties>(description: string, properties: T) {
+  return Type.Object(properties, { description, additionalProperties: false });
+}
+
+function Duration(defaultValue: string, description: string) {
+  return Type.Transform(
+    Type.Union([Type.String({ format: Formats.Duration }), Type.Integer({ minimum: 0 })], {
+      default: defaultValue,
+      description: `${description} A duration (${DURATION_EXAMPLES}) or whole seconds.`,
+      errorMessage: `{value} is not a duration (${DURATION_EXAMPLES})`,
+    }),
+  )
+    .Decode((value) => parseDuration(value))
+    .Encode((ms) => formatDuration(ms));
+}
+
+function Port(defaultValue: number, description: string) {
+  return Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    default: defaultValue,
+    description,
+    errorMessage: 'must be a port number (1-65535)',
+  });
+}
+
+function Text(defaultValue: string, description: string) {
+  return Type.String({ default: defaultValue, description });
+}
+
+function Flag(defaultValue: boolean, description: string) {
+  return Type.Boolean({ default: defaultValue, description });
+}
+
+function Secret(description: string) {
+  return Type.String({
+    default: '',
+    description: `${description} Secret: may be given as a file instead (\`<name>File\` in YAML, \`…_FILE\` in the environment).`,
+    secret: true,
+  });
+}
+
+function OneOf<const T extends readonly [string, ...string[]]>(
+  values: T,
+  defaultValue: T[number],
+  description: string,
+) {
+  return Type.Union(
+    values.map((value) => Type.Literal(value)),
+    {
+      default: defaultValue,
+      description,
+    },
+  );
+}
+
+function HttpUrl(description: string, defaultValue?: string) {
+  return Type.String({
+    format: Formats.HttpUrl,
+    description,
+    errorMessage: 'must be an absolute http(s) URL',
+    ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  });
+}
+
+function HostPort(defaultPort: number, description: string) {
+  return Item(description, {
+    host: Type.String({ minLength: 1, description: 'Host name or IP address.' }),
+    port: Port(defaultPort, 'TCP port.'),
+  });
+}
+
+function Listener(defaultPort: number, description: string) {
+  return Section(description, {
+    host: Text('0.0.0.0', 'Address to listen on (`0.0.0.0` all IPv4, `::` all IPv6 and IPv4).'),
+    port: Port(defaultPort, 'TCP port to listen on.'),
+  });
+}
+
+/** JOSE algorithms accepted for bearer tokens: asymmetric only. HS* would let anyone holding
+ * the shared secret mint tokens, and `none` is unsigned (RFC 8725 §2.1, §3.1). */
+export const BearerAlgorithms = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+/** Identity fields a custom identity header may carry; `claim:<name>` carries a raw claim. */
+export const CustomHeaderFields = [
+  'subject',
+  'user',
+  'email',
+  'name',
+  'preferredUsername',
+  'givenName',
+  'familyName',
+  'organisation',
+  'groups',
+  'roles',
+  'provider',
+] as const;
+
+const CustomHeaderValue = Type.Union(
+  [
+    ...CustomHeaderFields.map((field) => Type.Literal(field)),
+    Type.String({ pattern: '^claim:\\S+$' }),
+  ],
+  {
+    description: 'The identity field sent in this header, or `claim:<name>` for a raw claim.',
+    errorMessage: `must be one of ${CustomHeaderFields.join(', ')} or claim:<name>`,
+  },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    publicUrl: HttpUrl(
+      "gatehouse's external base URL: sign-in links, OIDC redirect URIs and the issuer of the signed identity assertion are built from it.",
+      'http://auth.localhost:8080',
+    ),
+
+    listeners: Section('Where gatehouse listens.', {
+      main: Listener(8080, 'The auth and sign-in endpoints, reached by the ingress and browsers.'),
+      operations: Listener(
+        9090,
+        '`/metrics`, `/healthz` and `/readyz`; never expose it through the ingress.',
+      ),
+    }),
+
+    server: Section('HTTP server limits of both listeners.', {
+      requestTimeout: Duration(
+        '10s',
+        'Time allowed to receive a whole request (Node `server.requestTimeout`; 0 disables).',
+      ),
+      headersTimeout: Duration(
+        '5s',
+        'Time allowed to receive the request headers (Node `server.headersTimeout`).',
+      ),
+      keepAliveTimeout: Duration(
+        '65s',
+        'Idle keep-alive time; keep it above the proxy upstream keep-alive (nginx 60s) so the proxy closes first.',
+      ),
+      maxHeaderSize: Type.Integer({
+        minimum: 1024,
+        default: 16384,
+        description: 'Largest accepted request header block in bytes (Node `maxHeaderSize`).',
+      }),
+    }),
+
+    trustedProxies: Type.Array(
+      Type.String({
+        format: Formats.IpOrCidr,
+        errorMessage: '{value} is not an IP address or CIDR',
+      }),
+      {
+        default: [],
+        description:
+          'Addresses (IPs or CIDRs) whose `X-Forwarded-*` and `X-Real-IP` headers are believed. Empty: none.',
+      },
+    ),
+
+    log: Section('Logging.', {
+      level: OneOf(
+        ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+        'info',
+        'Lowest level written.',
+      ),
+      format: OneOf(['json', 'pretty'], 'json', 'Line format; `pretty` needs `pino-pretty`.'),
+    }),
+
+    policy: Section('Where access policies come from.', {
+      source: OneOf(
+        ['files', 'kubernetes'],
+        'files',
+        '`files` reads CRD manifests from a directory (local runs); `kubernetes` watches the custom resources.',
+      ),
+      files: Section('Policy manifests on disk.', {
+        directory: Text('examples/policies', 'Directory of YAML manifests (`*.yaml`, `*.yml`).'),
+        watch: Flag(true, 'Reload when a file changes.'),
+      }),
+      kubernetes: Section('Policy custom resources in the cluster.', {
+        hostOwnership: Flag(
+          true,
+          'A namespaced AccessPolicy governs a host only if an Ingress or HTTPRoute in its namespace declares that host. Turn off only for single-tenant clusters.',
+        ),
+        namespaces: Type.Array(Type.String({ format: Formats.DnsLabel }), {
+          default: [],
+          description: 'Namespaces to watch. Empty: all namespaces.',
+        }),
+        leaseName: Text(
+          'gatehouse-status-writer',
+          'Lease that elects the one replica writing resource status.',
+        ),
+        leaseNamespace: Text('', "Namespace of the lease. Empty: gatehouse's own namespace."),
+      }),
+    }),
+
+    authz: Section('Decision defaults.', {
+      noMatch: OneOf(
+        ['deny', 'authenticate', 'allow'],
+        'deny',
+        'Outcome when no rule matches: `deny` (403), `authenticate` (any signed-in user) or `allow`.',
+      ),
+      superRole: Text('admin', 'Role that satisfies every rule. Empty: no super role.'),
+    }),
+
+    identityHeaders: Section('Identity headers sent to the upstream.', {
+      profile: OneOf(
+        ['x-auth-request', 'remote', 'sec', 'custom'],
+        'x-auth-request',
+        'Header set used unless a policy names another.',
+      ),
+      custom: Type.Record(Type.String(), CustomHeaderValue, {
+        default: {},
+        description:
+          'Headers of the `custom` profile: header name → identity field or `claim:<name>`.',
+        envKeyStyle: 'header',
+      }),
+      rejectClientCopies: Flag(
+        true,
+        'Deny requests that carry their own copy of an identity header in a spelling a proxy may not strip.',
+      ),
+      assertion: Section('The signed identity assertion (`X-Gatehouse-Assertion`, ES256 JWT).', {
+        enabled: Flag(false, 'Send the assertion.'),
+        ttl: Duration('60s', 'Lifetime of each assertion.'),
+        signingKeyFile: Text('', 'PEM file of the current ES256 private key.'),
+        previousKeyFiles: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'PEM files of earlier keys, still published at `/.well-known/jwks.json` during a rotation.',
+        }),
+      }),
+    }),
+
+    routes: Section('Paths of the sign-in endpoints.', {
+      prefix: Type.String({
+        pattern: '^(/[^/\\s?#]+)+$',
+        default: '/oauth2',
+        description: 'Prefix of `start`, `callback`, `sign_out`, `userinfo`…',
+        errorMessage: 'must start with "/" and not end with "/" (e.g. /oauth2)',
+      }),
+    }),
+
+    redirects: Section('Where sign-in and sign-out may send the browser afterwards.', {
+      allowedDomains: Type.Array(
+        Type.String({
+          format: Formats.Domain,
+          errorMessage: '{value} is not a domain (app.example.com, or .example.com for subdomains)',
+        }),
+        {
+          default: [],
+          description:
+            '`app.example.com` allows that host; `.example.com` allows the domain and its subdomains.',
+        },
+      ),
+      defaultUrl: Type.String({
+        format: Formats.HttpUrlOrEmpty,
+        default: '',
+        description: 'Destination when none is given. Empty: the public URL.',
+        errorMessage: 'must be empty or an absolute http(s) URL',
+      }),
+    }),
+
+    bearer: Section('Bearer JWTs (RFC 6750) accepted from API clients.', {
+      issuers: Type.Array(
+        Item('A trusted token issuer.', {
+          name: Type.String({
+            format: Formats.DnsLabel,
+            description: 'Short name shown in logs and metrics.',
+            errorMessage: 'must be a DNS label (lower-case letters, digits, inner hyphens)',
+          }),
+          issuer: HttpUrl('Expected `iss` claim.'),
+          audiences: Type.Array(Type.String({ minLength: 1 }), {
+            minItems: 1,
+            description: 'Accepted `aud` values; a token must name at least one.',
+          }),
+          jwksUri: Type.Optional(
+            HttpUrl('JWKS URL. Omitted: found through OpenID discovery of the issuer.'),
+          ),
+          algorithms: Type.Array(
+            Type.Union(
+              BearerAlgorithms.map((alg) => Type.Literal(alg)),
+              { errorMessage: `must be one of ${BearerAlgorithms.join(', ')} (never HS* or none)` },
+            ),
+            {
+              minItems: 1,
+              default: ['RS256', 'ES256'],
+              description: 'Accepted signature algorithms (asymmetric only).',
+            },
+          ),
+          clockSkew: Duration('30s', 'Tolerance for `exp`/`nbf`/`iat`, at most 5m.'),
+          claims: Section('Claims that fill the identity.', {
+            username: Text('sub', 'Claim of the user name.'),
+            email: Text('email', 'Claim of the e-mail address.'),
+            groups: Text('groups', 'Claim of the group list.'),
+            name: Text('name', 'Claim of the display name.'),
+          }),
+        }),
+        { default: [], description: 'Trusted issuers. Empty: bearer tokens are not accepted.' },
+      ),
+      cache: Section('Cache of verified tokens.', {
+        enabled: Flag(true, 'Cache verification results until the token expires.'),
+        maxEntries: Type.Integer({ minimum: 1, default: 10000, description: 'Cache size.' }),
+      }),
+    }),
+
+    sessions: Section('Browser sessions.', {
+      store: OneOf(
+        ['memory', 'redis'],
+        'memory',
+        '`redis` for any real deployment; `memory` only for one replica and tests.',
+      ),
+      cookie: Section('The session cookie.', {
+        name: Type.String({
+          pattern: "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$",
+          default: '_gatehouse',
+          description: 'Cookie name (an RFC 6265 token; `__Host-` and `__Secure-` prefixes work).',
+          errorMessage: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
+        }),
+        domain: Type.String({
+          format: Formats.DomainOrEmpty,
+          default: '',
+          description:
+            'Cookie domain, for one sign-in across subdomains. Empty: the public URL host only.',
+          errorMessage: 'must be empty or a domain (example.com)',
+        }),
+        secure: Flag(true, 'Send the cookie over HTTPS only.'),
+        sameSite: OneOf(['lax', 'strict', 'none'], 'lax', 'The `SameSite` attribute.'),
+      }),
+      idleTimeout: Duration('8h', 'A session unused this long ends.'),
+      absoluteLifetime: Duration('7d', 'A session ends this long after sign-in, used or not.'),
+      cache: Section('Per-replica cache of sessions read from the store.', {
+        ttl: Duration('5s', 'How long a replica trusts its cached copy (0 disables).'),
+        maxEntries: Type.Integer({
+          minimum: 0,
+          default: 10000,
+          description: 'Cache size (0 disables).',
+        }),
+      }),
+      redis: Section('Redis connection (when `store: redis`).', {
+        url: Type.String({
+          format: Formats.RedisUrlOrEmpty,
+          default: 'redis://127.0.0.1:6379',
+          description: 'Standalone server URL (`redis://` or `rediss://` for TLS).',
+          errorMessage: 'must be a redis:// or rediss:// URL',
+        }),
+        mode: OneOf(['standalone', 'sentinel', 'cluster'], 'standalone', 'Deployment topology.'),
+        sentinels: Type.Array(HostPort(26379, 'A Sentinel.'), {
+          default: [],
+          description: 'Sentinels (`mode: sentinel`).',
+        }),
+        sentinelName: Text('mymaster', 'Name of the monitored master (`mode: sentinel`).'),
+        clusterNodes: Type.Array(HostPort(6379, 'A cluster node.'), {
+          default: [],
+          description: 'Seed nodes (`mode: cluster`).',
+        }),
+        username: Text('', 'ACL user name. Empty: the default user.'),
+        password: Secret('Password (ACL or `requirepass`).'),
+        tls: Flag(false, 'Connect with TLS.'),
+        keyPrefix: Text('gatehouse:', 'Prefix of every key, so several instances share a Redis.'),
+      }),
+      loginStateTtl: Duration('10m', 'How long a started sign-in may take.'),
+    }),
+
+    providers: Type.Array(
+      Item('An OpenID Provider users sign in with.', {
+        name: Type.String({
+          format: Formats.DnsLabel,
+          description: 'Short name, used in URLs and logs.',
+          errorMessage: 'must be a DNS label (lower-case letters, digits, inner hyphens)',
+        }),
+        displayName: Text('', 'Name shown on the sign-in page. Empty: `name`.'),
+        issuer: HttpUrl('Issuer URL (OpenID discovery runs against it).'),
+        clientId: Type.String({ minLength: 1, description: 'OAuth client id.' }),
+        clientSecret: Secret('OAuth client secret. Empty: a public client (PKCE only).'),
+        scopes: Type.Array(Type.String({ minLength: 1 }), {
+          default: ['openid', 'email', 'profile'],
+          description: 'Requested scopes; must include `openid`.',
+        }),
+        authorizationParams: Type.Record(Type.String(), Type.String(), {
+          default: {},
+          description: 'Extra authorization request parameters (`prompt`, `acr_values`…).',
+        }),
+        claims: Section('Claims that fill the identity.', {
+          username: Text('preferred_username', 'Claim of the user name.'),
+          email: Text('email', 'Claim of the e-mail address.'),
+          name: Text('name', 'Claim of the display name.'),
+          groups: Text('groups', 'Claim of the group list.'),
+        }),
+        endSession: Flag(false, 'Sign out at the provider too (RP-initiated logout).'),
+        enabled: Flag(true, 'Offer this provider.'),
+      }),
+      { default: [], description: 'OpenID Providers for browser sign-in.' },
+    ),
+
+    devIdentityProvider: Section(
+      'An embedded OpenID Provider with test users, for local runs only.',
+      {
+        enabled: Flag(false, 'Start it.'),
+        port: Port(9400, 'Port it listens on (127.0.0.1).'),
+      },
+    ),
+  },
+  { additionalProperties: false, description: 'gatehouse configuration.' },
+);
+
+/** The configuration as written (YAML, environment): durations are text. */
+export type ConfigInput = StaticEncode<typeof ConfigSchema>;
+
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+/** The loaded, validated and frozen configuration: durations are milliseconds. */
+export type Config = DeepReadonly<StaticDecode<typeof ConfigSchema>>;
+
+/** Whether a schema node holds a secret (never logged; may be read from a file). */
+export function isSecret(schema: TSchema): boolean {
+  return (schema as { secret?: unknown }).secret === true;
+}
