@@ -170,6 +170,14 @@ export const ConfigSchema = Type.Object(
         default: 16384,
         description: 'Largest accepted request header block in bytes (Node `maxHeaderSize`).',
       }),
+      shutdownDelay: Duration(
+        '5s',
+        'On SIGTERM, how long `/readyz` fails before the listeners close, so endpoints drop the pod first.',
+      ),
+      shutdownTimeout: Duration(
+        '20s',
+        'On SIGTERM, how long in-flight requests may take to finish before connections are cut.',
+      ),
     }),
 
     trustedProxies: Type.Array(
@@ -264,6 +272,13 @@ export const ConfigSchema = Type.Object(
         description: 'Prefix of `start`, `callback`, `sign_out`, `userinfo`…',
         errorMessage: 'must start with "/" and not end with "/" (e.g. /oauth2)',
       }),
+    }),
+
+    pages: Section('Pages shown to people.', {
+      forbiddenContact: Text(
+        'If you think you should have access, ask the owner of this application or your platform team, and quote the request id below.',
+        'Text on the 403 page telling a denied person whom to ask.',
+      ),
     }),
 
     redirects: Section('Where sign-in and sign-out may send the browser afterwards.', {

@@ -1,0 +1,184 @@
+import type { Context } from 'koa';
+import type { Logger } from 'pino';
+import type { Authenticator } from '../authn/authenticator.ts';
+import type { AuthRequest } from '../authz/auth-request.ts';
+import { decide, type DecideOptions } from '../authz/decide.ts';
+import type { Decision } from '../authz/decision.ts';
+import { Reasons } from '../authz/reasons.ts';
+import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.ts';
+import type { ProxyTrust } from '../dialects/proxy-trust.ts';
+import { findForgedIdentityHeader } from '../identity/forged-headers.ts';
+import type { HeaderProfiles } from '../identity/header-profiles.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { PolicySnapshot } from '../policy/snapshot.ts';
+import { BadRequestError, GatehouseError } from './errors.ts';
+import { forbiddenPage, pageSecurityHeaders } from './pages.ts';
+
+/** Everything one external-auth check needs, built once at start by the composition root. */
+export interface CheckDependencies {
+  readonly authenticator: Authenticator;
+  /** The serving snapshot; null until the first policy load succeeded (then /readyz is false). */
+  readonly snapshot: () => PolicySnapshot | null;
+  readonly decideOptions: DecideOptions;
+  readonly headerProfiles: HeaderProfiles;
+  readonly proxyTrust: ProxyTrust;
+  readonly rejectForgedIdentityHeaders: boolean;
+  /** Absolute sign-in URL carrying the original URL as `rd`. */
+  readonly signInUrl: (request: AuthRequest) => string;
+  readonly forbiddenContact: string;
+  readonly stylesheetHref: string;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+/**
+ * The transport edge of a check: Koa context in, dialect-shaped response out. The decision itself
+ * is decide()'s; the proxy's wire format is the dialect's; this function only sequences them,
+ * counts and logs.
+ */
+export async function handleCheck(
+  ctx: Context,
+  dialect: Dialect,
+  deps: CheckDependencies,
+): Promise<void> {
+  const started = performance.now();
+  const requestId = String(ctx.state['requestId']);
+  const incoming = incomingCheckOf(ctx);
+
+  let request: AuthRequest;
+  try {
+    request = dialect.parse(incoming, deps.proxyTrust, requestId);
+  } catch (error: unknown) {
+    if (error instanceof BadRequestError) {
+      deps.metrics.malformedRequests.inc({ dialect: dialect.name });
+      deps.metrics.decisions.inc({
+        dialect: dialect.name,
+        outcome: 'error',
+        reason: Reasons.MalformedRequest,
+      });
+      deps.logger.info({ requestId, dialect: dialect.name, code: error.code }, error.message);
+    }
+    throw error;
+  }
+
+  const snapshot = deps.snapshot();
+  if (snapshot === null) {
+    throw new GatehouseError('not_ready', 503, 'no policy loaded yet', { expose: true });
+  }
+
+  let decision: Decision;
+  let challenge: string | undefined;
+  const forged = deps.rejectForgedIdentityHeaders
+    ? findForgedIdentityHeader(incoming.headers, deps.headerProfiles.allHeaderNames)
+    : null;
+  if (forged !== null) {
+    deps.metrics.forgedIdentityHeaders.inc({ dialect: dialect.name });
+    decision = refusal('forbidden', Reasons.ForgedIdentityHeader);
+  } else {
+    const authn = await deps.authenticator.authenticate(request);
+    if (authn.kind === 'rejected') {
+      deps.metrics.authentications.inc({ method: 'any', result: 'rejected' });
+      challenge = authn.challenge;
+      decision = refusal('unauthenticated', Reasons.InvalidCredentials);
+    } else {
+      const identity = authn.kind === 'identified' ? authn.identity : null;
+      if (identity !== null)
+        deps.metrics.authentications.inc({ method: identity.method, result: 'identified' });
+      decision = decide(request, identity, snapshot, deps.decideOptions);
+    }
+  }
+
+  const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
+  const response = dialect.respond(decision, request, {
+    identityHeaders:
+      decision.outcome === 'allow' ? profile.render(decision.identity, decision.roles) : [],
+    identityHeaderNames: deps.headerProfiles.allHeaderNames,
+    signInUrl: deps.signInUrl(request),
+    ...(challenge === undefined ? {} : { challenge }),
+  });
+  writeResponse(ctx, response, request, decision, deps);
+
+  deps.metrics.decisions.inc({
+    dialect: dialect.name,
+    outcome: decision.outcome,
+    reason: decision.reason,
+  });
+  deps.metrics.decisionDuration.observe(
+    { dialect: dialect.name },
+    (performance.now() - started) / 1000,
+  );
+  logDecision(deps.logger, request, decision, forged);
+}
+
+function refusal(outcome: 'unauthenticated' | 'forbidden', reason: Decision['reason']): Decision {
+  return { outcome, reason, rule: null, roles: ['guest'], identity: null };
+}
+
+function incomingCheckOf(ctx: Context): IncomingCheck {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(ctx.req.headers)) {
+    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return {
+    method: ctx.method,
+    target: ctx.url,
+    headers,
+    remoteAddress: ctx.req.socket.remoteAddress ?? '',
+  };
+}
+
+function writeResponse(
+  ctx: Context,
+  response: CheckResponse,
+  request: AuthRequest,
+  decision: Decision,
+  deps: CheckDependencies,
+): void {
+  ctx.status = response.status;
+  for (const [name, value] of response.headers) ctx.set(name, value);
+  if (response.page === 'forbidden' && request.acceptsRedirect) {
+    // Traefik, Caddy and Envoy hand a non-2xx body to the browser; nginx replaces it with its own.
+    for (const [name, value] of pageSecurityHeaders) ctx.set(name, value);
+    ctx.type = 'text/html; charset=utf-8';
+    ctx.body = forbiddenPage({
+      host: request.host,
+      path: request.path.ok ? request.path.value : '',
+      reason: decision.reason,
+      requestId: request.requestId,
+      contact: deps.forbiddenContact,
+      stylesheetHref: deps.stylesheetHref,
+    });
+  } else if (response.status !== 200 && response.status < 300) {
+    ctx.body = '';
+  } else if (response.status >= 400) {
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.body = `${decision.reason}\n`;
+  } else {
+    ctx.body = '';
+  }
+}
+
+function logDecision(
+  logger: Logger,
+  request: AuthRequest,
+  decision: Decision,
+  forged: string | null,
+): void {
+  const fields = {
+    requestId: request.requestId,
+    dialect: request.dialect,
+    outcome: decision.outcome,
+    reason: decision.reason,
+    method: request.method,
+    host: request.host,
+    path: request.path.ok ? request.path.value : null,
+    client: request.clientIp,
+    user: decision.identity?.user ?? null,
+    policy: decision.rule === null ? null : `${decision.rule.namespace}/${decision.rule.policy}`,
+    rule: decision.rule?.rule ?? null,
+    ...(forged === null ? {} : { forgedHeader: forged }),
+  };
+  // Denials are what operators search for; allows are the hot path and stay at debug.
+  if (decision.outcome === 'allow') logger.debug(fields, 'allowed');
+  else logger.info(fields, decision.outcome === 'forbidden' ? 'forbidden' : 'unauthenticated');
+}

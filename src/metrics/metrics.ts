@@ -1,0 +1,151 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * Every metric gatehouse exports, in one place so that the names, labels and help texts form one
+ * reviewable contract (dashboards and alerts in the chart depend on them). A fresh `Metrics`
+ * owns its own registry, so tests and several in-process instances never collide.
+ */
+export class Metrics {
+  readonly registry: Registry;
+
+  // -- decisions -----------------------------------------------------------------------------
+  readonly decisions: Counter<'dialect' | 'outcome' | 'reason'>;
+  readonly decisionDuration: Histogram<'dialect'>;
+  readonly forgedIdentityHeaders: Counter<'dialect'>;
+  readonly malformedRequests: Counter<'dialect'>;
+
+  // -- authentication --------------------------------------------------------------------------
+  readonly authentications: Counter<'method' | 'result'>;
+
+  // -- policy ----------------------------------------------------------------------------------
+  readonly policyObjects: Gauge<'kind'>;
+  readonly policyReloads: Counter<'source' | 'result'>;
+  readonly policySnapshotBuildDuration: Histogram;
+  readonly policyLastReload: Gauge<'source'>;
+
+  // -- sign-in and sessions --------------------------------------------------------------------
+  readonly logins: Counter<'provider' | 'stage' | 'reason'>;
+  readonly tokenRefreshes: Counter<'provider' | 'result'>;
+  readonly sessionRevocations: Counter<'source'>;
+  readonly sessionStoreDuration: Histogram<'operation'>;
+  readonly sessionStoreErrors: Counter<'operation'>;
+  readonly sessionCacheLookups: Counter<'result'>;
+  readonly providerDiscovery: Counter<'provider' | 'result'>;
+
+  // -- dependencies ----------------------------------------------------------------------------
+  readonly dependencyUp: Gauge<'dependency'>;
+
+  constructor(options: { collectProcessMetrics?: boolean } = {}) {
+    const registry = new Registry();
+    this.registry = registry;
+    if (options.collectProcessMetrics ?? true) {
+      collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
+    }
+    const registers = [registry];
+
+    this.decisions = new Counter({
+      name: 'gatehouse_decisions_total',
+      help: 'Authorization decisions by proxy dialect, outcome (allow, unauthenticated, forbidden, error) and reason code.',
+      labelNames: ['dialect', 'outcome', 'reason'],
+      registers,
+    });
+    this.decisionDuration = new Histogram({
+      name: 'gatehouse_decision_duration_seconds',
+      help: 'Time to answer one external-auth check, from request to response, including authentication.',
+      labelNames: ['dialect'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    this.forgedIdentityHeaders = new Counter({
+      name: 'gatehouse_forged_identity_headers_total',
+      help: 'Checks refused because the client sent its own copy of an identity header.',
+      labelNames: ['dialect'],
+      registers,
+    });
+    this.malformedRequests = new Counter({
+      name: 'gatehouse_malformed_requests_total',
+      help: 'Checks refused with 400 because the proxy request could not be understood.',
+      labelNames: ['dialect'],
+      registers,
+    });
+    this.authentications = new Counter({
+      name: 'gatehouse_authentications_total',
+      help: 'Credentials examined, by method (bearer, session, header, basic) and result (identified, rejected, error).',
+      labelNames: ['method', 'result'],
+      registers,
+    });
+    this.policyObjects = new Gauge({
+      name: 'gatehouse_policy_objects',
+      help: 'Policy objects in the serving snapshot, by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.policyReloads = new Counter({
+      name: 'gatehouse_policy_reloads_total',
+      help: 'Policy snapshot rebuilds by source and result (success, failure). A failure keeps the last good snapshot.',
+      labelNames: ['source', 'result'],
+      registers,
+    });
+    this.policySnapshotBuildDuration = new Histogram({
+      name: 'gatehouse_policy_snapshot_build_seconds',
+      help: 'Time to validate policy objects and build a snapshot.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.policyLastReload = new Gauge({
+      name: 'gatehouse_policy_last_reload_timestamp_seconds',
+      help: 'Unix time of the last successful policy snapshot swap, by source.',
+      labelNames: ['source'],
+      registers,
+    });
+    this.logins = new Counter({
+      name: 'gatehouse_logins_total',
+      help: 'Sign-ins by provider and stage (started, completed, failed) with the failure reason.',
+      labelNames: ['provider', 'stage', 'reason'],
+      registers,
+    });
+    this.tokenRefreshes = new Counter({
+      name: 'gatehouse_token_refreshes_total',
+      help: 'Access-token refreshes by provider and result (success, invalid-grant, error, reused).',
+      labelNames: ['provider', 'result'],
+      registers,
+    });
+    this.sessionRevocations = new Counter({
+      name: 'gatehouse_session_revocations_total',
+      help: 'Sessions ended before expiry, by source (sign-out, backchannel, admin, invalid-grant).',
+      labelNames: ['source'],
+      registers,
+    });
+    this.sessionStoreDuration = new Histogram({
+      name: 'gatehouse_session_store_duration_seconds',
+      help: 'Session store operation latency by operation.',
+      labelNames: ['operation'],
+      buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers,
+    });
+    this.sessionStoreErrors = new Counter({
+      name: 'gatehouse_session_store_errors_total',
+      help: 'Session store operations that failed (Redis unreachable, timeout), by operation.',
+      labelNames: ['operation'],
+      registers,
+    });
+    this.sessionCacheLookups = new Counter({
+      name: 'gatehouse_session_cache_lookups_total',
+      help: 'Per-replica session cache lookups by result (hit, miss).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.providerDiscovery = new Counter({
+      name: 'gatehouse_provider_discovery_total',
+      help: 'OpenID Provider discovery attempts by provider and result.',
+      labelNames: ['provider', 'result'],
+      registers,
+    });
+    this.dependencyUp = new Gauge({
+      name: 'gatehouse_dependency_up',
+      help: 'Whether a dependency answered its last readiness probe (1) or not (0).',
+      labelNames: ['dependency'],
+      registers,
+    });
+  }
+}
