@@ -22,6 +22,10 @@ install: node_modules/.package-lock.json ## Install npm dependencies (Node 24 co
 
 .PHONY: run
 run: install ## Run gatehouse on its embedded defaults (examples/, memory sessions, dev identity provider)
+	GATEHOUSE_SERVER__SHUTDOWN_DELAY=$${GATEHOUSE_SERVER__SHUTDOWN_DELAY:-0} node dev/run-local.ts --config $(CONFIG)
+
+.PHONY: serve
+serve: install ## Run the production entry point (`gatehouse serve`) with CONFIG=file
 	node src/cli/gatehouse.ts serve --config $(CONFIG)
 
 .PHONY: test
