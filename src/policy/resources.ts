@@ -1,0 +1,280 @@
+/**
+ * The four custom resources of `gatehouse.dev/v1alpha1`, defined once.
+ *
+ * These TypeBox schemas are the single source for the TypeScript types (`Static`), for the
+ * validation of files (policy/validate.ts) and, later, for the generated CRD manifests. They
+ * therefore only use constructs that map to Kubernetes *structural* OpenAPI v3 schemas
+ * (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema):
+ * objects with explicit properties, bounded arrays and strings, and string enums written as a
+ * union of string literals (the CRD generator turns such a union into `type: string` + `enum`).
+ * Every list and string has a bound so the API server can estimate the cost of the CEL rules
+ * (KEP-2876). Cross-field rules are attached as `x-kubernetes-validations` and are re-checked in
+ * TypeScript by validate.ts, because files never pass through an API server.
+ */
+import { Type } from '@sinclair/typebox';
+import type { Static, TLiteral, TSchema, TUnion } from '@sinclair/typebox';
+
+export const group = 'gatehouse.dev';
+export const version = 'v1alpha1';
+export const apiVersion = `${group}/${version}` as const;
+
+/** Union of string literals: `enum` in OpenAPI, a literal union in TypeScript. */
+function stringEnum<const T extends readonly string[]>(
+  values: T,
+  options: { description?: string; default?: T[number] } = {},
+): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(
+    values.map((value: T[number]) => Type.Literal(value)),
+    options,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns. Each has a human explanation used in validation messages (patternMessages below).
+// ---------------------------------------------------------------------------------------------
+
+/** DNS-1123 label (RFC 1123 §2.1 as restricted by Kubernetes): rule names, namespaces. */
+export const dnsLabelPattern = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+/** DNS-1123 subdomain: object names. */
+export const dnsSubdomainPattern =
+  '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
+/** Lower-case DNS host name, optionally with one leading `*.` wildcard label. No port. */
+export const hostPattern =
+  '^(\\*\\.)?[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$';
+export const rolePattern = '^[A-Za-z0-9:._@-]{1,128}$';
+export const profilePattern = '^[a-z0-9-]{1,63}$';
+export const pathValuePattern = '^/';
+
+export const patternMessages: Readonly<Record<string, string>> = {
+  [dnsLabelPattern]:
+    'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
+  [dnsSubdomainPattern]:
+    'must be a DNS-1123 subdomain: lower-case letters, digits, "-" and ".", at most 253 characters',
+  [hostPattern]:
+    'must be a lower-case host name such as "shop.example.com" or a wildcard such as "*.example.com" (no port, no scheme, no upper case)',
+  [rolePattern]: 'must be 1-128 characters among letters, digits and ":._@-"',
+  [profilePattern]: 'must be a header profile name: lower-case letters, digits and "-"',
+  [pathValuePattern]: 'must start with "/"',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces
+// ---------------------------------------------------------------------------------------------
+
+export const httpMethods = [
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'OPTIONS',
+  'CONNECT',
+  'TRACE',
+] as const;
+export type HttpMethod = (typeof httpMethods)[number];
+
+const RoleName = Type.String({ pattern: rolePattern, maxLength: 128 });
+
+export const ObjectMetaSchema = Type.Object({
+  name: Type.String({ pattern: dnsSubdomainPattern, maxLength: 253 }),
+  namespace: Type.Optional(Type.String({ pattern: dnsLabelPattern, maxLength: 63 })),
+  /** RFC 3339 time set by the API server; file sources fill in the time an object was first seen. */
+  creationTimestamp: Type.String({ maxLength: 64 }),
+  generation: Type.Optional(Type.Integer({ minimum: 0 })),
+  uid: Type.Optional(Type.String({ maxLength: 64 })),
+  resourceVersion: Type.Optional(Type.String({ maxLength: 64 })),
+});
+export type ObjectMeta = Static<typeof ObjectMetaSchema>;
+
+export const ConditionSchema = Type.Object({
+  type: Type.String({ maxLength: 316 }),
+  status: stringEnum(['True', 'False', 'Unknown']),
+  reason: Type.Optional(Type.String({ maxLength: 1024 })),
+  message: Type.Optional(Type.String({ maxLength: 32768 })),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  lastTransitionTime: Type.Optional(Type.String({ maxLength: 64 })),
+});
+
+/** Written by gatehouse (Ready=False with a reason for what only gatehouse can judge). */
+export const ResourceStatusSchema = Type.Object({
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+  conditions: Type.Optional(Type.Array(ConditionSchema, { maxItems: 8 })),
+});
+
+// ---------------------------------------------------------------------------------------------
+// AccessPolicy / ClusterAccessPolicy
+// ---------------------------------------------------------------------------------------------
+
+export const PathMatchSchema = Type.Object({
+  type: stringEnum(['Exact', 'PathPrefix']),
+  value: Type.String({ pattern: pathValuePattern, maxLength: 1024 }),
+});
+export type PathMatch = Static<typeof PathMatchSchema>;
+
+export const RuleMatchSchema = Type.Object({
+  /** Omitted: `PathPrefix /`. */
+  path: Type.Optional(PathMatchSchema),
+  methods: Type.Optional(Type.Array(stringEnum(httpMethods), { minItems: 1, maxItems: 9 })),
+});
+export type RuleMatch = Static<typeof RuleMatchSchema>;
+
+/** CEL twins of these rules live in validate.ts (checkRuleAction). */
+export const ruleValidations = [
+  {
+    rule: "!(has(self.roles) && has(self.action) && self.action == 'Deny')",
+    message: 'roles and action: Deny are mutually exclusive',
+  },
+  {
+    rule: "has(self.roles) || (has(self.action) && self.action == 'Deny')",
+    message: 'a rule needs roles or action: Deny',
+  },
+] as const;
+
+export const AccessRuleSchema = Type.Object(
+  {
+    name: Type.String({ pattern: dnsLabelPattern, maxLength: 63 }),
+    match: Type.Array(RuleMatchSchema, { minItems: 1, maxItems: 16 }),
+    roles: Type.Optional(Type.Array(RoleName, { minItems: 1, maxItems: 32 })),
+    action: Type.Optional(stringEnum(['Allow', 'Deny'])),
+  },
+  { 'x-kubernetes-validations': ruleValidations },
+);
+export type AccessRule = Static<typeof AccessRuleSchema>;
+
+export const AccessPolicySpecSchema = Type.Object({
+  hosts: Type.Array(Type.String({ pattern: hostPattern, maxLength: 253 }), {
+    minItems: 1,
+    maxItems: 64,
+  }),
+  identityHeaders: Type.Optional(Type.String({ pattern: profilePattern, maxLength: 63 })),
+  /** `Audit` is reserved: it is accepted and stored, and enforced like `Enforce` for now. */
+  mode: Type.Optional(stringEnum(['Enforce', 'Audit'], { default: 'Enforce' })),
+  rules: Type.Array(AccessRuleSchema, { minItems: 1, maxItems: 128 }),
+});
+export type AccessPolicySpec = Static<typeof AccessPolicySpecSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// RoleMapping / ClusterRoleMapping
+// ---------------------------------------------------------------------------------------------
+
+export const subjectValidations = [
+  {
+    rule: "self.kind == 'Claim' ? has(self.values) : !has(self.values)",
+    message: 'values is required for kind Claim and not allowed for other kinds',
+  },
+] as const;
+
+export const SubjectSchema = Type.Object(
+  {
+    kind: stringEnum(['User', 'Group', 'EmailDomain', 'Claim']),
+    name: Type.String({ minLength: 1, maxLength: 256 }),
+    values: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 64 }),
+    ),
+  },
+  { 'x-kubernetes-validations': subjectValidations },
+);
+export type Subject = Static<typeof SubjectSchema>;
+
+export const RoleMappingSpecSchema = Type.Object({
+  roles: Type.Array(RoleName, { minItems: 1, maxItems: 32 }),
+  subjects: Type.Array(SubjectSchema, { minItems: 1, maxItems: 256 }),
+});
+export type RoleMappingSpec = Static<typeof RoleMappingSpecSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// The four kinds
+// ---------------------------------------------------------------------------------------------
+
+function resource<K extends string, S extends TSchema>(kind: K, spec: S) {
+  return Type.Object({
+    apiVersion: Type.Literal(apiVersion),
+    kind: Type.Literal(kind),
+    metadata: ObjectMetaSchema,
+    spec,
+    status: Type.Optional(ResourceStatusSchema),
+  });
+}
+
+export const AccessPolicySchema = resource('AccessPolicy', AccessPolicySpecSchema);
+export const ClusterAccessPolicySchema = resource('ClusterAccessPolicy', AccessPolicySpecSchema);
+export const RoleMappingSchema = resource('RoleMapping', RoleMappingSpecSchema);
+export const ClusterRoleMappingSchema = resource('ClusterRoleMapping', RoleMappingSpecSchema);
+
+export type AccessPolicy = Static<typeof AccessPolicySchema>;
+export type ClusterAccessPolicy = Static<typeof ClusterAccessPolicySchema>;
+export type RoleMapping = Static<typeof RoleMappingSchema>;
+export type ClusterRoleMapping = Static<typeof ClusterRoleMappingSchema>;
+
+export type AnyAccessPolicy = AccessPolicy | ClusterAccessPolicy;
+export type AnyRoleMapping = RoleMapping | ClusterRoleMapping;
+export type PolicyResource = AnyAccessPolicy | AnyRoleMapping;
+export type ResourceKind = PolicyResource['kind'];
+
+export interface KindInfo {
+  readonly kind: ResourceKind;
+  readonly listKind: string;
+  readonly plural: string;
+  readonly singular: string;
+  readonly shortNames: readonly string[];
+  readonly scope: 'Namespaced' | 'Cluster';
+  readonly schema: TSchema;
+}
+
+/** What the CRD generator and the Kubernetes source need to know about each kind. */
+export const kinds: Readonly<Record<ResourceKind, KindInfo>> = {
+  AccessPolicy: {
+    kind: 'AccessPolicy',
+    listKind: 'AccessPolicyList',
+    plural: 'accesspolicies',
+    singular: 'accesspolicy',
+    shortNames: ['ap'],
+    scope: 'Namespaced',
+    schema: AccessPolicySchema,
+  },
+  ClusterAccessPolicy: {
+    kind: 'ClusterAccessPolicy',
+    listKind: 'ClusterAccessPolicyList',
+    plural: 'clusteraccesspolicies',
+    singular: 'clusteraccesspolicy',
+    shortNames: ['cap'],
+    scope: 'Cluster',
+    schema: ClusterAccessPolicySchema,
+  },
+  RoleMapping: {
+    kind: 'RoleMapping',
+    listKind: 'RoleMappingList',
+    plural: 'rolemappings',
+    singular: 'rolemapping',
+    shortNames: ['rm'],
+    scope: 'Namespaced',
+    schema: RoleMappingSchema,
+  },
+  ClusterRoleMapping: {
+    kind: 'ClusterRoleMapping',
+    listKind: 'ClusterRoleMappingList',
+    plural: 'clusterrolemappings',
+    singular: 'clusterrolemapping',
+    shortNames: ['crm'],
+    scope: 'Cluster',
+    schema: ClusterRoleMappingSchema,
+  },
+};
+
+export const resourceKinds = Object.keys(kinds) as readonly ResourceKind[];
+
+export function isResourceKind(value: unknown): value is ResourceKind {
+  return typeof value === 'string' && Object.hasOwn(kinds, value);
+}
+
+export function isAccessPolicy(resource: PolicyResource): resource is AnyAccessPolicy {
+  return resource.kind === 'AccessPolicy' || resource.kind === 'ClusterAccessPolicy';
+}
+
+/** `Kind namespace/name` or `Kind name`: how logs and problems name an object. */
+export function describeObject(kind: string, namespace: string | undefined, name: string): string {
+  return namespace === undefined || namespace === ''
+    ? `${kind} ${name}`
+    : `${kind} ${namespace}/${name}`;
+}

@@ -1,0 +1,192 @@
+/**
+ * An immutable, precompiled view of every policy object, swapped as one reference by a policy
+ * source (DESIGN.md "Shape"). Everything decide() needs is computed here, once per change, so
+ * the per-request path only does Map lookups and a scan of presorted lists.
+ */
+import { createHash } from 'node:crypto';
+import type { MatchedRule } from '../authz/decision.ts';
+import { RuleIndex, methodBits } from '../authz/rule-index.ts';
+import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
+import { RoleIndex } from '../authz/roles.ts';
+import type { RoleGrant } from '../authz/roles.ts';
+import { isAccessPolicy, kinds, resourceKinds } from './resources.ts';
+import type { AnyAccessPolicy, PolicyResource, ResourceKind } from './resources.ts';
+
+/** Identity and provenance of one object, kept so tenancy and status reporting need no reshaping. */
+export interface SnapshotObject {
+  readonly kind: ResourceKind;
+  /** "" for cluster-scoped kinds. */
+  readonly namespace: string;
+  readonly name: string;
+  readonly creationTimestamp: string;
+  readonly generation?: number;
+  readonly uid?: string;
+  readonly resource: PolicyResource;
+}
+
+export interface PolicySnapshot {
+  /** Caller-supplied (e.g. a resourceVersion) or a content hash of the input objects. */
+  readonly version: string;
+  /** Epoch milliseconds when the snapshot was built. */
+  readonly builtAt: number;
+  readonly counts: Readonly<Record<ResourceKind, number>>;
+  readonly objects: readonly SnapshotObject[];
+  /** Host → precedence-sorted rules, searched by decide(). */
+  readonly rules: RuleIndex;
+  /** Role mappings by subject, per scope. */
+  readonly roles: RoleIndex;
+}
+
+export interface BuildSnapshotOptions {
+  /** Clock for `builtAt`; defaults to Date.now. */
+  readonly now?: () => number;
+  /** Version label; defaults to a SHA-256 of the objects. */
+  readonly version?: string;
+  /**
+   * Whether a policy may govern one of its hosts. The seam for tenancy (DESIGN.md decision
+   * semantics 7: a namespaced AccessPolicy governs a host only if its namespace declares it);
+   * by default every host is admitted.
+   */
+  readonly admitHost?: (policy: SnapshotObject, host: string) => boolean;
+}
+
+function objectKey(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function describe(resource: PolicyResource): SnapshotObject {
+  const { metadata } = resource;
+  const namespaced = kinds[resource.kind].scope === 'Namespaced';
+  return Object.freeze({
+    kind: resource.kind,
+    namespace: namespaced ? (metadata.namespace ?? 'default') : '',
+    name: metadata.name,
+    creationTimestamp: metadata.creationTimestamp,
+    ...(metadata.generation === undefined ? {} : { generation: metadata.generation }),
+    ...(metadata.uid === undefined ? {} : { uid: metadata.uid }),
+    resource,
+  });
+}
+
+function timestampMillis(timestamp: string): number {
+  const millis = Date.parse(timestamp);
+  // An unparsable time sorts last rather than failing the whole snapshot.
+  return Number.isFinite(millis) ? millis : Number.MAX_SAFE_INTEGER;
+}
+
+function compilePolicy(
+  object: SnapshotObject,
+  policy: AnyAccessPolicy,
+  admitHost: BuildSnapshotOptions['admitHost'],
+  entries: IndexEntry[],
+): void {
+  const cluster = policy.kind === 'ClusterAccessPolicy';
+  const createdAt = timestampMillis(object.creationTimestamp);
+  const objectKeyForOrder = `${object.namespace}/${object.name}`;
+  const hosts = [...new Set(policy.spec.hosts)].filter(
+    (host) => admitHost === undefined || admitHost(object, host),
+  );
+  if (hosts.length === 0) return;
+  const mode = policy.spec.mode ?? 'Enforce';
+
+  policy.spec.rules.forEach((rule, ruleIndex) => {
+    const deny = rule.action === 'Deny';
+    const requiredRoles = Object.freeze(deny ? [] : [...(rule.roles ?? [])]);
+    const matched: MatchedRule = Object.freeze({
+      kind: policy.kind,
+      namespace: object.namespace,
+      policy: object.name,
+      rule: rule.name,
+      requiredRoles,
+      action: deny ? 'Deny' : 'Allow',
+      ...(policy.spec.identityHeaders === undefined
+        ? {}
+        : { identityHeaders: policy.spec.identityHeaders }),
+    });
+    rule.match.forEach((match, matchIndex) => {
+      const exact = match.path?.type === 'Exact';
+      const value = match.path?.value ?? '/';
+      const path = exact || !value.endsWith('/') ? value : value.slice(0, -1);
+      let methodMask = 0;
+      for (const method of match.methods ?? []) methodMask |= methodBits.get(method) ?? 0;
+      const compiled: CompiledMatch = Object.freeze({
+        rule: matched,
+        scope: object.namespace,
+        deny,
+        path,
+        methodMask,
+        mode,
+        exact,
+        pathLength: path.length,
+        hasMethods: methodMask !== 0,
+        cluster,
+        createdAt,
+        objectKey: objectKeyForOrder,
+        ruleIndex,
+        matchIndex,
+      });
+      for (const host of hosts) entries.push({ host, match: compiled });
+    });
+  });
+}
+
+/**
+ * Builds a snapshot from validated resources (policy/validate.ts). Pure apart from the clock
+ * option. When two resources share kind, namespace and name, the later one wins, as a later
+ * `kubectl apply` would.
+ */
+export function buildSnapshot(
+  resources: readonly PolicyResource[],
+  options: BuildSnapshotOptions = {},
+): PolicySnapshot {
+  const unique = new Map<string, SnapshotObject>();
+  for (const resource of resources) {
+    const object = describe(resource);
+    const key = objectKey(object.kind, object.namespace, object.name);
+    unique.delete(key); // keep the later position too
+    unique.set(key, object);
+  }
+  const objects = Object.freeze([...unique.values()]);
+
+  const counts = Object.fromEntries(resourceKinds.map((kind) => [kind, 0])) as Record<
+    ResourceKind,
+    number
+  >;
+  const entries: IndexEntry[] = [];
+  const grants: RoleGrant[] = [];
+  for (const object of objects) {
+    counts[object.kind]++;
+    const { resource } = object;
+    if (isAccessPolicy(resource)) {
+      compilePolicy(object, resource, options.admitHost, entries);
+    } else {
+      grants.push({
+        scope: object.namespace,
+        roles: resource.spec.roles,
+        subjects: resource.spec.subjects,
+      });
+    }
+  }
+
+  return Object.freeze({
+    version: options.version ?? contentVersion(objects),
+    builtAt: (options.now ?? Date.now)(),
+    counts: Object.freeze(counts),
+    objects,
+    rules: RuleIndex.build(entries),
+    roles: RoleIndex.build(grants),
+  });
+}
+
+function contentVersion(objects: readonly SnapshotObject[]): string {
+  const hash = createHash('sha256');
+  for (const object of objects) hash.update(JSON.stringify(object.resource)).update('\n');
+  return hash.digest('hex').slice(0, 16);
+}
+
+const empty: PolicySnapshot = buildSnapshot([], { now: () => 0, version: 'empty' });
+
+/** A snapshot without objects: every request is a no-match. */
+export function emptySnapshot(): PolicySnapshot {
+  return empty;
+}

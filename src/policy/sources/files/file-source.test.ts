@@ -1,0 +1,336 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Identity } from '../../../authn/identity.ts';
+import type { AuthRequest } from '../../../authz/auth-request.ts';
+import { decide } from '../../../authz/decide.ts';
+import { normalisePath } from '../../../authz/path.ts';
+import type { PolicyChangeEvent, ReloadResult } from '../../policy-source.ts';
+import type { PolicySnapshot } from '../../snapshot.ts';
+import { FilePolicySource, loadPolicyDocuments } from './file-source.ts';
+
+const examples = join(import.meta.dirname, '../../../../examples/policies');
+
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, stream), lines };
+}
+
+function get(host: string, path: string, method = 'GET'): AuthRequest {
+  return {
+    dialect: 'forward-auth',
+    method,
+    scheme: 'http',
+    host,
+    path: normalisePath(path),
+    originalUrl: `http://${host}${path}`,
+    clientIp: '127.0.0.1',
+    requestId: 'r',
+    acceptsRedirect: true,
+    credentials: { headers: {} },
+  };
+}
+
+function person(user: string, extra: Partial<Identity> = {}): Identity {
+  return {
+    subject: user,
+    user,
+    groups: [],
+    claims: {},
+    provider: 'test',
+    method: 'session',
+    ...extra,
+  };
+}
+
+const options = { superRole: 'admin', noMatch: 'deny' } as const;
+
+const goodPolicy = `
+apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: shop, namespace: shop }
+spec:
+  hosts: [shop.test]
+  rules:
+    - name: all
+      match: [{ path: { type: PathPrefix, value: / } }]
+      roles: [guest]
+`;
+
+const brokenPolicy = `
+apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: shop, namespace: shop }
+spec:
+  hosts: [shop.test]
+  rules:
+    - name: all
+      match: [{ path: { type: PathPrefix, value: nope } }]
+      roles: [guest]
+`;
+
+describe('FilePolicySource on the examples', () => {
+  it('loads them and they mean what the README says', async () => {
+    const { logger } = capturingLogger();
+    const source = new FilePolicySource({ directory: examples, logger, watch: false });
+    await source.start();
+    expect(source.ready()).toBe(true);
+    const snapshot = source.current()!;
+    expect(snapshot.counts).toEqual({
+      AccessPolicy: 2,
+      ClusterAccessPolicy: 1,
+      RoleMapping: 3,
+      ClusterRoleMapping: 1,
+    });
+
+    const alice = person('alice', { email: 'alice@example.com' });
+    const bob = person('bob', { email: 'bob@other.org' });
+    const root = person('root', { groups: ['gatehouse-admins'] });
+    const robot = person('robot', { claims: { client_id: 'ci-deployer' } });
+    const cases: [AuthRequest, Identity | null, string][] = [
+      [get('app.localhost', '/public/logo.png'), null, 'role-granted'],
+      [get('app.localhost', '/'), null, 'authentication-required'],
+      [get('app.localhost', '/'), bob, 'role-granted'],
+      [get('app.localhost', '/admin'), alice, 'role-granted'],
+      [get('app.localhost', '/admin'), bob, 'missing-role'],
+      [get('app.localhost', '/admin'), root, 'super-role'],
+      [get('app.localhost', '/metrics'), root, 'deny-rule'],
+      [get('app.localhost', '/public/../admin'), bob, 'missing-role'],
+      [get('api.localhost', '/healthz'), null, 'role-granted'],
+      [get('api.localhost', '/v1/items'), alice, 'role-granted'], // api-reader by email domain
+      [get('api.localhost', '/v1/items', 'POST'), alice, 'missing-role'],
+      [get('api.localhost', '/v1/items', 'POST'), robot, 'role-granted'],
+      [get('grafana.localhost', '/'), bob, 'role-granted'], // the *.localhost fallback
+      [get('grafana.localhost', '/'), null, 'authentication-required'],
+      [get('localhost', '/'), bob, 'no-matching-rule'], // a wildcard never matches its apex
+    ];
+    for (const [request, who, reason] of cases) {
+      expect([
+        request.host,
+        request.method,
+        request.path,
+        who?.user,
+        decide(request, who, snapshot, options).reason,
+      ]).toEqual([request.host, request.method, request.path, who?.user, reason]);
+    }
+    await source.stop();
+  });
+});
+
+describe('FilePolicySource in a temporary directory', () => {
+  let directory: string;
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gatehouse-policy-'));
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('keeps the last good snapshot when a file breaks, reports where, and reloads once fixed', async () => {
+    const { logger, lines } = capturingLogger();
+    let clock = Date.parse('2025-03-01T00:00:00Z');
+    const source = new FilePolicySource({ directory, logger, watch: false, now: () => clock });
+    const changes: PolicyChangeEvent[] = [];
+    const reloads: ReloadResult[] = [];
+    source.onChange((_snapshot, event) => changes.push(event));
+    source.onReload((result) => reloads.push(result));
+
+    await writeFile(join(directory, 'shop.yaml'), goodPolicy);
+    await source.start();
+    const first = source.current()!;
+    expect(decide(get('shop.test', '/'), null, first, options).outcome).toBe('allow');
+    expect(changes).toEqual([{ source: 'files', version: first.version, previousVersion: null }]);
+
+    // The same content again: no swap, and the file-loaded object keeps its first-seen time.
+    clock += 60_000;
+    await expect(source.reload()).resolves.toMatchObject({ ok: true, changed: false });
+    expect(first.objects[0]!.creationTimestamp).toBe('2025-03-01T00:00:00.000Z');
+
+    await writeFile(join(directory, 'shop.yaml'), brokenPolicy);
+    await writeFile(join(directory, 'other.yml'), 'kind: [unclosed\n');
+    const failed = await source.reload();
+    expect(failed.ok).toBe(false);
+    if (!failed.ok) {
+      expect(failed.problems).toEqual(
+        expect.arrayContaining([
+          {
+            file: join(directory, 'shop.yaml'),
+            document: 1,
+            line: 9,
+            object: 'AccessPolicy shop/shop',
+            path: 'spec.rules[0].match[0].path.value',
+            message: 'must start with "/" (got "nope")',
+          },
+          expect.objectContaining({
+            file: join(directory, 'other.yml'),
+            document: 1,
+            path: '',
+            message: expect.stringContaining('YAML syntax error'),
+          }),
+        ]),
+      );
+    }
+    expect(source.current()).toBe(first);
+    expect(source.ready()).toBe(true);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        file: join(directory, 'shop.yaml'),
+        object: 'AccessPolicy shop/shop',
+        field: 'spec.rules[0].match[0].path.value',
+        msg: 'must start with "/" (got "nope")',
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 50,
+        msg: 'policy reload refused; keeping the last good snapshot',
+      }),
+    );
+
+    await rm(join(directory, 'other.yml'));
+    await writeFile(
+      join(directory, 'shop.yaml'),
+      goodPolicy.replace('[shop.test]', '[shop.test, www.shop.test]'),
+    );
+    const fixed = await source.reload();
+    expect(fixed).toMatchObject({ ok: true, changed: true });
+    const second = source.current()!;
+    expect(second).not.toBe(first);
+    expect(decide(get('www.shop.test', '/'), null, second, options).outcome).toBe('allow');
+    expect(changes.at(-1)).toEqual({
+      source: 'files',
+      version: second.version,
+      previousVersion: first.version,
+    });
+    expect(reloads.map((r) => r.ok)).toEqual([true, true, false, true]);
+    await source.stop();
+  });
+
+  it('is not ready while the first load fails', async () => {
+    const { logger } = capturingLogger();
+    await writeFile(join(directory, 'shop.yaml'), brokenPolicy);
+    const source = new FilePolicySource({ directory, logger, watch: false });
+    await source.start();
+    expect(source.ready()).toBe(false);
+    expect(source.current()).toBeNull();
+    await source.stop();
+  });
+
+  it('refuses to start on a directory that does not exist', async () => {
+    const { logger } = capturingLogger();
+    const source = new FilePolicySource({
+      directory: join(directory, 'missing'),
+      logger,
+      watch: false,
+    });
+    await expect(source.start()).rejects.toThrow(/ENOENT/);
+  });
+
+  it('reads nested directories and skips hidden entries (ConfigMap ..data twins)', async () => {
+    const { logger } = capturingLogger();
+    await mkdir(join(directory, 'team', 'sub'), { recursive: true });
+    await mkdir(join(directory, '..data'));
+    await writeFile(join(directory, 'team', 'sub', 'shop.yml'), goodPolicy);
+    await writeFile(join(directory, '..data', 'shop.yaml'), goodPolicy);
+    await writeFile(join(directory, '.hidden.yaml'), brokenPolicy);
+    await writeFile(join(directory, 'README.md'), '# not a manifest');
+    const source = new FilePolicySource({ directory, logger, watch: false });
+    await source.start();
+    expect(source.current()?.counts.AccessPolicy).toBe(1);
+    await source.stop();
+  });
+
+  it('watches the directory and reloads after a change', async () => {
+    const { logger } = capturingLogger();
+    await writeFile(join(directory, 'shop.yaml'), goodPolicy);
+    const source = new FilePolicySource({ directory, logger, debounceMs: 50 });
+    await source.start();
+    const changed = new Promise<PolicySnapshot>((resolve) => {
+      source.onChange((snapshot) => {
+        resolve(snapshot);
+      });
+    });
+    await writeFile(
+      join(directory, 'more.yaml'),
+      goodPolicy.replace('name: shop,', 'name: more,').replace('shop.test', 'more.test'),
+    );
+    const snapshot = await changed;
+    expect(decide(get('more.test', '/'), null, snapshot, options).outcome).toBe('allow');
+    await source.stop();
+  });
+});
+
+describe('loadPolicyDocuments', () => {
+  it('reads multi-document files, lists and defaults, and reports duplicates with their origin', () => {
+    const loaded = loadPolicyDocuments(
+      [
+        {
+          path: 'a.yaml',
+          text: `---\n${goodPolicy}\n---\n# only a comment\n---\napiVersion: v1\nkind: List\nitems:\n  - apiVersion: gatehouse.dev/v1alpha1\n    kind: RoleMapping\n    metadata: { name: m }\n    spec: { roles: [x], subjects: [{ kind: Group, name: g }] }\n`,
+        },
+        { path: 'b.yaml', text: goodPolicy },
+      ],
+      { creationTimestampFor: () => '2025-02-02T00:00:00Z' },
+    );
+    expect(loaded.keys).toEqual(['AccessPolicy/shop/shop', 'RoleMapping/default/m']);
+    expect(loaded.resources[1]!.metadata).toEqual({
+      name: 'm',
+      namespace: 'default',
+      creationTimestamp: '2025-02-02T00:00:00Z',
+    });
+    expect(loaded.problems).toEqual([
+      {
+        file: 'b.yaml',
+        document: 1,
+        line: 4,
+        object: 'AccessPolicy shop/shop',
+        path: 'metadata.name',
+        message: 'defined twice: also in a.yaml (document 1)',
+      },
+    ]);
+  });
+
+  it('locates problems inside list items and rejects unknown kinds', () => {
+    const loaded = loadPolicyDocuments([
+      {
+        path: 'c.yaml',
+        text: 'apiVersion: v1\nkind: List\nitems:\n  - apiVersion: gatehouse.dev/v1alpha1\n    kind: ClusterRoleMapping\n    metadata: { name: m }\n    spec: { roles: [x], subjects: [{ kind: Team, name: g }] }\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n',
+      },
+    ]);
+    expect(loaded.resources).toEqual([]);
+    expect(loaded.problems).toEqual([
+      expect.objectContaining({
+        document: 1,
+        line: 7,
+        object: 'ClusterRoleMapping m',
+        path: 'items[0].spec.subjects[0].kind',
+      }),
+      expect.objectContaining({ document: 2, path: 'apiVersion' }),
+      expect.objectContaining({ document: 2, path: 'kind', object: 'Deployment web' }),
+    ]);
+  });
+
+  it('refuses duplicate keys and alias bombs', () => {
+    const loaded = loadPolicyDocuments([
+      { path: 'd.yaml', text: 'kind: AccessPolicy\nkind: RoleMapping\n' },
+      {
+        path: 'e.yaml',
+        text: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [${'*a, '.repeat(50)}*a]\nc: [${'*b, '.repeat(50)}*b]\n`,
+      },
+    ]);
+    expect(loaded.problems.map((p) => [p.file, p.message.split(':')[0]])).toEqual([
+      ['d.yaml', 'YAML syntax error'],
+      ['e.yaml', 'cannot read YAML'],
+    ]);
+  });
+});

@@ -1,0 +1,335 @@
+/**
+ * Validation of one policy object, with every problem reported at once and located by a field
+ * path (`spec.rules[2].match[0].path.value`) and an actionable message.
+ *
+ * Three layers: the TypeBox schema (what the CRD's OpenAPI schema lets the API server reject),
+ * the TypeScript twins of the CRD's CEL rules (files never pass through an API server), and
+ * semantic checks that no schema can express. In a cluster the last layer's findings set
+ * `Ready=False` on the object instead (DESIGN.md "Custom resources").
+ */
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import type { ValueError } from '@sinclair/typebox/errors';
+import type { TSchema } from '@sinclair/typebox';
+import { normalisePath } from '../authz/path.ts';
+import {
+  apiVersion,
+  isResourceKind,
+  kinds,
+  patternMessages,
+  resourceKinds,
+  ruleValidations,
+  subjectValidations,
+} from './resources.ts';
+import type { PolicyResource, ResourceKind } from './resources.ts';
+
+export interface Problem {
+  /** Field path from the object root, e.g. `spec.rules[2].match[0].path.value`; "" for the object itself. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ValidationResult =
+  | { readonly ok: true; readonly resource: PolicyResource }
+  | { readonly ok: false; readonly problems: readonly Problem[] };
+
+/**
+ * Special-use names (RFC 6761 §6.2–6.4, RFC 8375, and ICANN's 2024 reservation of `internal`)
+ * that never reach the public DNS, so a one-label wildcard over them (`*.localhost`) is a
+ * sensible local fallback rather than a typo covering a whole public TLD (`*.com`).
+ */
+const privateTopLevelDomains = new Set([
+  'localhost',
+  'test',
+  'example',
+  'invalid',
+  'internal',
+  'local',
+]);
+
+const compiled = new Map<ResourceKind, TypeCheck<TSchema>>();
+function checkerFor(kind: ResourceKind): TypeCheck<TSchema> {
+  let checker = compiled.get(kind);
+  if (checker === undefined) {
+    checker = TypeCompiler.Compile(kinds[kind].schema);
+    compiled.set(kind, checker);
+  }
+  return checker;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `/spec/rules/2/name` → `spec.rules[2].name` (JSON Pointer, RFC 6901). */
+export function pointerToPath(pointer: string): string {
+  let path = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (/^\d+$/.test(token)) path += `[${token}]`;
+    else path += path === '' ? token : `.${token}`;
+  }
+  return path;
+}
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) as string | undefined;
+  if (text === undefined) return String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function literalValues(schema: TSchema): string[] | null {
+  const anyOf: unknown = schema.anyOf;
+  if (!Array.isArray(anyOf)) return null;
+  const values: string[] = [];
+  for (const member of anyOf as unknown[]) {
+    if (!isRecord(member) || typeof member.const !== 'string') return null;
+    values.push(member.const);
+  }
+  return values;
+}
+
+function schemaMessage(error: ValueError): string {
+  const { schema, value } = error;
+  if (value === undefined) return 'is required';
+  switch (error.type) {
+    case ValueErrorType.ObjectRequiredProperty:
+      return 'is required';
+    case ValueErrorType.StringPattern: {
+      const pattern = typeof schema.pattern === 'string' ? schema.pattern : '';
+      return `${patternMessages[pattern] ?? `must match ${pattern}`} (got ${shown(value)})`;
+    }
+    case ValueErrorType.StringMaxLength:
+      return `must be at most ${String(schema.maxLength)} characters long`;
+    case ValueErrorType.StringMinLength:
+      return `must be at least ${String(schema.minLength)} character(s) long`;
+    case ValueErrorType.ArrayMinItems:
+      return `must have at least ${String(schema.minItems)} item(s)`;
+    case ValueErrorType.ArrayMaxItems:
+      return `must have at most ${String(schema.maxItems)} items`;
+    case ValueErrorType.String:
+      return `must be a string (got ${shown(value)})`;
+    case ValueErrorType.Array:
+      return `must be a list (got ${shown(value)})`;
+    case ValueErrorType.Object:
+      return `must be a mapping of fields (got ${shown(value)})`;
+    case ValueErrorType.Integer:
+      return `must be an integer (got ${shown(value)})`;
+    case ValueErrorType.IntegerMinimum:
+      return `must be at least ${String(schema.minimum)}`;
+    case ValueErrorType.Union: {
+      const values = literalValues(schema);
+      return values === null
+        ? error.message
+        : `must be one of ${values.join(', ')} (got ${shown(value)})`;
+    }
+    default:
+      return error.message;
+  }
+}
+
+function schemaProblems(checker: TypeCheck<TSchema>, object: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  for (const error of checker.Errors(object)) {
+    // One problem per field: a missing field also fails its type check, which adds nothing.
+    if (seen.has(error.path)) continue;
+    seen.add(error.path);
+    problems.push({ path: pointerToPath(error.path), message: schemaMessage(error) });
+  }
+  return problems;
+}
+
+/**
+ * Fields the schema does not declare. The API server prunes them silently (structural schemas),
+ * which hides typos such as `role:` for `roles:`; in files we say so. `metadata` and `status`
+ * belong to Kubernetes and may carry anything (labels, annotations, managedFields...).
+ */
+function unknownFields(schema: TSchema, value: unknown, path: string, problems: Problem[]): void {
+  if (Array.isArray(value)) {
+    const items: unknown = schema.items;
+    if (isRecord(items)) {
+      value.forEach((item, index) => {
+        unknownFields(items as TSchema, item, `${path}[${String(index)}]`, problems);
+      });
+    }
+    return;
+  }
+  const properties: unknown = schema.properties;
+  if (!isRecord(value) || !isRecord(properties)) return;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = path === '' ? key : `${path}.${key}`;
+    const childSchema = properties[key];
+    if (childSchema === undefined) {
+      problems.push({
+        path: childPath,
+        message: `unknown field; known fields here: ${Object.keys(properties).join(', ')}`,
+      });
+    } else if (path !== '' || (key !== 'metadata' && key !== 'status')) {
+      unknownFields(childSchema as TSchema, child, childPath, problems);
+    }
+  }
+}
+
+function asRecords(value: unknown): (Record<string, unknown> | undefined)[] {
+  return Array.isArray(value) ? value.map((item) => (isRecord(item) ? item : undefined)) : [];
+}
+
+/*
+ * The semantic checks below also run when the schema failed, on whatever parts have the right
+ * shape, so that one pass reports every problem. Fields of the wrong type were already reported.
+ */
+
+function checkAccessPolicy(spec: Record<string, unknown>, problems: Problem[]): void {
+  const hosts = new Set<string>();
+  const hostList: unknown[] = Array.isArray(spec.hosts) ? spec.hosts : [];
+  hostList.forEach((host, index) => {
+    if (typeof host !== 'string') return;
+    const path = `spec.hosts[${String(index)}]`;
+    if (hosts.has(host)) problems.push({ path, message: `duplicate host "${host}"` });
+    hosts.add(host);
+    const tld = host.slice(2);
+    if (host.startsWith('*.') && !tld.includes('.') && !privateTopLevelDomains.has(tld)) {
+      problems.push({
+        path,
+        message: `wildcard "${host}" covers a whole top-level domain; name a domain such as "*.example.${tld}"`,
+      });
+    }
+  });
+
+  const ruleNames = new Set<string>();
+  asRecords(spec.rules).forEach((rule, ruleIndex) => {
+    if (rule === undefined) return;
+    const rulePath = `spec.rules[${String(ruleIndex)}]`;
+    if (typeof rule.name === 'string') {
+      if (ruleNames.has(rule.name)) {
+        problems.push({ path: `${rulePath}.name`, message: `duplicate rule name "${rule.name}"` });
+      }
+      ruleNames.add(rule.name);
+    }
+    // Twins of ruleValidations (CEL).
+    const deny = rule.action === 'Deny';
+    if (rule.roles !== undefined && deny) {
+      problems.push({ path: rulePath, message: ruleValidations[0].message });
+    } else if (rule.roles === undefined && !deny) {
+      problems.push({ path: rulePath, message: ruleValidations[1].message });
+    }
+    asRecords(rule.match).forEach((match, matchIndex) => {
+      const pathMatch = match?.path;
+      if (!isRecord(pathMatch) || typeof pathMatch.value !== 'string') return;
+      const { value } = pathMatch;
+      if (!value.startsWith('/')) return; // reported by the schema
+      const valuePath = `${rulePath}.match[${String(matchIndex)}].path.value`;
+      if (value.includes('?') || value.includes('#')) {
+        problems.push({
+          path: valuePath,
+          message: 'must not contain "?" or "#": query and fragment never take part in matching',
+        });
+        return;
+      }
+      const normalised = normalisePath(value);
+      if (!normalised.ok) {
+        problems.push({ path: valuePath, message: `is ambiguous: ${normalised.problem}` });
+      } else if (normalised.value !== value) {
+        // Requests are matched after normalisation, so a non-canonical value would never match.
+        problems.push({
+          path: valuePath,
+          message: `must be written in normalised form "${normalised.value}" (requests are normalised before matching)`,
+        });
+      }
+    });
+  });
+}
+
+function checkRoleMapping(spec: Record<string, unknown>, problems: Problem[]): void {
+  asRecords(spec.subjects).forEach((subject, index) => {
+    if (subject === undefined) return;
+    const path = `spec.subjects[${String(index)}]`;
+    // Twin of subjectValidations (CEL).
+    if ((subject.kind === 'Claim') !== (subject.values !== undefined)) {
+      problems.push({ path, message: subjectValidations[0].message });
+    }
+    const { name } = subject;
+    if (
+      subject.kind === 'EmailDomain' &&
+      typeof name === 'string' &&
+      (name.includes('@') || !name.includes('.'))
+    ) {
+      problems.push({
+        path: `${path}.name`,
+        message: `must be a mail domain such as "example.com", without "@" (got ${shown(name)})`,
+      });
+    }
+  });
+}
+
+function checkMetadata(
+  kind: ResourceKind,
+  metadata: Record<string, unknown>,
+  problems: Problem[],
+): void {
+  const namespaced = kinds[kind].scope === 'Namespaced';
+  if (namespaced && metadata.namespace === undefined) {
+    problems.push({ path: 'metadata.namespace', message: `is required for ${kind}` });
+  }
+  if (!namespaced && metadata.namespace !== undefined) {
+    problems.push({
+      path: 'metadata.namespace',
+      message: `must not be set: ${kind} is cluster-scoped (did you mean ${kind.replace('Cluster', '')}?)`,
+    });
+  }
+  const created = metadata.creationTimestamp;
+  if (typeof created === 'string' && !Number.isFinite(Date.parse(created))) {
+    problems.push({
+      path: 'metadata.creationTimestamp',
+      message: `must be an RFC 3339 time such as "2025-01-31T12:00:00Z" (got ${shown(created)})`,
+    });
+  }
+}
+
+/** Validates one decoded object (from YAML or the Kubernetes API). */
+export function validateResource(object: unknown): ValidationResult {
+  if (!isRecord(object)) {
+    return {
+      ok: false,
+      problems: [
+        {
+          path: '',
+          message: `must be a mapping with apiVersion, kind, metadata and spec (got ${shown(object)})`,
+        },
+      ],
+    };
+  }
+  const problems: Problem[] = [];
+  if (object.apiVersion !== apiVersion) {
+    problems.push({
+      path: 'apiVersion',
+      message: `must be "${apiVersion}" (got ${shown(object.apiVersion)})`,
+    });
+  }
+  if (!isResourceKind(object.kind)) {
+    problems.push({
+      path: 'kind',
+      message: `must be one of ${resourceKinds.join(', ')} (got ${shown(object.kind)})`,
+    });
+  }
+  if (problems.length > 0 || !isResourceKind(object.kind)) return { ok: false, problems };
+
+  const { kind } = object;
+  const checker = checkerFor(kind);
+  unknownFields(kinds[kind].schema, object, '', problems);
+  const schemaOk = checker.Check(object);
+  if (!schemaOk) problems.push(...schemaProblems(checker, object));
+  if (isRecord(object.metadata)) checkMetadata(kind, object.metadata, problems);
+  if (isRecord(object.spec)) {
+    if (kind === 'AccessPolicy' || kind === 'ClusterAccessPolicy') {
+      checkAccessPolicy(object.spec, problems);
+    } else {
+      checkRoleMapping(object.spec, problems);
+    }
+  }
+  return schemaOk && problems.length === 0
+    ? { ok: true, resource: object as PolicyResource }
+    : { ok: false, problems };
+}
