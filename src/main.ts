@@ -3,6 +3,7 @@
  * dependency is built here and handed down explicitly; nothing below reads configuration or
  * globals. `startGatehouse` is what the CLI's `serve` runs and what integration tests start.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -20,7 +21,10 @@ import {
 import type { CheckDependencies } from './http/check-route.ts';
 import { createMainApp } from './http/main-app.ts';
 import { createOperationsApp, type ReadinessCheck } from './http/operations-app.ts';
+import { AssertionSigner } from './identity/assertion.ts';
 import { createHeaderProfiles } from './identity/header-profiles.ts';
+import { jwksDocument } from './identity/signing-keys-jwks.ts';
+import { loadSigningKeys, type SigningKeyRing } from './identity/signing-keys.ts';
 import { Metrics } from './metrics/metrics.ts';
 import type { PolicySource } from './policy/policy-source.ts';
 import { FilePolicySource } from './policy/sources/files/file-source.ts';
@@ -92,6 +96,28 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     );
   }
 
+  const assertionConfig = config.identityHeaders.assertion;
+  let signingKeys: SigningKeyRing | undefined;
+  let assertion: AssertionSigner | undefined;
+  if (assertionConfig.enabled) {
+    const keyFile = (path: string) => ({ text: readFileSync(path, 'utf8'), source: path });
+    signingKeys = await loadSigningKeys({
+      current:
+        assertionConfig.signingKeyFile === '' ? null : keyFile(assertionConfig.signingKeyFile),
+      previous: assertionConfig.previousKeyFiles.map(keyFile),
+      generate: assertionConfig.generateKey,
+      now,
+      logger: logger.child({ component: 'assertion' }),
+    });
+    assertion = new AssertionSigner({
+      keys: signingKeys,
+      issuer: config.publicUrl,
+      ttlSeconds: Math.floor(assertionConfig.ttl / 1000),
+      now,
+      logger: logger.child({ component: 'assertion' }),
+    });
+  }
+
   const publicBase = config.publicUrl.replace(/\/+$/, '');
   const signInStart = `${publicBase}${config.routes.prefix}/start`;
   const check: CheckDependencies = {
@@ -102,6 +128,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       noMatch: config.authz.noMatch,
     },
     headerProfiles,
+    ...(assertion === undefined ? {} : { assertion }),
     proxyTrust: new ProxyTrust(config.trustedProxies),
     rejectForgedIdentityHeaders: config.identityHeaders.rejectClientCopies,
     signInUrl: (request: AuthRequest) =>
@@ -119,6 +146,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     dialects: { nginx: nginxDialect, forwardAuth: forwardAuthDialect, extAuthz: extAuthzDialect },
     routesPrefix: config.routes.prefix,
     logger: logger.child({ component: 'http' }),
+    ...(signingKeys === undefined ? {} : { jwks: () => jwksDocument(signingKeys) }),
   });
   const operationsApp = createOperationsApp({
     metrics,

@@ -137,6 +137,10 @@ export function normalisePath(rawPath: string): NormalisedPath {
       const code = rawPath.charCodeAt(index);
       if (code === 0x2f) break;
       if (code === 0x5c) return ambiguous('backslash in path');
+      // Path parameters: Tomcat and Jetty drop `;...` from a segment before routing, so
+      // `/admin;x` reaches /admin while a prefix rule for /admin would not match it (the
+      // Spring Security StrictHttpFirewall and CVE-2020-1957 / CVE-2022-22978 family).
+      if (code === 0x3b) return ambiguous('";" (path parameter) in path');
       if (isControl(code)) return ambiguous('control character in path');
       if (code > 0x7e)
         return ambiguous('raw non-ASCII character in path (must be percent-encoded)');
@@ -149,6 +153,7 @@ export function normalisePath(rawPath: string): NormalisedPath {
       if (byte < 0) return ambiguous('malformed percent-encoding');
       if (byte === 0x2f) return ambiguous('encoded "/" (%2F) in path');
       if (byte === 0x5c) return ambiguous('encoded "\\" (%5C) in path');
+      if (byte === 0x3b) return ambiguous('encoded ";" (%3B) in path');
       if (isControl(byte)) return ambiguous('encoded control character in path');
       if (byte < 0x80) {
         if (isUnreserved(byte)) {

@@ -111,14 +111,22 @@ function checkIdentityHeaders(config: Config, report: Report): void {
       report(['identityHeaders', 'custom', name], 'is not a valid header name');
     }
   }
-  if (headers.assertion.enabled && headers.assertion.signingKeyFile === '') {
+  if (
+    headers.assertion.enabled &&
+    headers.assertion.signingKeyFile === '' &&
+    !headers.assertion.generateKey
+  ) {
     report(
       ['identityHeaders', 'assertion', 'signingKeyFile'],
-      'is required when the assertion is enabled',
+      'is required when the assertion is enabled (or set generateKey: true for a single-replica local run)',
     );
   }
-  if (headers.assertion.ttl === 0) {
-    report(['identityHeaders', 'assertion', 'ttl'], 'must be longer than 0s');
+  if (headers.assertion.ttl < 1000) {
+    report(['identityHeaders', 'assertion', 'ttl'], 'must be at least 1s');
+  }
+  // Upstreams are told an assertion lives at most a minute; a longer one widens replay windows.
+  if (headers.assertion.ttl > 60_000) {
+    report(['identityHeaders', 'assertion', 'ttl'], 'must be at most 60s');
   }
 }
 

@@ -27,13 +27,13 @@ describe('GATEHOUSE_* environment overrides', () => {
       GATEHOUSE_LISTENERS__MAIN__PORT: '8081',
       GATEHOUSE_SESSIONS__COOKIE__NAME: '__Host-gh',
       GATEHOUSE_SESSIONS__IDLE_TIMEOUT: '30m',
-      GATEHOUSE_IDENTITY_HEADERS__ASSERTION__TTL: '90',
+      GATEHOUSE_IDENTITY_HEADERS__ASSERTION__TTL: '45',
     });
     expect(config.publicUrl).toBe('https://auth.example.com');
     expect(config.listeners.main.port).toBe(8081);
     expect(config.sessions.cookie.name).toBe('__Host-gh');
     expect(config.sessions.idleTimeout).toBe(1_800_000);
-    expect(config.identityHeaders.assertion.ttl).toBe(90_000);
+    expect(config.identityHeaders.assertion.ttl).toBe(45_000);
   });
 
   it('reads numbers, booleans and flow lists as YAML, strings verbatim', () => {

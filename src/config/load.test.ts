@@ -57,6 +57,8 @@ describe('loadConfig defaults', () => {
       headersTimeout: 5_000,
       keepAliveTimeout: 65_000,
       maxHeaderSize: 16384,
+      shutdownDelay: 5_000,
+      shutdownTimeout: 20_000,
     });
     expect(config.trustedProxies).toEqual([]);
     expect(config.authz).toEqual({ noMatch: 'deny', superRole: 'admin' });
@@ -289,7 +291,7 @@ providers: [{ name: a, issuer: https://a.example.com, clientId: a, scopes: [emai
       'server.headersTimeout: must not be longer than server.requestTimeout',
       'listeners.operations.port: must differ from listeners.main.port',
       'identityHeaders.custom: must name at least one header when profile is custom',
-      'identityHeaders.assertion.signingKeyFile: is required when the assertion is enabled',
+      'identityHeaders.assertion.signingKeyFile: is required when the assertion is enabled (or set generateKey: true for a single-replica local run)',
       'sessions.idleTimeout: must not be longer than sessions.absoluteLifetime',
       'providers[0].scopes: must include openid',
     ]);

@@ -257,6 +257,10 @@ export const ConfigSchema = Type.Object(
         enabled: Flag(false, 'Send the assertion.'),
         ttl: Duration('60s', 'Lifetime of each assertion.'),
         signingKeyFile: Text('', 'PEM file of the current ES256 private key.'),
+        generateKey: Flag(
+          false,
+          'Without a key file, sign with a key generated at start (local runs and single replicas only: upstreams must refetch the JWKS after every restart).',
+        ),
         previousKeyFiles: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
           description:

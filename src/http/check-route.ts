@@ -7,8 +7,10 @@ import type { Decision } from '../authz/decision.ts';
 import { Reasons } from '../authz/reasons.ts';
 import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
+import type { AssertionSigner } from '../identity/assertion.ts';
 import { findForgedIdentityHeader } from '../identity/forged-headers.ts';
-import type { HeaderProfiles } from '../identity/header-profiles.ts';
+import type { Header, HeaderProfiles } from '../identity/header-profiles.ts';
+import { assertionHeaderName } from '../identity/reserved-header-names.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import { BadRequestError, GatehouseError } from './errors.ts';
@@ -21,6 +23,8 @@ export interface CheckDependencies {
   readonly snapshot: () => PolicySnapshot | null;
   readonly decideOptions: DecideOptions;
   readonly headerProfiles: HeaderProfiles;
+  /** Signs `X-Gatehouse-Assertion` on every allow when the assertion is enabled. */
+  readonly assertion?: AssertionSigner;
   readonly proxyTrust: ProxyTrust;
   readonly rejectForgedIdentityHeaders: boolean;
   /** Absolute sign-in URL carrying the original URL as `rd`. */
@@ -88,10 +92,9 @@ export async function handleCheck(
     }
   }
 
-  const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
   const response = dialect.respond(decision, request, {
     identityHeaders:
-      decision.outcome === 'allow' ? profile.render(decision.identity, decision.roles) : [],
+      decision.outcome === 'allow' ? await identityHeadersFor(decision, request, deps) : [],
     identityHeaderNames: deps.headerProfiles.allHeaderNames,
     signInUrl: deps.signInUrl(request),
     ...(challenge === undefined ? {} : { challenge }),
@@ -108,6 +111,25 @@ export async function handleCheck(
     (performance.now() - started) / 1000,
   );
   logDecision(deps.logger, request, decision, forged);
+}
+
+async function identityHeadersFor(
+  decision: Decision,
+  request: AuthRequest,
+  deps: CheckDependencies,
+): Promise<readonly Header[]> {
+  const headers = deps.headerProfiles
+    .get(decision.rule?.identityHeaders)
+    .render(decision.identity, decision.roles);
+  if (deps.assertion === undefined) return headers;
+  // Always present, empty for anonymous callers, so a client's own copy never survives.
+  let assertion = '';
+  if (decision.identity !== null) {
+    const input = { identity: decision.identity, roles: decision.roles, host: request.host };
+    // The cached path is synchronous: the hot path signs at most once per session, host and minute.
+    assertion = deps.assertion.cachedAssertion(input) ?? (await deps.assertion.assertionFor(input));
+  }
+  return [...headers, [assertionHeaderName, assertion]];
 }
 
 function refusal(outcome: 'unauthenticated' | 'forbidden', reason: Decision['reason']): Decision {

@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Dialect } from '../dialects/dialect.ts';
+import { jwksPath, type JwksDocument } from '../identity/signing-keys-jwks.ts';
 import { handleCheck, type CheckDependencies } from './check-route.ts';
 import { errorHandler } from './error-handler.ts';
 import { stylesheet } from './pages.ts';
@@ -17,6 +18,8 @@ export interface MainAppOptions {
   /** The configurable prefix of the sign-in routes (`/oauth2`). */
   readonly routesPrefix: string;
   readonly logger: Logger;
+  /** Public keys of the identity assertion, served at /.well-known/jwks.json when enabled. */
+  readonly jwks?: () => JwksDocument;
   /** Mounts the sign-in routes (OIDC) when sessions are configured. */
   readonly mountSignInRoutes?: (router: Router) => void;
 }
@@ -61,6 +64,15 @@ export function createMainApp(options: MainAppOptions): Koa {
     ctx.set('Cache-Control', 'public, max-age=3600');
     ctx.body = stylesheet;
   });
+  const jwks = options.jwks;
+  if (jwks !== undefined) {
+    router.get(jwksPath, (ctx) => {
+      const document = jwks();
+      ctx.type = document.contentType;
+      ctx.set('Cache-Control', document.cacheControl);
+      ctx.body = document.body;
+    });
+  }
   options.mountSignInRoutes?.(router);
 
   app.use(router.routes());
