@@ -7,5 +7,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     reporters: ['default'],
+    // Builds kube-apiserver and etcd once (cached in .tools/, or GATEHOUSE_TOOLS_DIR) before any
+    // test that needs a real API server; a no-op when they are cached.
+    globalSetup: ['test/fixtures/kube/global-setup.ts'],
   },
 });

@@ -1,0 +1,72 @@
+import type { AuthRequest } from '../authz/auth-request.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { cookieValues } from '../oidc/cookies.ts';
+import { identityOfSession } from '../oidc/session-identity.ts';
+import type { TokenRefresher } from '../oidc/token-refresh.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
+import type { Session } from '../sessions/session.ts';
+import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
+import type { Authenticator, AuthnResult } from './authenticator.ts';
+
+/**
+ * Authenticates browser requests by the session cookie that sign-in set (DESIGN.md "Sessions").
+ *
+ * A cookie that is malformed, unknown, expired or revoked makes the request anonymous (`absent`),
+ * not `rejected`: a stale cookie left in a browser must not lock its owner out of pages open to
+ * guests, and the sign-in redirect replaces it anyway. Such cookies are counted
+ * (`authentications{method="session",result="stale"}`). A store failure is thrown as the store's
+ * `DependencyError`, never read as "no session" (fail closed, invariant 1).
+ *
+ * Browsers may send several cookies of the same name (another Domain or Path); the first live one
+ * wins. Pass the per-replica `SessionCache` as the store to keep the hot path off Redis.
+ */
+export interface SessionCookieAuthenticatorOptions {
+  readonly store: SessionStore;
+  /** The session cookie's name (`sessions.cookie.name`). */
+  readonly cookieName: string;
+  readonly metrics: Metrics;
+  /** Renews access tokens close to expiry before answering; omitted: never refreshes. */
+  readonly refresher?: TokenRefresher | undefined;
+}
+
+export class SessionCookieAuthenticator implements Authenticator {
+  readonly name = 'session';
+  readonly #options: SessionCookieAuthenticatorOptions;
+
+  constructor(options: SessionCookieAuthenticatorOptions) {
+    this.#options = options;
+  }
+
+  async authenticate(request: AuthRequest): Promise<AuthnResult> {
+    const session = await this.findSession(request.credentials.cookie);
+    if (session === null) return { kind: 'absent' };
+    return { kind: 'identified', identity: identityOfSession(session.session) };
+  }
+
+  /**
+   * The first live session named by the cookies in `cookieHeader`, with its ticket (for sign-out
+   * and userinfo, which share this reading of the cookie), or null.
+   */
+  async findSession(
+    cookieHeader: string | undefined,
+  ): Promise<{ readonly session: Session; readonly ticket: SessionTicket } | null> {
+    const values = cookieValues(cookieHeader, this.#options.cookieName);
+    if (values.length === 0) return null;
+    for (const value of values) {
+      const ticket = parseTicket(value);
+      if (ticket === null) continue;
+      const found = await this.#options.store.get(ticket);
+      if (found === null) continue;
+      const live = await this.#refreshed(ticket, found);
+      if (live !== null) return { session: live, ticket };
+    }
+    this.#options.metrics.authentications.inc({ method: 'session', result: 'stale' });
+    return null;
+  }
+
+  async #refreshed(ticket: SessionTicket, session: Session): Promise<Session | null> {
+    const refresher = this.#options.refresher;
+    if (refresher === undefined || !refresher.needsRefresh(session)) return session;
+    return refresher.refreshSession(ticket, session);
+  }
+}

@@ -1,0 +1,216 @@
+import { describe, expect, it } from 'vitest';
+import type { AuthRequest } from '../authz/auth-request.ts';
+import { ProxyTrust } from '../dialects/proxy-trust.ts';
+import {
+  type PreauthIgnoredReason,
+  TrustedHeaderAuthenticator,
+  type TrustedHeaderAuthenticatorOptions,
+} from './trusted-headers.ts';
+
+const secret = 'correct-horse-battery-staple';
+const frontAddress = '10.20.0.7';
+
+function authenticator(overrides: Partial<TrustedHeaderAuthenticatorOptions> = {}): {
+  auth: TrustedHeaderAuthenticator;
+  ignored: PreauthIgnoredReason[];
+} {
+  const ignored: PreauthIgnoredReason[] = [];
+  const auth = new TrustedHeaderAuthenticator({
+    trust: new ProxyTrust(['10.20.0.0/16']),
+    sharedSecretHeader: 'X-Gatehouse-Preauth-Secret',
+    sharedSecret: secret,
+    remoteUserHeader: 'Remote-User',
+    groupsHeader: 'preauth-groups',
+    onIgnored: (reason) => ignored.push(reason),
+    ...overrides,
+  });
+  return { auth, ignored };
+}
+
+function request(
+  headers: Record<string, string>,
+  peerAddress: string | null = frontAddress,
+): AuthRequest {
+  const base: AuthRequest = {
+    dialect: 'forward-auth',
+    method: 'GET',
+    scheme: 'https',
+    host: 'maps.example.org',
+    path: { ok: true, value: '/' },
+    originalUrl: 'https://maps.example.org/',
+    clientIp: '203.0.113.9',
+    requestId: 'req-1',
+    acceptsRedirect: true,
+    credentials: { headers },
+  };
+  // AuthRequest does not carry the socket peer yet (see PeerAware); the dialect will set it.
+  return peerAddress === null ? base : ({ ...base, peerAddress } as AuthRequest);
+}
+
+const georchestra = {
+  'sec-georchestra-preauthenticated': 'true',
+  'preauth-username': 'zmartin',
+  'preauth-email': 'zoe.martin@example.org',
+  'preauth-firstname': '{base64}Wm/Dqw==',
+  'preauth-lastname': '{base64}TcOpbmFyZA==',
+  'preauth-org': 'PSC',
+};
+
+describe('TrustedHeaderAuthenticator', () => {
+  it('accepts the geOrchestra form from a trusted front with the secret, decoding {base64}', async () => {
+    const { auth, ignored } = authenticator();
+    const result = await auth.authenticate(
+      request({ ...georchestra, 'x-gatehouse-preauth-secret': secret }),
+    );
+    expect(result).toEqual({
+      kind: 'identified',
+      identity: {
+        subject: 'zmartin',
+        user: 'zmartin',
+        email: 'zoe.martin@example.org',
+        givenName: 'Zoë',
+        familyName: 'Ménard',
+        name: 'Zoë Ménard',
+        organisation: 'PSC',
+        groups: [],
+        claims: {},
+        provider: 'header',
+        method: 'header',
+      },
+    });
+    expect(ignored).toEqual([]);
+  });
+
+  it('accepts an IPv4-mapped IPv6 peer (dual-stack socket) and the flag in any case', async () => {
+    const { auth } = authenticator();
+    const result = await auth.authenticate(
+      request(
+        {
+          'sec-georchestra-preauthenticated': 'TRUE',
+          'preauth-username': 'alice',
+          'preauth-groups': 'editors,{base64}w6lxdWlwZSwgQQ==',
+          'x-gatehouse-preauth-secret': secret,
+        },
+        '::ffff:10.20.1.1',
+      ),
+    );
+    expect(result.kind).toBe('identified');
+    if (result.kind !== 'identified') return;
+    expect(result.identity.user).toBe('alice');
+    expect(result.identity.groups).toEqual(['editors', 'équipe, A']);
+    expect(result.identity).not.toHaveProperty('name');
+    expect(result.identity).not.toHaveProperty('email');
+  });
+
+  it('accepts the plain remote-user form', async () => {
+    const { auth } = authenticator();
+    const result = await auth.authenticate(
+      request({ 'remote-user': 'svc-backup', 'x-gatehouse-preauth-secret': secret }),
+    );
+    expect(result).toEqual({
+      kind: 'identified',
+      identity: {
+        subject: 'svc-backup',
+        user: 'svc-backup',
+        groups: [],
+        claims: {},
+        provider: 'header',
+        method: 'header',
+      },
+    });
+  });
+
+  it('ignores the remote-user header when no remote-user header is configured', async () => {
+    const { auth, ignored } = authenticator({ remoteUserHeader: undefined });
+    const result = await auth.authenticate(
+      request({ 'remote-user': 'svc-backup', 'x-gatehouse-preauth-secret': secret }),
+    );
+    expect(result).toEqual({ kind: 'absent' });
+    expect(ignored).toEqual([]);
+  });
+
+  it('is absent without any pre-authentication header, and counts nothing', async () => {
+    const { auth, ignored } = authenticator();
+    expect(await auth.authenticate(request({ accept: 'text/html' }))).toEqual({ kind: 'absent' });
+    expect(
+      await auth.authenticate(request({ 'x-gatehouse-preauth-secret': secret }, '198.51.100.1')),
+    ).toEqual({ kind: 'absent' });
+    expect(ignored).toEqual([]);
+  });
+
+  it.each([
+    ['an untrusted peer with the right secret', '198.51.100.1', secret, 'untrusted-peer'],
+    [
+      'a trusted peer with a wrong secret',
+      frontAddress,
+      'correct-horse-battery-stapl3',
+      'bad-secret',
+    ],
+    ['a trusted peer with a shorter secret', frontAddress, 'x', 'bad-secret'],
+    ['a trusted peer without the secret', frontAddress, undefined, 'missing-secret'],
+  ] as const)('ignores the headers from %s and reports why', async (_, peer, sent, reason) => {
+    const { auth, ignored } = authenticator();
+    const headers: Record<string, string> = { ...georchestra };
+    if (sent !== undefined) headers['x-gatehouse-preauth-secret'] = sent;
+    expect(await auth.authenticate(request(headers, peer))).toEqual({ kind: 'absent' });
+    expect(ignored).toEqual([reason]);
+  });
+
+  it('treats a request without a known socket peer as untrusted', async () => {
+    const { auth, ignored } = authenticator();
+    const result = await auth.authenticate(
+      request({ 'remote-user': 'root', 'x-gatehouse-preauth-secret': secret }, null),
+    );
+    expect(result).toEqual({ kind: 'absent' });
+    expect(ignored).toEqual(['untrusted-peer']);
+  });
+
+  it('does not take preauth-* headers without the geOrchestra flag', async () => {
+    const { auth } = authenticator({ remoteUserHeader: undefined });
+    const { 'sec-georchestra-preauthenticated': _flag, ...withoutFlag } = georchestra;
+    expect(
+      await auth.authenticate(request({ ...withoutFlag, 'x-gatehouse-preauth-secret': secret })),
+    ).toEqual({ kind: 'absent' });
+    expect(
+      await auth.authenticate(
+        request({
+          ...georchestra,
+          'sec-georchestra-preauthenticated': 'false',
+          'x-gatehouse-preauth-secret': secret,
+        }),
+      ),
+    ).toEqual({ kind: 'absent' });
+  });
+
+  it.each([
+    ['a CR/LF in the user name', { 'preauth-username': 'alice\r\nsec-roles: admin' }],
+    ['a control character hidden in {base64}', { 'preauth-username': '{base64}YWxpY2UKYWRtaW4=' }],
+    ['invalid base64', { 'preauth-firstname': '{base64}not base64!' }],
+    ['invalid UTF-8', { 'preauth-lastname': '{base64}/w==' }],
+    ['a blank user name', { 'preauth-username': '  ' }],
+    ['no user name', { 'preauth-username': undefined }],
+    ['an undecodable group', { 'preauth-groups': 'ok,{base64}%%' }],
+  ])('rejects a trusted request with %s', async (_, override) => {
+    const { auth } = authenticator();
+    const headers: Record<string, string> = { 'x-gatehouse-preauth-secret': secret };
+    for (const [name, value] of Object.entries({ ...georchestra, ...override })) {
+      if (value !== undefined) headers[name] = value;
+    }
+    expect(await auth.authenticate(request(headers))).toEqual({
+      kind: 'rejected',
+      code: 'malformed-preauth',
+    });
+  });
+
+  it('rejects a remote-user value with control characters', async () => {
+    const { auth } = authenticator();
+    const result = await auth.authenticate(
+      request({ 'remote-user': 'bob\u0000', 'x-gatehouse-preauth-secret': secret }),
+    );
+    expect(result).toEqual({ kind: 'rejected', code: 'malformed-preauth' });
+  });
+
+  it('refuses a shared secret shorter than 16 characters', () => {
+    expect(() => authenticator({ sharedSecret: 'short-secret' })).toThrow(/at least 16/);
+  });
+});
