@@ -1,0 +1,5 @@
+import type { CliCommand } from '../command.ts';
+import { serveCommand } from './serve.ts';
+
+/** Every subcommand, in the order `gatehouse --help` lists them. */
+export const commands: readonly CliCommand[] = [serveCommand];
