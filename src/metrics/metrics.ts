@@ -23,6 +23,16 @@ export class Metrics {
   readonly policySnapshotBuildDuration: Histogram;
   readonly policyLastReload: Gauge<'source'>;
 
+  readonly auditOverrides: Counter<'outcome' | 'reason'>;
+
+  // -- Kubernetes policy source ----------------------------------------------------------------
+  readonly watchStarts: Counter<'resource'>;
+  readonly watchErrors: Counter<'resource' | 'kind'>;
+  readonly watchLastEvent: Gauge<'resource'>;
+  readonly policyObjectsReady: Gauge<'kind' | 'ready'>;
+  readonly statusWrites: Counter<'kind' | 'result'>;
+  readonly leader: Gauge;
+
   // -- sign-in and sessions --------------------------------------------------------------------
   readonly logins: Counter<'provider' | 'stage' | 'reason'>;
   readonly tokenRefreshes: Counter<'provider' | 'result'>;
@@ -96,6 +106,47 @@ export class Metrics {
       name: 'gatehouse_policy_last_reload_timestamp_seconds',
       help: 'Unix time of the last successful policy snapshot swap, by source.',
       labelNames: ['source'],
+      registers,
+    });
+    this.auditOverrides = new Counter({
+      name: 'gatehouse_audit_overrides_total',
+      help: 'Requests allowed only because the matched policy is in Audit mode, by the outcome and reason they would have had.',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.watchStarts = new Counter({
+      name: 'gatehouse_kubernetes_watch_starts_total',
+      help: 'Kubernetes watches (re)started, by resource; a steady climb means watches keep failing.',
+      labelNames: ['resource'],
+      registers,
+    });
+    this.watchErrors = new Counter({
+      name: 'gatehouse_kubernetes_watch_errors_total',
+      help: 'Kubernetes watch failures by resource and kind (error, expired, stalled).',
+      labelNames: ['resource', 'kind'],
+      registers,
+    });
+    this.watchLastEvent = new Gauge({
+      name: 'gatehouse_kubernetes_watch_last_event_timestamp_seconds',
+      help: 'Unix time of the last event (or bookmark, or relist) seen on each watch.',
+      labelNames: ['resource'],
+      registers,
+    });
+    this.policyObjectsReady = new Gauge({
+      name: 'gatehouse_policy_objects_by_readiness',
+      help: 'Policy objects by kind and readiness (true: in the snapshot; false: rejected, see its status).',
+      labelNames: ['kind', 'ready'],
+      registers,
+    });
+    this.statusWrites = new Counter({
+      name: 'gatehouse_kubernetes_status_writes_total',
+      help: 'Status patches written to policy objects, by kind and result.',
+      labelNames: ['kind', 'result'],
+      registers,
+    });
+    this.leader = new Gauge({
+      name: 'gatehouse_kubernetes_status_leader',
+      help: 'Whether this replica holds the status-writer Lease (1) or not (0).',
       registers,
     });
     this.logins = new Counter({
