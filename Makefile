@@ -51,6 +51,10 @@ build: install ## Compile TypeScript to dist/
 	rm -rf dist
 	tsc -p tsconfig.build.json
 
+.PHONY: docs
+docs: install ## Regenerate the reference documents generated from the source (docs/configuration.md)
+	node scripts/generate-docs.ts
+
 .PHONY: clean
 clean: ## Remove build output and caches (keeps built Kubernetes tools in .tools/)
 	rm -rf dist coverage test-results
