@@ -106,16 +106,34 @@ export const ResourceStatusSchema = Type.Object({
 // AccessPolicy / ClusterAccessPolicy
 // ---------------------------------------------------------------------------------------------
 
-export const PathMatchSchema = Type.Object({
-  type: stringEnum(['Exact', 'PathPrefix']),
-  value: Type.String({ pattern: pathValuePattern, maxLength: 1024 }),
-});
+export const PathMatchSchema = Type.Object(
+  {
+    type: stringEnum(['Exact', 'PathPrefix'], {
+      description:
+        '`Exact` matches the path exactly; `PathPrefix` matches it and everything below it, by whole segments (`/api` matches `/api` and `/api/x`, not `/apix`).',
+    }),
+    value: Type.String({
+      pattern: pathValuePattern,
+      maxLength: 1024,
+      description:
+        'The path, starting with `/`, as it is after normalisation (percent-decoded unreserved characters, no dot-segments, no repeated slashes). Case-sensitive.',
+    }),
+  },
+  { description: 'Which request paths the match covers.' },
+);
 export type PathMatch = Static<typeof PathMatchSchema>;
 
 export const RuleMatchSchema = Type.Object({
   /** Omitted: `PathPrefix /`. */
   path: Type.Optional(PathMatchSchema),
-  methods: Type.Optional(Type.Array(stringEnum(httpMethods), { minItems: 1, maxItems: 9 })),
+  methods: Type.Optional(
+    Type.Array(stringEnum(httpMethods), {
+      minItems: 1,
+      maxItems: 9,
+      description:
+        'HTTP methods the match covers. Omitted: every method. A match with methods takes precedence over one without.',
+    }),
+  ),
 });
 export type RuleMatch = Static<typeof RuleMatchSchema>;
 
@@ -133,12 +151,36 @@ export const ruleValidations = [
 
 export const AccessRuleSchema = Type.Object(
   {
-    name: Type.String({ pattern: dnsLabelPattern, maxLength: 63 }),
-    match: Type.Array(RuleMatchSchema, { minItems: 1, maxItems: 16 }),
-    roles: Type.Optional(Type.Array(RoleName, { minItems: 1, maxItems: 32 })),
-    action: Type.Optional(stringEnum(['Allow', 'Deny'])),
+    name: Type.String({
+      pattern: dnsLabelPattern,
+      maxLength: 63,
+      description: 'Rule name, unique in the policy; shown in logs, metrics and `gatehouse check`.',
+    }),
+    match: Type.Array(RuleMatchSchema, {
+      minItems: 1,
+      maxItems: 16,
+      description:
+        'Requests the rule covers: any match suffices. A match without `path` covers `PathPrefix /`.',
+    }),
+    roles: Type.Optional(
+      Type.Array(RoleName, {
+        minItems: 1,
+        maxItems: 32,
+        description:
+          'The caller needs any one of these roles. `guest`: everyone, signed in or not; `authenticated`: every signed-in caller; others come from RoleMappings. The super role (configuration `authz.superRole`) satisfies every rule.',
+      }),
+    ),
+    action: Type.Optional(
+      stringEnum(['Allow', 'Deny'], {
+        description:
+          '`Deny` refuses every caller, the super role included (403 `deny-rule`); such a rule has no `roles`.',
+      }),
+    ),
   },
-  { 'x-kubernetes-validations': ruleValidations },
+  {
+    'x-kubernetes-validations': ruleValidations,
+    description: 'One access rule: which requests, and who may make them.',
+  },
 );
 export type AccessRule = Static<typeof AccessRuleSchema>;
 
@@ -146,11 +188,30 @@ export const AccessPolicySpecSchema = Type.Object({
   hosts: Type.Array(Type.String({ pattern: hostPattern, maxLength: 253 }), {
     minItems: 1,
     maxItems: 64,
+    description:
+      'Hosts the policy governs: exact (`shop.example.com`) or a leading wildcard (`*.example.com`: one or more labels, never the apex). A namespaced policy governs a host only if an Ingress or HTTPRoute of its namespace declares it.',
   }),
-  identityHeaders: Type.Optional(Type.String({ pattern: profilePattern, maxLength: 63 })),
-  /** `Audit` is reserved: it is accepted and stored, and enforced like `Enforce` for now. */
-  mode: Type.Optional(stringEnum(['Enforce', 'Audit'], { default: 'Enforce' })),
-  rules: Type.Array(AccessRuleSchema, { minItems: 1, maxItems: 128 }),
+  identityHeaders: Type.Optional(
+    Type.String({
+      pattern: profilePattern,
+      maxLength: 63,
+      description:
+        'Identity header profile sent upstream for this policy (`x-auth-request`, `remote`, `sec`, `custom`). Omitted: the configured default.',
+    }),
+  ),
+  mode: Type.Optional(
+    stringEnum(['Enforce', 'Audit'], {
+      default: 'Enforce',
+      description:
+        '`Audit` computes, logs and counts every decision but lets the request pass: roll a new policy out safely, then switch to `Enforce`.',
+    }),
+  ),
+  rules: Type.Array(AccessRuleSchema, {
+    minItems: 1,
+    maxItems: 128,
+    description:
+      'The rules. The most specific matching rule decides (Gateway API precedence), whatever their order here.',
+  }),
 });
 export type AccessPolicySpec = Static<typeof AccessPolicySpecSchema>;
 
@@ -167,19 +228,43 @@ export const subjectValidations = [
 
 export const SubjectSchema = Type.Object(
   {
-    kind: stringEnum(['User', 'Group', 'EmailDomain', 'Claim']),
-    name: Type.String({ minLength: 1, maxLength: 256 }),
+    kind: stringEnum(['User', 'Group', 'EmailDomain', 'Claim'], {
+      description:
+        '`User`: a user name, e-mail address or subject; `Group`: a group of the identity; `EmailDomain`: the domain of the e-mail address (exact, no subdomains); `Claim`: a token claim holding one of `values`.',
+    }),
+    name: Type.String({
+      minLength: 1,
+      maxLength: 256,
+      description: 'The user, group, domain, or claim name.',
+    }),
     values: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 64 }),
+      Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+        minItems: 1,
+        maxItems: 64,
+        description:
+          'For `Claim` only: the claim must equal (or, for a list, contain) one of these.',
+      }),
     ),
   },
-  { 'x-kubernetes-validations': subjectValidations },
+  {
+    'x-kubernetes-validations': subjectValidations,
+    description: 'Who receives the roles.',
+  },
 );
 export type Subject = Static<typeof SubjectSchema>;
 
 export const RoleMappingSpecSchema = Type.Object({
-  roles: Type.Array(RoleName, { minItems: 1, maxItems: 32 }),
-  subjects: Type.Array(SubjectSchema, { minItems: 1, maxItems: 256 }),
+  roles: Type.Array(RoleName, {
+    minItems: 1,
+    maxItems: 32,
+    description:
+      'Roles granted. A RoleMapping grants them for the policies of its own namespace only; a ClusterRoleMapping everywhere.',
+  }),
+  subjects: Type.Array(SubjectSchema, {
+    minItems: 1,
+    maxItems: 256,
+    description: 'Who receives the roles: any subject suffices.',
+  }),
 });
 export type RoleMappingSpec = Static<typeof RoleMappingSpecSchema>;
 
