@@ -41,3 +41,27 @@ if ! redis_up; then
   redis_up || fail "Redis is not answering on 127.0.0.1:$redis_port (see /tmp/gatehouse-redis.log)"
 fi
 say "redis: ok (127.0.0.1:$redis_port)"
+
+# --- nginx (with set-misc, as ingress-nginx renders auth-signin) and Caddy for test/e2e/ -------
+# The e2e tests start their own nginx and Caddy processes on random loopback ports with configs
+# in temporary directories; the system services are neither needed nor left running.
+nginx_set_misc=/usr/lib/nginx/modules/ngx_http_set_misc_module.so
+proxy_packages=()
+command -v nginx >/dev/null || proxy_packages+=(nginx)
+[ -f "$nginx_set_misc" ] || proxy_packages+=(libnginx-mod-http-set-misc)
+command -v caddy >/dev/null || proxy_packages+=(caddy)
+if [ "${#proxy_packages[@]}" -gt 0 ]; then
+  apt_install "${proxy_packages[@]}"
+  # Debian starts the packaged services on install where an init system runs them; they would
+  # hold port 80 (nginx) and the admin port 2019 (Caddy) for nothing.
+  if command -v service >/dev/null; then
+    service nginx stop >/dev/null 2>&1 || true
+    service caddy stop >/dev/null 2>&1 || true
+  fi
+  if [ -f /run/nginx.pid ]; then nginx -s quit >/dev/null 2>&1 || true; fi
+fi
+command -v nginx >/dev/null || fail "nginx is missing after installation (apt-get install nginx)"
+[ -f "$nginx_set_misc" ] ||
+  fail "$nginx_set_misc is missing (apt-get install libnginx-mod-http-set-misc)"
+command -v caddy >/dev/null || fail "caddy is missing after installation (apt-get install caddy)"
+say "nginx: ok ($(nginx -v 2>&1 | sed 's/^nginx version: //')), caddy: ok ($(caddy version | cut -d' ' -f1))"

@@ -1,0 +1,139 @@
+/**
+ * Renders the field reference of the custom resources (docs/policy-reference.md) from the one
+ * definition in resources.ts, like the configuration reference: written once, checked for drift
+ * by a unit test, rewritten by `make docs`.
+ */
+import { Kind, type TSchema } from '@sinclair/typebox';
+import { AccessPolicySpecSchema, apiVersion, kinds, RoleMappingSpecSchema } from './resources.ts';
+
+interface Row {
+  readonly path: string;
+  readonly type: string;
+  readonly required: boolean;
+  readonly constraints: string;
+  readonly description: string;
+}
+
+export function policyReference(examples: readonly { title: string; yaml: string }[]): string {
+  const kindRows = Object.values(kinds)
+    .map(
+      (info) =>
+        `| \`${info.kind}\` | ${info.scope === 'Namespaced' ? 'namespaced' : 'cluster'} | \`${info.plural}\` | ${info.shortNames.map((name) => `\`${name}\``).join(', ')} |`,
+    )
+    .join('\n');
+  return `<!-- Generated from src/policy/resources.ts by \`make docs\`. Do not edit by hand. -->
+
+# Policy reference
+
+Access to every protected host is described by four custom resources of \`${apiVersion}\`. In a
+cluster they are watched through the Kubernetes API; for local runs and \`gatehouse check\` the
+same manifests are read from a folder.
+
+| kind | scope | plural | short names |
+| --- | --- | --- | --- |
+${kindRows}
+
+## How a request is decided
+
+1. **Facts**: method, scheme, host (lower-cased, default port dropped) and the path normalised the
+   way the proxy routes it (unreserved characters percent-decoded, dot-segments resolved,
+   repeated slashes merged). Query and fragment never take part. A path whose meaning depends on
+   who decodes it — encoded \`/\` or \`\\\`, encoded dot-segments, \`;\` path parameters, NUL or
+   control characters, invalid UTF-8 — is denied (403 \`ambiguous-path\`).
+2. **Candidates**: every rule of every policy whose \`hosts\` match the host.
+3. **Precedence** (Gateway API's, total): exact host over wildcard, longer wildcard over shorter;
+   \`Exact\` path over \`PathPrefix\`; longer prefix over shorter; a match with \`methods\` over one
+   without; \`ClusterAccessPolicy\` over \`AccessPolicy\`; older \`creationTimestamp\`; then
+   \`namespace/name\`; then rule and match order.
+4. **No rule matches**: 403 \`no-matching-rule\` (configuration \`authz.noMatch\` can choose
+   \`authenticate\` or \`allow\` instead).
+5. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
+   roles of the ClusterRoleMappings and of the RoleMappings in the matched policy's namespace. The
+   super role (\`authz.superRole\`, default \`admin\`) satisfies every rule except \`action: Deny\`.
+6. **Outcome**: allowed → 200 with identity headers; a rule \`guest\` does not satisfy and no
+   signed-in caller → 401 (sign in); a signed-in caller without a role → 403.
+7. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if an Ingress or HTTPRoute in its
+   namespace declares that host; a \`RoleMapping\` grants roles only inside its namespace.
+
+## \`AccessPolicy\` and \`ClusterAccessPolicy\` — \`spec\`
+
+${table(rowsOf(AccessPolicySpecSchema))}
+## \`RoleMapping\` and \`ClusterRoleMapping\` — \`spec\`
+
+${table(rowsOf(RoleMappingSpecSchema))}
+## Examples
+
+${examples.map((example) => `### ${example.title}\n\n\`\`\`yaml\n${example.yaml.trimEnd()}\n\`\`\`\n`).join('\n')}`;
+}
+
+function rowsOf(spec: TSchema): Row[] {
+  const rows: Row[] = [];
+  collect('', spec, true, rows);
+  return rows;
+}
+
+function collect(path: string, schema: TSchema, required: boolean, rows: Row[]): void {
+  if (schema[Kind] === 'Object') {
+    const properties = schema['properties'] as Record<string, TSchema>;
+    const requiredNames = new Set((schema['required'] as string[] | undefined) ?? []);
+    for (const [name, child] of Object.entries(properties)) {
+      collect(path === '' ? name : `${path}.${name}`, child, requiredNames.has(name), rows);
+    }
+    return;
+  }
+  rows.push({
+    path,
+    type: typeOf(schema),
+    required,
+    constraints: constraintsOf(schema),
+    description: typeof schema.description === 'string' ? schema.description : '',
+  });
+  if (schema[Kind] === 'Array') {
+    const items = schema['items'] as TSchema;
+    if (items[Kind] === 'Object') collect(`${path}[]`, items, true, rows);
+  }
+}
+
+function typeOf(schema: TSchema): string {
+  switch (schema[Kind]) {
+    case 'Union':
+      return (schema['anyOf'] as TSchema[])
+        .map((member) => `\`${String(member['const'])}\``)
+        .join(' \\| ');
+    case 'Array': {
+      const items = schema['items'] as TSchema;
+      return items[Kind] === 'Object' ? 'list of objects' : `list of ${typeOf(items)}`;
+    }
+    case 'Integer':
+      return 'integer';
+    default:
+      return 'string';
+  }
+}
+
+function constraintsOf(schema: TSchema): string {
+  const parts: string[] = [];
+  const number = (key: string): number | undefined =>
+    typeof schema[key] === 'number' ? schema[key] : undefined;
+  const minItems = number('minItems');
+  const maxItems = number('maxItems');
+  if (minItems !== undefined || maxItems !== undefined) {
+    parts.push(`${minItems ?? 0}–${maxItems ?? '∞'} items`);
+  }
+  const maxLength = number('maxLength');
+  if (maxLength !== undefined) parts.push(`at most ${maxLength} characters`);
+  if (schema['default'] !== undefined) parts.push(`default \`${String(schema['default'])}\``);
+  const items = schema['items'] as TSchema | undefined;
+  const itemMax = items === undefined ? undefined : (items['maxLength'] as number | undefined);
+  if (itemMax !== undefined) parts.push(`each at most ${itemMax} characters`);
+  return parts.join('; ');
+}
+
+function table(rows: readonly Row[]): string {
+  const escape = (text: string) => text.replaceAll('|', '\\|');
+  const lines = rows.map(
+    (row) =>
+      `| \`${row.path}\` | ${row.type} | ${row.required ? 'yes' : 'no'} | ${row.constraints} | ${escape(row.description)} |`,
+  );
+  return `| field | type | required | constraints | description |\n| --- | --- | --- | --- | --- |\n${lines.join('\n')}\n`;
+}
