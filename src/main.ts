@@ -227,7 +227,7 @@ function createPolicySource(config: Config, logger: Logger, now: () => number): 
       return new FilePolicySource({
         directory: config.policy.files.directory,
         watch: config.policy.files.watch,
-        logger: logger.child({ component: 'policy', source: 'files' }),
+        logger: logger.child({ component: 'policy' }),
         now,
       });
     case 'kubernetes':

@@ -35,6 +35,8 @@ export interface FilePolicySourceOptions {
   readonly now?: () => number;
   /** Quiet period after the last change before reloading (editors write in bursts). Default 100 ms. */
   readonly debounceMs?: number;
+  /** Rescan this often even without change notifications. Default 10 s. */
+  readonly pollIntervalMs?: number;
   /** Watch the directory for changes. Default true; tests may call reload() instead. */
   readonly watch?: boolean;
   /** Passed to buildSnapshot (e.g. a tenancy filter). */
@@ -63,6 +65,16 @@ export async function listManifestFiles(directory: string): Promise<string[]> {
   return found.sort();
 }
 
+/** The directory and its non-hidden subdirectories (the ones listManifestFiles reads). */
+async function listDirectories(root: string): Promise<string[]> {
+  const found = [root];
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || !entry.isDirectory()) continue;
+    found.push(...(await listDirectories(join(root, entry.name))));
+  }
+  return found;
+}
+
 export class FilePolicySource implements PolicySource {
   readonly name = 'files';
   readonly #options: FilePolicySourceOptions;
@@ -71,8 +83,15 @@ export class FilePolicySource implements PolicySource {
   readonly #reloadListeners = new Set<ReloadListener>();
   /** First-seen times of objects without creationTimestamp, stable across reloads. */
   #firstSeen = new Map<string, string>();
-  #watcher: FSWatcher | null = null;
+  /**
+   * One non-recursive watcher per directory. Node's recursive `fs.watch` on Linux watches the
+   * files themselves and keeps watching a file that an atomic save (rename over it) replaced,
+   * so later edits went unnoticed; a directory watcher sees every rename and write below it.
+   */
+  readonly #watchers = new Map<string, FSWatcher>();
+  #poll: NodeJS.Timeout | null = null;
   #timer: NodeJS.Timeout | null = null;
+  #stopped = false;
   /** Reloads run one after another, never interleaved. */
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -87,20 +106,21 @@ export class FilePolicySource implements PolicySource {
     await readdir(this.#options.directory); // a wrong path is a configuration error: fail loudly
     await this.reload();
     if (this.#options.watch === false) return;
-    this.#watcher = watch(this.#options.directory, { recursive: true }, () => {
+    await this.#syncWatchers();
+    // A safety net for file systems without change notifications (some network and overlay
+    // mounts): an unchanged reload costs a directory read and a hash, and swaps nothing.
+    this.#poll = setInterval(() => {
       this.#schedule();
-    });
-    this.#watcher.on('error', (error) => {
-      this.#options.logger.error(
-        { err: error, directory: this.#options.directory },
-        'policy directory watch failed; keeping the last good snapshot',
-      );
-    });
+    }, this.#options.pollIntervalMs ?? 10_000);
+    this.#poll.unref();
   }
 
   async stop(): Promise<void> {
-    this.#watcher?.close();
-    this.#watcher = null;
+    this.#stopped = true;
+    for (const watcher of this.#watchers.values()) watcher.close();
+    this.#watchers.clear();
+    if (this.#poll !== null) clearInterval(this.#poll);
+    this.#poll = null;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
     await this.#queue;
@@ -127,9 +147,50 @@ export class FilePolicySource implements PolicySource {
 
   /** Reads the directory now (queued behind a running reload). */
   reload(): Promise<ReloadResult> {
-    const next = this.#queue.then(() => this.#load());
+    const next = this.#queue.then(async () => {
+      const result = await this.#load();
+      if (this.#watchers.size > 0) await this.#syncWatchers();
+      return result;
+    });
     this.#queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** Watches the directory and every non-hidden subdirectory; forgets ones that are gone. */
+  async #syncWatchers(): Promise<void> {
+    let directories: string[];
+    try {
+      directories = await listDirectories(this.#options.directory);
+    } catch {
+      return; // the next reload reports the unreadable directory
+    }
+    if (this.#stopped) return; // stop() ran while we listed
+    const wanted = new Set(directories);
+    for (const [directory, watcher] of this.#watchers) {
+      if (!wanted.has(directory)) {
+        watcher.close();
+        this.#watchers.delete(directory);
+      }
+    }
+    for (const directory of wanted) {
+      if (this.#watchers.has(directory)) continue;
+      try {
+        const watcher = watch(directory, () => {
+          this.#schedule();
+        });
+        watcher.on('error', (error) => {
+          this.#options.logger.warn(
+            { err: error, directory },
+            'policy directory watch failed; changes are still picked up by the periodic rescan',
+          );
+          watcher.close();
+          this.#watchers.delete(directory);
+        });
+        this.#watchers.set(directory, watcher);
+      } catch {
+        // Vanished between listing and watching: the next reload re-syncs.
+      }
+    }
   }
 
   #schedule(): void {
