@@ -2,7 +2,6 @@ import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { cookieValues } from '../oidc/cookies.ts';
 import { identityOfSession } from '../oidc/session-identity.ts';
-import type { TokenRefresher } from '../oidc/token-refresh.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { Session } from '../sessions/session.ts';
 import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
@@ -20,13 +19,21 @@ import type { Authenticator, AuthnResult } from './authenticator.ts';
  * Browsers may send several cookies of the same name (another Domain or Path); the first live one
  * wins. Pass the per-replica `SessionCache` as the store to keep the hot path off Redis.
  */
+/** Renews tokens close to expiry (oidc/token-refresh.ts `TokenRefresher`). */
+export interface SessionRefresher {
+  /** Cheap, no I/O: whether `refreshSession` should run before answering. */
+  needsRefresh(session: Session): boolean;
+  /** The refreshed (or unchanged) session, or null when the session ended. */
+  refreshSession(ticket: SessionTicket, session: Session): Promise<Session | null>;
+}
+
 export interface SessionCookieAuthenticatorOptions {
   readonly store: SessionStore;
   /** The session cookie's name (`sessions.cookie.name`). */
   readonly cookieName: string;
   readonly metrics: Metrics;
   /** Renews access tokens close to expiry before answering; omitted: never refreshes. */
-  readonly refresher?: TokenRefresher | undefined;
+  readonly refresher?: SessionRefresher | undefined;
 }
 
 export class SessionCookieAuthenticator implements Authenticator {

@@ -1,0 +1,33 @@
+import type { Middleware } from 'koa';
+import { completeLogin } from '../../oidc/callback.ts';
+import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import { signInErrorPage } from './pages.ts';
+import { redirect, requestIdOf, sendPage } from './respond.ts';
+
+/** `GET <prefix>/callback`: the provider's redirect back; sets the session cookie, 302 to `rd`. */
+export function callbackHandler(options: SignInOptions): Middleware {
+  const paths = signInPaths(options);
+  return async (ctx) => {
+    const requestId = requestIdOf(ctx);
+    const outcome = await completeLogin(options, {
+      query: ctx.querystring,
+      cookieHeader: ctx.get('cookie') || undefined,
+      requestId,
+    });
+    if (outcome.kind === 'redirect') {
+      redirect(ctx, outcome.location, outcome.setCookie);
+      return;
+    }
+    sendPage(
+      ctx,
+      outcome.status,
+      signInErrorPage({
+        title: outcome.title,
+        message: outcome.message,
+        requestId,
+        retryHref: outcome.retryHref,
+        stylesheetHref: paths.stylesheetHref,
+      }),
+    );
+  };
+}

@@ -1,0 +1,68 @@
+import type { Context } from 'koa';
+import { GatehouseError } from '../errors.ts';
+import { pageSecurityHeaders } from '../pages.ts';
+
+/** Shared response helpers of the sign-in handlers. */
+
+export function requestIdOf(ctx: Context): string {
+  return String(ctx.state['requestId'] ?? '');
+}
+
+/** One query parameter; a repeated parameter counts as absent (nobody legitimate repeats it). */
+export function singleParam(ctx: Context, name: string): string | undefined {
+  const value = ctx.query[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function sendPage(ctx: Context, status: number, html: string): void {
+  for (const [name, value] of pageSecurityHeaders) ctx.set(name, value);
+  ctx.status = status;
+  ctx.type = 'text/html; charset=utf-8';
+  ctx.body = html;
+}
+
+export function sendJson(ctx: Context, status: number, body: unknown): void {
+  ctx.status = status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('X-Content-Type-Options', 'nosniff');
+  ctx.body = body;
+}
+
+export function redirect(ctx: Context, location: string, setCookie?: string): void {
+  ctx.status = 302;
+  ctx.set('Location', location);
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('Referrer-Policy', 'no-referrer');
+  // nginx forwards only the first Set-Cookie of a response: never send more than one.
+  if (setCookie !== undefined) ctx.set('Set-Cookie', setCookie);
+  ctx.body = '';
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body of at most `limit` bytes. Wrong content type →
+ * 400, larger body → 413; both before more than `limit` bytes are buffered.
+ */
+export async function readFormBody(ctx: Context, limit: number): Promise<URLSearchParams> {
+  const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') {
+    throw new GatehouseError(
+      'invalid_request',
+      400,
+      'expected an application/x-www-form-urlencoded body',
+    );
+  }
+  const declared = Number(ctx.get('content-length') || '0');
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new GatehouseError('payload_too_large', 413, `request body larger than ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      throw new GatehouseError('payload_too_large', 413, `request body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}

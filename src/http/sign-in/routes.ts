@@ -1,0 +1,31 @@
+import type Router from '@koa/router';
+import { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
+import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import { backchannelLogoutHandler } from './backchannel-logout.ts';
+import { callbackHandler } from './callback.ts';
+import { signOutHandler, signOutPageHandler, signedOutHandler } from './sign-out.ts';
+import { startHandler } from './start.ts';
+import { userinfoHandler } from './userinfo.ts';
+
+/**
+ * Mounts the sign-in routes under the prefix (DESIGN.md "Endpoints"); pass the result to
+ * `createMainApp({ mountSignInRoutes })`.
+ */
+export function signInRoutes(options: SignInOptions): (router: Router) => void {
+  const { prefix } = signInPaths(options);
+  // Sign-out and userinfo read the cookie the way the check path does, without refreshing tokens.
+  const sessions = new SessionCookieAuthenticator({
+    store: options.store,
+    cookieName: options.cookie.name,
+    metrics: options.metrics,
+  });
+  return (router) => {
+    router.get(`${prefix}/start`, startHandler(options));
+    router.get(`${prefix}/callback`, callbackHandler(options));
+    router.get(`${prefix}/sign_out`, signOutPageHandler(options, sessions));
+    router.post(`${prefix}/sign_out`, signOutHandler(options, sessions));
+    router.get(`${prefix}/signed-out`, signedOutHandler(options));
+    router.post(`${prefix}/backchannel_logout`, backchannelLogoutHandler(options));
+    router.get(`${prefix}/userinfo`, userinfoHandler(options, sessions));
+  };
+}

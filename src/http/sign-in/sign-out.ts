@@ -1,0 +1,137 @@
+import type { Middleware } from 'koa';
+import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
+import { serializeCookie } from '../../oidc/cookies.ts';
+import { redirectOrDefault } from '../../oidc/redirect-target.ts';
+import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import {
+  afterSignOutLocation,
+  isSameOriginPost,
+  isValidSignOutToken,
+  signOutToken,
+} from '../../oidc/sign-out.ts';
+import { signInErrorPage, signOutConfirmationPage, signedOutPage } from './pages.ts';
+import { readFormBody, redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
+
+/** The sign-out form is two short fields. */
+const FORM_LIMIT_BYTES = 4096;
+
+/** `GET <prefix>/sign_out`: a confirmation form; a link alone never signs anyone out. */
+export function signOutPageHandler(
+  options: SignInOptions,
+  sessions: SessionCookieAuthenticator,
+): Middleware {
+  const paths = signInPaths(options);
+  return async (ctx) => {
+    const found = await sessions.findSession(ctx.get('cookie') || undefined);
+    const target = redirectOrDefault(singleParam(ctx, 'rd'), redirectPolicy(options));
+    sendPage(
+      ctx,
+      200,
+      signOutConfirmationPage({
+        action: `${paths.prefix}/sign_out`,
+        csrfToken: found === null ? '' : signOutToken(found.ticket, found.session.key),
+        rd: target.url,
+        user: found?.session.identity.user ?? null,
+        stylesheetHref: paths.stylesheetHref,
+      }),
+    );
+  };
+}
+
+/** `POST <prefix>/sign_out`: ends the session, expires the cookie, optionally signs out at the provider. */
+export function signOutHandler(
+  options: SignInOptions,
+  sessions: SessionCookieAuthenticator,
+): Middleware {
+  const paths = signInPaths(options);
+  return async (ctx) => {
+    const requestId = requestIdOf(ctx);
+    const refused = (message: string): void => {
+      options.logger.info({ requestId, reason: message }, 'sign-out refused');
+      sendPage(
+        ctx,
+        403,
+        signInErrorPage({
+          title: 'Sign-out not confirmed',
+          message,
+          requestId,
+          retryHref: `${paths.prefix}/sign_out`,
+          stylesheetHref: paths.stylesheetHref,
+        }),
+      );
+    };
+    const sameOrigin = isSameOriginPost(
+      {
+        origin: ctx.get('origin') || undefined,
+        secFetchSite: ctx.get('sec-fetch-site') || undefined,
+      },
+      options.publicUrl,
+    );
+    if (!sameOrigin) {
+      refused('The sign-out request did not come from this site. Please use the sign-out button.');
+      return;
+    }
+    const form = await readFormBody(ctx, FORM_LIMIT_BYTES);
+    const found = await sessions.findSession(ctx.get('cookie') || undefined);
+    if (found !== null) {
+      if (!isValidSignOutToken(form.get('csrf'), found.ticket, found.session.key)) {
+        refused('The sign-out form has expired. Please use the sign-out button again.');
+        return;
+      }
+      if (await options.store.delete(found.session.key)) {
+        options.metrics.sessionRevocations.inc({ source: 'sign-out' });
+      }
+      options.logger.info(
+        { requestId, provider: found.session.provider, sessionKey: found.session.key },
+        'signed out',
+      );
+    }
+    const location = afterSignOutLocation(
+      options,
+      found?.session ?? null,
+      form.get('rd') ?? undefined,
+    );
+    redirect(
+      ctx,
+      location,
+      serializeCookie(options.cookie.name, '', {
+        path: '/',
+        domain: options.cookie.domain,
+        maxAge: 0,
+        secure: options.cookie.secure,
+        sameSite: options.cookie.sameSite,
+      }),
+    );
+  };
+}
+
+/**
+ * `GET <prefix>/signed-out?rd=…`: the landing page, also the `post_logout_redirect_uri` (the
+ * destination then comes back as `state`, and is validated again like any `rd`).
+ */
+export function signedOutHandler(options: SignInOptions): Middleware {
+  const paths = signInPaths(options);
+  return (ctx) => {
+    const target = redirectOrDefault(
+      singleParam(ctx, 'rd') ?? singleParam(ctx, 'state'),
+      redirectPolicy(options),
+    );
+    sendPage(
+      ctx,
+      200,
+      signedOutPage({ continueHref: target.url, stylesheetHref: paths.stylesheetHref }),
+    );
+  };
+}
+
+function redirectPolicy(options: SignInOptions): {
+  allowedDomains: readonly string[];
+  publicUrl: string;
+  defaultUrl: string;
+} {
+  return {
+    allowedDomains: options.allowedRedirectDomains,
+    publicUrl: options.publicUrl,
+    defaultUrl: options.defaultRedirectUrl,
+  };
+}

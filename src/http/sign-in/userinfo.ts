@@ -1,0 +1,31 @@
+import type { Middleware } from 'koa';
+import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
+import { identityOfSession } from '../../oidc/session-identity.ts';
+import type { SignInOptions } from '../../oidc/sign-in-options.ts';
+import { sendJson } from './respond.ts';
+
+/** `GET <prefix>/userinfo`: who the session cookie names, for the applications' own UI. */
+export function userinfoHandler(
+  options: SignInOptions,
+  sessions: SessionCookieAuthenticator,
+): Middleware {
+  return async (ctx) => {
+    const found = await sessions.findSession(ctx.get('cookie') || undefined);
+    if (found === null) {
+      sendJson(ctx, 401, { error: 'unauthenticated', message: 'not signed in' });
+      return;
+    }
+    const { session } = found;
+    const identity = identityOfSession(session);
+    sendJson(ctx, 200, {
+      user: identity.user,
+      email: identity.email ?? null,
+      name: identity.name ?? null,
+      groups: identity.groups,
+      roles: options.rolesOf(identity),
+      provider: session.provider,
+      sessionExpiresAt: new Date(session.absoluteExpiresAt).toISOString(),
+      idleExpiresAt: new Date(session.idleExpiresAt).toISOString(),
+    });
+  };
+}

@@ -1,0 +1,23 @@
+import type { ClaimNames } from '../authn/claim-mapping.ts';
+
+/** One OpenID Provider users may sign in with; the composition root maps `providers[]` onto it. */
+export interface ProviderOptions {
+  /** Short name, used in URLs, logs, metrics and session records. */
+  readonly name: string;
+  /** Shown on the chooser page; empty means `name`. */
+  readonly displayName: string;
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Empty: a public client (PKCE only, `token_endpoint_auth_method: none`). */
+  readonly clientSecret: string;
+  readonly scopes: readonly string[];
+  /** Extra authorization request parameters (`prompt`, `acr_values`…); never state/nonce/PKCE. */
+  readonly authorizationParams: Readonly<Record<string, string>>;
+  readonly claims: ClaimNames;
+  /** Sign out at the provider too (OpenID Connect RP-Initiated Logout 1.0). */
+  readonly endSession: boolean;
+  /** Default true. Disabled providers are neither discovered nor offered. */
+  readonly enabled?: boolean;
+  /** How the client authenticates at the token endpoint; default `client_secret_basic`. */
+  readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+}

@@ -1,0 +1,62 @@
+import { readClaim, readGroups, type ClaimNames } from '../authn/claim-mapping.ts';
+import type { Identity } from '../authn/identity.ts';
+import { boundClaims } from '../sessions/session-claims.ts';
+import type { Session, SessionIdentity } from '../sessions/session.ts';
+
+/**
+ * Maps verified ID token (and userinfo) claims onto the identity a session keeps, through the
+ * provider's claim names (`claims.username/email/name/groups`, dotted paths allowed), and turns a
+ * stored session back into the `Identity` that decide() and the header profiles read.
+ */
+export function sessionIdentityFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  names: ClaimNames,
+  subject: string,
+): SessionIdentity {
+  const text = (name: string): string | undefined => {
+    const value = readClaim(claims, name);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const optional: Record<string, string> = {};
+  const fields: [keyof SessionIdentity, string][] = [
+    ['email', names.email],
+    ['name', names.name],
+    // OpenID Connect Core §5.1 claims, for header profiles that send them.
+    ['preferredUsername', 'preferred_username'],
+    ['givenName', 'given_name'],
+    ['familyName', 'family_name'],
+  ];
+  for (const [field, claim] of fields) {
+    const value = text(claim);
+    if (value !== undefined) optional[field] = value;
+  }
+  return {
+    user: text(names.username) ?? subject,
+    groups: readGroups(readClaim(claims, names.groups)),
+    claims: boundClaims(claims),
+    ...optional,
+  };
+}
+
+/** The identity a live session vouches for. `expiresAt` is when it must be re-checked at latest. */
+export function identityOfSession(session: Session): Identity {
+  const { identity } = session;
+  return Object.freeze({
+    subject: session.subject,
+    user: identity.user,
+    groups: Object.freeze([...identity.groups]),
+    claims: Object.freeze({ ...identity.claims }),
+    provider: session.provider,
+    method: 'session' as const,
+    sessionId: session.key,
+    expiresAt: Math.floor(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) / 1000),
+    ...(identity.email === undefined ? {} : { email: identity.email }),
+    ...(identity.name === undefined ? {} : { name: identity.name }),
+    ...(identity.preferredUsername === undefined
+      ? {}
+      : { preferredUsername: identity.preferredUsername }),
+    ...(identity.givenName === undefined ? {} : { givenName: identity.givenName }),
+    ...(identity.familyName === undefined ? {} : { familyName: identity.familyName }),
+    ...(identity.organisation === undefined ? {} : { organisation: identity.organisation }),
+  });
+}

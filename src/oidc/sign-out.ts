@@ -1,0 +1,88 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import * as client from 'openid-client';
+import type { Session } from '../sessions/session.ts';
+import type { SessionTicket } from '../sessions/ticket.ts';
+import { redirectOrDefault } from './redirect-target.ts';
+import { signInPaths, type SignInOptions } from './sign-in-options.ts';
+
+/**
+ * Sign-out: a GET only shows a confirmation form, so a cross-site link or image cannot sign anyone
+ * out (logout CSRF); the POST must carry a token bound to the session.
+ *
+ * The token is an HMAC of the session's storage key under a key derived (HKDF, RFC 5869) from the
+ * ticket's secret, which only the browser's HttpOnly cookie holds. It needs no server-side state
+ * and no shared configuration key, so any replica can check the form another replica rendered,
+ * and it dies with the session (OWASP CSRF Prevention Cheat Sheet, "HMAC based token pattern").
+ */
+const HKDF_SALT = Buffer.from('gatehouse/sign-out', 'utf8');
+const HKDF_INFO = Buffer.from('gatehouse/sign-out/csrf/v1', 'utf8');
+
+export function signOutToken(ticket: SessionTicket, sessionKey: string): string {
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(ticket.secret, 'base64url'), HKDF_SALT, HKDF_INFO, 32),
+  );
+  return createHmac('sha256', key).update(sessionKey, 'utf8').digest('base64url');
+}
+
+export function isValidSignOutToken(
+  token: string | null | undefined,
+  ticket: SessionTicket,
+  sessionKey: string,
+): boolean {
+  if (typeof token !== 'string' || token.length > 100) return false;
+  const expected = Buffer.from(signOutToken(ticket, sessionKey), 'utf8');
+  const actual = Buffer.from(token, 'utf8');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/**
+ * Whether the browser says the POST came from our own page. Both headers are optional (older
+ * browsers, privacy tools); when present they must agree (Fetch Metadata, W3C; RFC 6454 Origin).
+ */
+export function isSameOriginPost(
+  headers: { readonly origin?: string | undefined; readonly secFetchSite?: string | undefined },
+  publicUrl: string,
+): boolean {
+  const { origin, secFetchSite } = headers;
+  if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') {
+    return false;
+  }
+  if (origin !== undefined && origin !== new URL(publicUrl).origin) return false;
+  return true;
+}
+
+/**
+ * Where the browser goes after the session ended: the provider's end_session_endpoint (OpenID
+ * Connect RP-Initiated Logout 1.0) when the provider is configured for it and advertises one,
+ * coming back to `<prefix>/signed-out` with the destination in `state`; otherwise straight to
+ * `<prefix>/signed-out?rd=…`.
+ */
+export function afterSignOutLocation(
+  options: SignInOptions,
+  session: Session | null,
+  rawRd: string | undefined,
+): string {
+  const paths = signInPaths(options);
+  const target = redirectOrDefault(rawRd, {
+    allowedDomains: options.allowedRedirectDomains,
+    publicUrl: options.publicUrl,
+    defaultUrl: options.defaultRedirectUrl,
+  });
+  const signedOut = `${paths.prefix}/signed-out?${new URLSearchParams({ rd: target.url }).toString()}`;
+  if (session === null) return signedOut;
+  const provider = options.providers.get(session.provider);
+  if (
+    provider === null ||
+    !provider.options.endSession ||
+    provider.config.serverMetadata().end_session_endpoint === undefined
+  ) {
+    return signedOut;
+  }
+  const idToken = session.tokens.idToken;
+  return client.buildEndSessionUrl(provider.config, {
+    ...(idToken === undefined ? {} : { id_token_hint: idToken }),
+    post_logout_redirect_uri: paths.signedOutUrl,
+    // Validated again when it comes back: state is whatever the browser brings.
+    state: target.url,
+  }).href;
+}

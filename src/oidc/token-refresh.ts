@@ -1,0 +1,207 @@
+import * as client from 'openid-client';
+import type { Logger } from 'pino';
+import { readClaim } from '../authn/claim-mapping.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { LOCK_BUSY, type SessionStore } from '../sessions/session-store.ts';
+import type { Session } from '../sessions/session.ts';
+import type { SessionTicket } from '../sessions/ticket.ts';
+import { describeError } from './describe-error.ts';
+import type { ProviderRegistry } from './provider-registry.ts';
+import { sessionIdentityFromClaims } from './session-identity.ts';
+
+/**
+ * Renews a session's access token with its refresh token (RFC 6749 §6) shortly before it expires.
+ *
+ * One refresh per session at a time, across replicas (DESIGN.md "Sessions"): the refresh runs
+ * under the store's lock `refresh:<key>`. Providers rotate refresh tokens (RFC 9700 §4.14.2), so
+ * two concurrent refreshes with the same token would make the provider see a replay and revoke the
+ * whole grant; requests that find the lock taken wait briefly and re-read the session instead.
+ *
+ * - `invalid_grant`: the provider ended the grant (user signed out, revoked, rotated away) — the
+ *   session ends too, and the request becomes anonymous.
+ * - any other failure (provider down, timeout): the old tokens are kept until they expire, and
+ *   this replica leaves the session alone for `retryAfterFailureMs` so an outage of the provider
+ *   does not turn every request into a refresh attempt.
+ */
+export interface TokenRefresherOptions {
+  readonly store: SessionStore;
+  readonly providers: ProviderRegistry;
+  /** Refresh when the access token expires within this many milliseconds. */
+  readonly refreshMarginMs: number;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** How long the lock is held at most (default 10 s: longer than a token request may take). */
+  readonly lockTtlMs?: number;
+  /** How long a request waits for another's refresh before using what it has (default 2 s). */
+  readonly waitMs?: number;
+  /** Re-read interval while waiting (default 50 ms). */
+  readonly pollMs?: number;
+  readonly retryAfterFailureMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Most sessions remembered as "refresh failed recently"; oldest forgotten first. */
+const MAX_FAILURES_REMEMBERED = 10_000;
+
+export class TokenRefresher {
+  readonly #options: TokenRefresherOptions;
+  readonly #sleep: (ms: number) => Promise<void>;
+  /** Session key → time before which this replica does not retry a failed refresh. */
+  readonly #failedUntil = new Map<string, number>();
+
+  constructor(options: TokenRefresherOptions) {
+    this.#options = options;
+    this.#sleep =
+      options.sleep ??
+      ((ms) =>
+        new Promise((resolve) => {
+          setTimeout(resolve, ms).unref();
+        }));
+  }
+
+  /** Whether the session's access token should be renewed now. Cheap: no I/O. */
+  needsRefresh(session: Session): boolean {
+    const { refreshMarginMs, now } = this.#options;
+    const { refreshToken, accessTokenExpiresAt } = session.tokens;
+    if (refreshMarginMs <= 0 || refreshToken === undefined || accessTokenExpiresAt === undefined) {
+      return false;
+    }
+    const at = now();
+    if (accessTokenExpiresAt - at >= refreshMarginMs) return false;
+    const until = this.#failedUntil.get(session.key);
+    return until === undefined || at >= until;
+  }
+
+  /**
+   * The session with fresh tokens, the session as it was when refreshing failed for a passing
+   * reason, or null when the session ended (refresh token refused, or deleted meanwhile).
+   */
+  async refreshSession(ticket: SessionTicket, session: Session): Promise<Session | null> {
+    const { store } = this.#options;
+    const seenAccessToken = session.tokens.accessToken;
+    const result = await store.withLock(
+      `refresh:${session.key}`,
+      this.#options.lockTtlMs ?? 10_000,
+      async () => {
+        // Another replica may have refreshed between our read and the lock.
+        const current = await store.get(ticket, { bypassCache: true });
+        if (current === null) return null;
+        if (current.tokens.accessToken !== seenAccessToken || !this.needsRefresh(current)) {
+          this.#count(current, 'reused');
+          return current;
+        }
+        return this.#refresh(ticket, current);
+      },
+    );
+    if (result !== LOCK_BUSY) return result;
+    return this.#waitForOtherRefresh(ticket, session);
+  }
+
+  async #waitForOtherRefresh(ticket: SessionTicket, session: Session): Promise<Session | null> {
+    const { store } = this.#options;
+    const deadline = Date.now() + (this.#options.waitMs ?? 2000);
+    const poll = this.#options.pollMs ?? 50;
+    while (Date.now() < deadline) {
+      await this.#sleep(poll);
+      const current = await store.get(ticket, { bypassCache: true });
+      if (current === null) return null;
+      if (current.tokens.accessToken !== session.tokens.accessToken) {
+        this.#count(current, 'reused');
+        return current;
+      }
+    }
+    // The other refresh is slow: answer with the tokens we have; they are good until they expire.
+    return session;
+  }
+
+  async #refresh(ticket: SessionTicket, session: Session): Promise<Session | null> {
+    const { store, providers, logger, now } = this.#options;
+    const provider = providers.get(session.provider);
+    const refreshToken = session.tokens.refreshToken;
+    if (provider === null || refreshToken === undefined) return session;
+    let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
+    try {
+      tokens = await client.refreshTokenGrant(provider.config, refreshToken);
+    } catch (error: unknown) {
+      if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+        // RFC 6749 §5.2: the grant is gone at the provider; so is the session here.
+        await store.delete(session.key);
+        this.#count(session, 'invalid-grant');
+        this.#options.metrics.sessionRevocations.inc({ source: 'invalid-grant' });
+        logger.info(
+          { provider: session.provider, sessionKey: session.key },
+          'refresh token refused by the provider: session ended',
+        );
+        return null;
+      }
+      this.#count(session, 'error');
+      this.#rememberFailure(session.key);
+      logger.warn(
+        { provider: session.provider, sessionKey: session.key, err: describeError(error) },
+        'token refresh failed; keeping the current tokens until they expire',
+      );
+      return session;
+    }
+
+    const at = now();
+    const claims = tokens.claims();
+    // OpenID Connect Core §12.2: a refreshed ID token must be about the same subject.
+    if (claims !== undefined && claims.sub !== session.subject) {
+      this.#count(session, 'error');
+      this.#rememberFailure(session.key);
+      logger.warn(
+        { provider: session.provider, sessionKey: session.key },
+        'refreshed ID token names another subject; tokens not used',
+      );
+      return session;
+    }
+    // Group changes at the provider show up at the next refresh; a refreshed ID token without the
+    // groups claim (some providers send a minimal one) leaves the identity as it was.
+    const names = provider.options.claims;
+    const remap = claims !== undefined && readClaim(claims, names.groups) !== undefined;
+    const refreshed: Session = {
+      ...session,
+      ...(remap
+        ? {
+            identity: sessionIdentityFromClaims(
+              { ...session.identity.claims, ...claims },
+              names,
+              session.subject,
+            ),
+          }
+        : {}),
+      tokens: {
+        accessToken: tokens.access_token,
+        refreshToken: tokens.refresh_token ?? refreshToken,
+        ...((tokens.id_token ?? session.tokens.idToken) === undefined
+          ? {}
+          : { idToken: tokens.id_token ?? session.tokens.idToken }),
+        ...(tokens.expires_in === undefined
+          ? {}
+          : { accessTokenExpiresAt: at + tokens.expires_in * 1000 }),
+      },
+      lastRefreshedAt: at,
+    };
+    if (!(await store.update(ticket, refreshed))) {
+      // Signed out while we refreshed: the logout wins (store.update contract).
+      this.#count(session, 'ended');
+      return null;
+    }
+    this.#failedUntil.delete(session.key);
+    this.#count(session, 'success');
+    return refreshed;
+  }
+
+  #rememberFailure(key: string): void {
+    if (this.#failedUntil.size >= MAX_FAILURES_REMEMBERED) {
+      const oldest = this.#failedUntil.keys().next().value;
+      if (oldest !== undefined) this.#failedUntil.delete(oldest);
+    }
+    this.#failedUntil.set(key, this.#options.now() + (this.#options.retryAfterFailureMs ?? 30_000));
+  }
+
+  #count(session: Session, result: string): void {
+    this.#options.metrics.tokenRefreshes.inc({ provider: session.provider, result });
+  }
+}
