@@ -52,6 +52,7 @@ interface PolicyInit {
   hosts: string[];
   rules: AccessRule[];
   identityHeaders?: string;
+  mode?: 'Enforce' | 'Audit';
 }
 
 function policy(init: PolicyInit): AnyAccessPolicy {
@@ -68,6 +69,7 @@ function policy(init: PolicyInit): AnyAccessPolicy {
       hosts: init.hosts,
       rules: init.rules,
       ...(init.identityHeaders === undefined ? {} : { identityHeaders: init.identityHeaders }),
+      ...(init.mode === undefined ? {} : { mode: init.mode }),
     },
   };
 }
@@ -213,6 +215,7 @@ describe('decide: one case per reason', () => {
       rule: 'public',
       requiredRoles: ['guest'],
       action: 'Allow',
+      mode: 'Enforce',
       identityHeaders: 'x-auth-request',
     });
     expect(result.roles).toEqual(['app-admin', 'authenticated', 'guest']);
@@ -642,5 +645,41 @@ describe('decide: roles', () => {
       'guest',
       'zeta',
     ]);
+  });
+});
+
+describe('decide: audit mode', () => {
+  // decide() is pure and mode-blind: it returns the decision as it would be, and the matched rule
+  // says the mode so the transport edge can answer an Audit policy's refusal as allowed.
+  const audited = buildSnapshot([
+    policy({
+      name: 'new-admin',
+      hosts: ['app.localhost'],
+      mode: 'Audit',
+      rules: [prefix('admin', '/admin', ['app-admin']), prefix('metrics', '/metrics', 'Deny')],
+    }),
+  ]);
+
+  it('returns the would-be refusal of an Audit policy with rule.mode Audit', () => {
+    const missing = decide(request('app.localhost', '/admin'), bob, audited, options);
+    expect(missing.outcome).toBe('forbidden');
+    expect(missing.reason).toBe('missing-role');
+    expect(missing.rule?.mode).toBe('Audit');
+
+    const anonymous = decide(request('app.localhost', '/admin'), null, audited, options);
+    expect(anonymous.outcome).toBe('unauthenticated');
+    expect(anonymous.rule?.mode).toBe('Audit');
+
+    const denied = decide(request('app.localhost', '/metrics'), root, audited, options);
+    expect([denied.outcome, denied.reason, denied.rule?.mode]).toEqual([
+      'forbidden',
+      'deny-rule',
+      'Audit',
+    ]);
+  });
+
+  it('a policy without spec.mode is Enforce', () => {
+    const result = decide(request('app.localhost', '/admin'), bob, demoSnapshot, options);
+    expect(result.rule?.mode).toBe('Enforce');
   });
 });

@@ -5,6 +5,13 @@ export type Outcome = 'allow' | 'unauthenticated' | 'forbidden';
 
 export type PolicyKind = 'AccessPolicy' | 'ClusterAccessPolicy';
 
+/**
+ * `spec.mode` of the matched rule's policy. decide() ignores it and returns the decision as it
+ * would be; the transport edge (http/check-route.ts) answers a non-allow decision of an `Audit`
+ * policy as allowed, and counts and logs it, so a new policy can be watched before it bites.
+ */
+export type PolicyMode = 'Enforce' | 'Audit';
+
 /** Which rule decided, for logs, metrics, headers profiles and `gatehouse check`. */
 export interface MatchedRule {
   readonly kind: PolicyKind;
@@ -15,6 +22,8 @@ export interface MatchedRule {
   /** The roles the rule requires (empty for `action: Deny`). */
   readonly requiredRoles: readonly string[];
   readonly action: 'Allow' | 'Deny';
+  /** The policy's `spec.mode` (default `Enforce`). */
+  readonly mode: PolicyMode;
   /** Header profile named by the policy (`spec.identityHeaders`), if any. */
   readonly identityHeaders?: string;
 }

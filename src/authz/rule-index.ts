@@ -4,7 +4,7 @@
  * does one Map get for the exact host and one per label suffix for wildcards, then a linear scan
  * of an already sorted list, returning the first match: no allocation besides the suffix strings.
  */
-import type { MatchedRule } from './decision.ts';
+import type { MatchedRule, PolicyMode } from './decision.ts';
 import { isWildcardHost, wildcardSuffix } from './host.ts';
 import { comparePrecedence } from './precedence.ts';
 import type { PrecedenceFacts } from './precedence.ts';
@@ -26,7 +26,7 @@ export interface CompiledMatch extends PrecedenceFacts {
   readonly path: string;
   /** Bitmask of methodBits; 0 matches every method. */
   readonly methodMask: number;
-  readonly mode: 'Enforce' | 'Audit';
+  readonly mode: PolicyMode;
 }
 
 interface HostRules {

@@ -92,25 +92,35 @@ export async function handleCheck(
     }
   }
 
-  const response = dialect.respond(decision, request, {
+  // Audit mode: the policy's refusal is counted and logged as it would have been, and the
+  // request is answered as allowed (docs/audit-mode.md). Only a matched rule can carry the mode,
+  // so refusals that no policy decides (forged headers, bad credentials, ambiguous paths) stay
+  // enforced: they are about the request, not about a policy being rolled out.
+  const audited = decision.outcome !== 'allow' && decision.rule?.mode === 'Audit';
+  const answered: Decision = audited ? { ...decision, outcome: 'allow' } : decision;
+
+  const response = dialect.respond(answered, request, {
     identityHeaders:
-      decision.outcome === 'allow' ? await identityHeadersFor(decision, request, deps) : [],
+      answered.outcome === 'allow' ? await identityHeadersFor(answered, request, deps) : [],
     identityHeaderNames: deps.headerProfiles.allHeaderNames,
     signInUrl: deps.signInUrl(request),
     ...(challenge === undefined ? {} : { challenge }),
   });
-  writeResponse(ctx, response, request, decision, deps);
+  writeResponse(ctx, response, request, answered, deps);
 
+  // The would-be outcome and reason, so dashboards show what enforcing would do.
   deps.metrics.decisions.inc({
     dialect: dialect.name,
     outcome: decision.outcome,
     reason: decision.reason,
   });
+  if (audited)
+    deps.metrics.auditOverrides.inc({ outcome: decision.outcome, reason: decision.reason });
   deps.metrics.decisionDuration.observe(
     { dialect: dialect.name },
     (performance.now() - started) / 1000,
   );
-  logDecision(deps.logger, request, decision, forged);
+  logDecision(deps.logger, request, decision, forged, audited);
 }
 
 async function identityHeadersFor(
@@ -185,6 +195,7 @@ function logDecision(
   request: AuthRequest,
   decision: Decision,
   forged: string | null,
+  audited: boolean,
 ): void {
   const fields = {
     requestId: request.requestId,
@@ -200,6 +211,15 @@ function logDecision(
     rule: decision.rule?.rule ?? null,
     ...(forged === null ? {} : { forgedHeader: forged }),
   };
+  if (audited) {
+    // At info like a denial, so the lines an operator reviews before switching to Enforce are
+    // there at the default level; `audit: true` tells them apart from real denials.
+    logger.info(
+      { ...fields, audit: true, mode: 'Audit' },
+      `audit mode: would have been ${decision.outcome}`,
+    );
+    return;
+  }
   // Denials are what operators search for; allows are the hot path and stay at debug.
   if (decision.outcome === 'allow') logger.debug(fields, 'allowed');
   else logger.info(fields, decision.outcome === 'forbidden' ? 'forbidden' : 'unauthenticated');

@@ -99,6 +99,7 @@ function compilePolicy(
       rule: rule.name,
       requiredRoles,
       action: deny ? 'Deny' : 'Allow',
+      mode,
       ...(policy.spec.identityHeaders === undefined
         ? {}
         : { identityHeaders: policy.spec.identityHeaders }),

@@ -1,0 +1,375 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CliIo } from '../command.ts';
+import { checkCommand } from './check.ts';
+import type { CheckReport } from './check.ts';
+
+const projectRoot = new URL('../../../', import.meta.url).pathname;
+
+interface Run {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function check(args: readonly string[], cwd = projectRoot): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (text) => (stdout += text),
+    stderr: (text) => (stderr += text),
+    env: {},
+    cwd,
+  };
+  const status = await checkCommand.run(args, io);
+  return { status, stdout, stderr };
+}
+
+/** Runs against examples/policies and parses the JSON report. */
+async function report(args: readonly string[]): Promise<{ status: number; report: CheckReport }> {
+  const run = await check(['--policies', 'examples/policies', '--output', 'json', ...args]);
+  expect(run.stderr).toBe('');
+  return { status: run.status, report: JSON.parse(run.stdout) as CheckReport };
+}
+
+describe('gatehouse check over examples/policies', () => {
+  it('allows alice into /admin and explains why', async () => {
+    const run = await check([
+      '--policies',
+      'examples/policies',
+      '--user',
+      'alice@example.com',
+      '--group',
+      'sales',
+      'GET',
+      'https://app.localhost/admin',
+    ]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('outcome:        allow (200)\n');
+    expect(run.stdout).toContain('policy:         AccessPolicy demo/app\n');
+    expect(run.stdout).toContain('rule:           admin\n');
+    expect(run.stdout).toContain('roles held:     api-reader, app-admin, authenticated, guest\n');
+    expect(run.stdout).toContain('roles required: app-admin\n');
+    expect(run.stdout).toMatch(/^reason: +role-granted: .+$/m);
+    expect(run.stdout).toContain('path:           /admin\n');
+    expect(run.stdout).toContain('identity:       alice@example.com (groups sales)\n');
+  });
+
+  it('answers 401 (exit 3) for an anonymous caller on a signed-in rule', async () => {
+    const run = await check(['--policies', 'examples/policies', 'GET', 'http://app.localhost/']);
+    expect(run.status).toBe(3);
+    expect(run.stdout).toContain('outcome:        unauthenticated (401)\n');
+    expect(run.stdout).toMatch(/^reason: +authentication-required: /m);
+    expect(run.stdout).toContain('identity:       anonymous\n');
+  });
+
+  it('answers 403 (exit 4) with the roles held and required', async () => {
+    const { status, report: result } = await report([
+      '--user',
+      'bob@example.com',
+      'GET',
+      'https://app.localhost/admin/users',
+    ]);
+    expect(status).toBe(4);
+    expect(result).toMatchObject({
+      outcome: 'forbidden',
+      status: 403,
+      reason: 'missing-role',
+      policy: { kind: 'AccessPolicy', namespace: 'demo', name: 'app' },
+      rule: 'admin',
+      rolesHeld: ['api-reader', 'authenticated', 'guest'],
+      rolesRequired: ['app-admin'],
+      method: 'GET',
+      host: 'app.localhost',
+      path: '/admin/users',
+      mode: 'Enforce',
+      auditOverride: false,
+    });
+  });
+
+  it('a deny rule refuses even the super role', async () => {
+    const { status, report: result } = await report([
+      '--user',
+      'root',
+      '--group',
+      'gatehouse-admins',
+      'GET',
+      'http://app.localhost/metrics',
+    ]);
+    expect(status).toBe(4);
+    expect([result.reason, result.rule, result.rolesRequired]).toEqual([
+      'deny-rule',
+      'metrics',
+      [],
+    ]);
+  });
+
+  it('an exact host beats the wildcard; other hosts fall back to the ClusterAccessPolicy', async () => {
+    const exact = await report(['GET', 'http://app.localhost/']);
+    expect(exact.report.policy).toEqual({ kind: 'AccessPolicy', namespace: 'demo', name: 'app' });
+    const wildcard = await report(['GET', 'http://grafana.localhost/']);
+    expect(wildcard.report.policy).toEqual({
+      kind: 'ClusterAccessPolicy',
+      namespace: '',
+      name: 'localhost-fallback',
+    });
+    expect(wildcard.report.rule).toBe('signed-in');
+  });
+
+  it('a user given as an e-mail address sets email too, which EmailDomain subjects match', async () => {
+    const { status, report: result } = await report([
+      '--user',
+      'dave@example.com',
+      'GET',
+      'http://api.localhost/v1/orders',
+    ]);
+    expect(status).toBe(0);
+    expect(result.identity).toEqual({
+      user: 'dave@example.com',
+      email: 'dave@example.com',
+      groups: [],
+      claims: {},
+    });
+    expect(result.rule).toBe('read');
+  });
+
+  it('claims come from --claim K=V and grant roles through Claim subjects', async () => {
+    const { status, report: result } = await report([
+      '--user',
+      'svc-ci',
+      '--claim',
+      'client_id=ci-deployer',
+      'POST',
+      'http://api.localhost/v1/deployments',
+    ]);
+    expect(status).toBe(0);
+    expect(result.rolesHeld).toContain('api-writer');
+    expect(result.identity?.claims).toEqual({ client_id: 'ci-deployer' });
+  });
+
+  it('normalises the path and says why an ambiguous one is refused', async () => {
+    const dots = await report(['GET', 'http://app.localhost/public/../admin?x=1']);
+    expect([dots.report.path, dots.report.rule]).toEqual(['/admin', 'admin']);
+
+    const run = await check([
+      '--policies',
+      'examples/policies',
+      'GET',
+      'http://app.localhost/public/..%2Fadmin',
+    ]);
+    expect(run.status).toBe(4);
+    expect(run.stdout).toContain('path:       ambiguous: encoded "/" (%2F) in path\n');
+    expect(run.stdout).toContain('policy:     (no rule matched)\n');
+  });
+});
+
+describe('gatehouse check: precedence and modes over a folder of its own', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gatehouse-check-'));
+    await writeFile(
+      join(directory, 'policies.yaml'),
+      `apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: portal, namespace: portal }
+spec:
+  hosts: [portal.example.com]
+  rules:
+    - name: admin
+      match: [{ path: { type: PathPrefix, value: /admin/login } }]
+      roles: [portal-admin]
+    - name: login-page
+      match: [{ path: { type: Exact, value: /admin/login } }]
+      roles: [guest]
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: new-reports, namespace: reports }
+spec:
+  hosts: [reports.example.com]
+  mode: Audit
+  rules:
+    - name: finance
+      match: [{ path: { type: PathPrefix, value: /finance } }]
+      roles: [finance]
+    - name: exports
+      match: [{ path: { type: PathPrefix, value: /exports } }]
+      action: Deny
+`,
+    );
+  });
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('an Exact path beats a PathPrefix of the same length', async () => {
+    const exact = await check([
+      '--policies',
+      directory,
+      'GET',
+      'https://portal.example.com/admin/login',
+    ]);
+    expect(exact.status).toBe(0);
+    expect(exact.stdout).toContain('rule:           login-page\n');
+    const below = await check([
+      '--policies',
+      directory,
+      '--user',
+      'eve',
+      'GET',
+      'https://portal.example.com/admin/login/reset',
+    ]);
+    expect(below.status).toBe(4);
+    expect(below.stdout).toContain('rule:           admin\n');
+  });
+
+  it('an Audit policy refusal exits 0 and says it is allowed while in audit', async () => {
+    const run = await check([
+      '--policies',
+      directory,
+      '--user',
+      'eve',
+      'GET',
+      'https://reports.example.com/finance/q3',
+    ]);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('outcome:        forbidden (403)\n');
+    expect(run.stdout).toContain(
+      'mode:           Audit (would forbidden; allowed while in audit)\n',
+    );
+  });
+
+  it('--strict-audit exits by the would-be outcome, deny rules included', async () => {
+    const anonymous = await check([
+      '--policies',
+      directory,
+      '--strict-audit',
+      'GET',
+      'https://reports.example.com/finance',
+    ]);
+    expect(anonymous.status).toBe(3);
+    const denied = await check([
+      '--policies',
+      directory,
+      '--strict-audit',
+      '--output',
+      'json',
+      'GET',
+      'https://reports.example.com/exports/all.csv',
+    ]);
+    expect(denied.status).toBe(4);
+    expect(JSON.parse(denied.stdout)).toMatchObject({
+      outcome: 'forbidden',
+      reason: 'deny-rule',
+      mode: 'Audit',
+      auditOverride: true,
+    });
+  });
+
+  it('--config supplies authz.superRole and authz.noMatch', async () => {
+    const config = join(directory, 'gatehouse-config.yml.txt');
+    await writeFile(config, 'authz:\n  superRole: ""\n  noMatch: allow\n');
+    const unmatched = await check([
+      '--policies',
+      'examples/policies',
+      '--config',
+      config,
+      'GET',
+      'http://localhost/',
+    ]);
+    expect(unmatched.status).toBe(0);
+    expect(unmatched.stdout).toMatch(/^reason: +default-allow: /m);
+    const noSuperRole = await check([
+      '--policies',
+      'examples/policies',
+      '--config',
+      config,
+      '--user',
+      'root',
+      '--group',
+      'gatehouse-admins',
+      'GET',
+      'http://app.localhost/admin',
+    ]);
+    expect(noSuperRole.status).toBe(4);
+  });
+});
+
+describe('gatehouse check: usage and load errors exit 2', () => {
+  it.each([
+    ['no URL', ['--policies', 'examples/policies', 'GET'], 'expected METHOD and URL'],
+    ['a relative URL', ['--policies', 'examples/policies', 'GET', '/admin'], 'not an absolute'],
+    [
+      'a bad host',
+      ['--policies', 'examples/policies', 'GET', 'http://exa mple.com/'],
+      'not a valid host',
+    ],
+    ['no policy', ['GET', 'http://app.localhost/'], '--policies DIR, --kubeconfig FILE'],
+    [
+      'two policy sources',
+      ['--policies', 'x', '--kubeconfig', 'y', 'GET', 'http://a.test/'],
+      'exclusive',
+    ],
+    [
+      'an identity for --anonymous',
+      ['--policies', 'x', '--anonymous', '--user', 'a', 'GET', 'http://a.test/'],
+      '--anonymous cannot',
+    ],
+    [
+      'a group without a user',
+      ['--policies', 'x', '--group', 'g', 'GET', 'http://a.test/'],
+      'need --user',
+    ],
+    ['an unknown option', ['--policy', 'x', 'GET', 'http://a.test/'], "Unknown option '--policy'"],
+    [
+      'a bad --claim',
+      ['--policies', 'x', '--user', 'a', '--claim', 'nokey', 'GET', 'http://a.test/'],
+      'KEY=VALUE',
+    ],
+  ])('%s', async (_, args, message) => {
+    const run = await check(args);
+    expect(run.status).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(message);
+  });
+
+  it('lists every policy problem with file and line', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'gatehouse-check-bad-'));
+    try {
+      await writeFile(
+        join(directory, 'broken.yaml'),
+        `apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: broken }
+spec:
+  hosts: [Shop.Example.com]
+  rules:
+    - name: app
+      match: [{ path: { type: PathPrefix, value: / } }]
+      role: [authenticated]
+`,
+      );
+      const run = await check(['--policies', directory, 'GET', 'http://shop.example.com/']);
+      expect(run.status).toBe(2);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toContain('has 3 problem(s)');
+      expect(run.stderr).toContain(
+        `${join(directory, 'broken.yaml')}:5 (document 1) AccessPolicy default/broken spec.hosts[0]: must be a lower-case host name`,
+      );
+      expect(run.stderr).toContain('spec.rules[0].role: unknown field');
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('--help documents the exit statuses', async () => {
+    const run = await check(['--help']);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain(
+      'Exit status: 0 allow, 3 unauthenticated (401), 4 forbidden (403), 2 usage or load error.',
+    );
+    expect(run.stdout).toContain('tenancy');
+  });
+});

@@ -1,0 +1,488 @@
+/**
+ * `gatehouse check`: asks the policy the question a proxy would ask ("may this request pass, and
+ * as whom?") without a running service, and explains the answer: outcome, matched policy and rule,
+ * roles held and required, reason. The decision is decide()'s own, over a snapshot built the way
+ * the service builds it, so the answer is the service's.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Identity } from '../../authn/identity.ts';
+import type { AuthRequest } from '../../authz/auth-request.ts';
+import { decide } from '../../authz/decide.ts';
+import type { DecideOptions } from '../../authz/decide.ts';
+import type { Decision, Outcome, PolicyMode } from '../../authz/decision.ts';
+import { normalisePath, splitTarget } from '../../authz/path.ts';
+import { Reasons } from '../../authz/reasons.ts';
+import type { Reason } from '../../authz/reasons.ts';
+import { loadConfig } from '../../config/load.ts';
+import { formatProblems } from '../../config/problems.ts';
+import { normaliseHost } from '../../dialects/host.ts';
+import type { CliCommand, CliIo } from '../command.ts';
+import {
+  formatPolicyProblem,
+  kubeconfigLister,
+  loadPoliciesFromCluster,
+  loadPoliciesFromDirectory,
+} from '../policy-loading.ts';
+import type { PolicyLoadResult } from '../policy-loading.ts';
+
+/** Exit statuses of `gatehouse check`, one per outcome, so scripts can branch on them. */
+export const checkExitStatus = {
+  allow: 0,
+  usageOrLoadError: 2,
+  unauthenticated: 3,
+  forbidden: 4,
+} as const;
+
+const usage = `Usage: gatehouse check [policy] [identity] [options] METHOD URL
+
+Decides one request against the policy, offline, and explains the answer.
+
+Policy (one of):
+  --policies DIR          a folder of CRD manifests (*.yaml, *.yml), as the file source reads it
+  --kubeconfig FILE       the live cluster: lists AccessPolicy, ClusterAccessPolicy, RoleMapping
+    [--context NAME]      and ClusterRoleMapping once; invalid objects are left out (warned)
+  --config FILE           gatehouse configuration: authz.superRole and authz.noMatch, and the
+                          policy folder when policy.source is "files" and --policies is not given
+
+Identity (default: anonymous):
+  --user NAME             user name; an e-mail address also sets --email
+  --email ADDR            e-mail address (EmailDomain subjects); alone, it is the user too
+  --group G               a group (repeatable)
+  --claim K=V             a claim (repeatable; a repeated K makes a list)
+  --anonymous             no identity (the default; refuses identity options)
+
+Options:
+  --output text|json      text (default) or one JSON object with the fields outcome, status,
+                          reason, mode, auditOverride, policy {kind, namespace, name}, rule,
+                          rolesHeld, rolesRequired, method, scheme, host, path, pathProblem,
+                          identity, explanation
+  --strict-audit          exit by the would-be outcome when an Audit policy decided
+  -h, --help              this text
+
+Exit status: 0 allow, 3 unauthenticated (401), 4 forbidden (403), 2 usage or load error.
+A refusal by a policy in Audit mode is answered as allowed by the service, so it exits 0 unless
+--strict-audit is given (then 3 or 4, as when enforced).
+
+Host ownership (tenancy: a namespaced AccessPolicy governs only hosts its namespace declares in
+an Ingress or HTTPRoute) is NOT applied: the answer is what the policies say, as on a
+single-tenant installation.
+
+Example:
+  gatehouse check --policies ./policies --user alice@example.com --group sales \\
+    GET https://shop.example.com/admin
+`;
+
+/** One line per reason code, for `gatehouse check` and `gatehouse test` output. */
+export const reasonExplanations: Readonly<Record<Reason, string>> = {
+  [Reasons.RoleGranted]: 'the identity holds one of the roles the rule requires',
+  [Reasons.SuperRole]:
+    'the identity holds the configured super role, which satisfies every allow rule',
+  [Reasons.DefaultAllow]: 'no rule matches and authz.noMatch lets the request through',
+  [Reasons.AuthenticationRequired]:
+    'the rule needs more than guest and no identity was presented: sign in',
+  [Reasons.InvalidCredentials]: 'the credential presented is invalid, expired or revoked',
+  [Reasons.NoMatchingRule]: 'no rule of any policy matches this host, path and method',
+  [Reasons.DenyRule]: 'the matched rule has action: Deny, which refuses everyone',
+  [Reasons.MissingRole]: 'the identity holds none of the roles the rule requires',
+  [Reasons.AmbiguousPath]:
+    'the path means different things to different decoders, so it is refused',
+  [Reasons.ForgedIdentityHeader]: 'the client sent its own copy of an identity header',
+  [Reasons.MalformedRequest]: 'the request could not be understood',
+  [Reasons.DependencyFailure]: 'a dependency failed, so the request is refused rather than guessed',
+};
+
+export const outcomeStatus: Readonly<Record<Outcome, number>> = {
+  allow: 200,
+  unauthenticated: 401,
+  forbidden: 403,
+};
+
+// ---------------------------------------------------------------------------------------------
+// Building the facts: request and identity
+// ---------------------------------------------------------------------------------------------
+
+export type CliRequestResult =
+  | { readonly ok: true; readonly request: AuthRequest }
+  | { readonly ok: false; readonly problem: string };
+
+const methodToken = /^[A-Za-z]+$/;
+
+/**
+ * The AuthRequest a proxy would send for `METHOD URL`: host normalised as the dialects do
+ * (dialects/host.ts), path as authz/path.ts does (an ambiguous path is kept as such: decide()
+ * refuses it, and the output says why).
+ */
+export function cliRequest(method: string, url: string): CliRequestResult {
+  if (!methodToken.test(method)) return { ok: false, problem: `"${method}" is not an HTTP method` };
+  const scheme = /^(https?):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme !== 'http' && scheme !== 'https') {
+    return { ok: false, problem: `"${url}" is not an absolute http:// or https:// URL` };
+  }
+  const target = splitTarget(url);
+  if (target.authority === null || target.authority.includes('@')) {
+    return { ok: false, problem: `"${url}" has no host, or has user information before it` };
+  }
+  const host = normaliseHost(target.authority, scheme);
+  if (host === null) return { ok: false, problem: `"${target.authority}" is not a valid host` };
+  return {
+    ok: true,
+    request: {
+      // decide() never reads the dialect; the CLI speaks for no particular proxy.
+      dialect: 'nginx',
+      method: method.toUpperCase(),
+      scheme,
+      host,
+      path: normalisePath(target.path),
+      originalUrl: url,
+      clientIp: '127.0.0.1',
+      requestId: 'cli',
+      acceptsRedirect: false,
+      credentials: { headers: {} },
+    },
+  };
+}
+
+/** Who is asking, as given on the command line or in a test case. */
+export interface CliSubject {
+  readonly user?: string;
+  readonly email?: string;
+  readonly groups?: readonly string[];
+  readonly claims?: Readonly<Record<string, unknown>>;
+}
+
+/** The identity the provider `cli` vouches for; a user that is an e-mail address sets `email` too. */
+export function cliIdentity(subject: CliSubject): Identity {
+  const user = subject.user ?? subject.email ?? '';
+  const email = subject.email ?? (user.includes('@') ? user : undefined);
+  return {
+    subject: user,
+    user,
+    ...(email === undefined ? {} : { email }),
+    groups: [...(subject.groups ?? [])],
+    claims: { ...subject.claims },
+    provider: 'cli',
+    method: 'header',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+// ---------------------------------------------------------------------------------------------
+
+export interface CheckReport {
+  readonly outcome: Outcome;
+  readonly status: number;
+  readonly reason: Reason;
+  readonly explanation: string;
+  /** Mode of the matched rule's policy; null when no rule matched. */
+  readonly mode: PolicyMode | null;
+  /** True when the service answers 200 only because the deciding policy is in Audit mode. */
+  readonly auditOverride: boolean;
+  readonly policy: {
+    readonly kind: string;
+    readonly namespace: string;
+    readonly name: string;
+  } | null;
+  readonly rule: string | null;
+  readonly rolesHeld: readonly string[];
+  readonly rolesRequired: readonly string[];
+  readonly method: string;
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  /** Normalised path; null when ambiguous (see pathProblem). */
+  readonly path: string | null;
+  readonly pathProblem: string | null;
+  readonly identity: {
+    readonly user: string;
+    readonly email: string | null;
+    readonly groups: readonly string[];
+    readonly claims: Readonly<Record<string, unknown>>;
+  } | null;
+}
+
+export function checkReport(request: AuthRequest, decision: Decision): CheckReport {
+  const { rule, identity } = decision;
+  return {
+    outcome: decision.outcome,
+    status: outcomeStatus[decision.outcome],
+    reason: decision.reason,
+    explanation: reasonExplanations[decision.reason],
+    mode: rule?.mode ?? null,
+    auditOverride: isAuditOverride(decision),
+    policy:
+      rule === null ? null : { kind: rule.kind, namespace: rule.namespace, name: rule.policy },
+    rule: rule?.rule ?? null,
+    rolesHeld: decision.roles,
+    rolesRequired: rule?.requiredRoles ?? [],
+    method: request.method,
+    scheme: request.scheme,
+    host: request.host,
+    path: request.path.ok ? request.path.value : null,
+    pathProblem: request.path.ok ? null : request.path.problem,
+    identity:
+      identity === null
+        ? null
+        : {
+            user: identity.user,
+            email: identity.email ?? null,
+            groups: identity.groups,
+            claims: identity.claims,
+          },
+  };
+}
+
+/** The service answers a refusal of an Audit policy as allowed (http/check-route.ts). */
+export function isAuditOverride(decision: Decision): boolean {
+  return decision.outcome !== 'allow' && decision.rule?.mode === 'Audit';
+}
+
+/** `namespace/policy/rule`, or `policy/rule` for a ClusterAccessPolicy. */
+export function ruleKey(decision: Decision): string | null {
+  const { rule } = decision;
+  if (rule === null) return null;
+  return rule.namespace === ''
+    ? `${rule.policy}/${rule.rule}`
+    : `${rule.namespace}/${rule.policy}/${rule.rule}`;
+}
+
+function list(values: readonly string[]): string {
+  return values.length === 0 ? '(none)' : values.join(', ');
+}
+
+export function formatCheckReport(report: CheckReport): string {
+  const lines: [string, string][] = [
+    ['outcome', `${report.outcome} (${String(report.status)})`],
+    ['reason', `${report.reason}: ${report.explanation}`],
+  ];
+  if (report.policy === null) {
+    lines.push(['policy', '(no rule matched)']);
+  } else {
+    const { kind, namespace, name } = report.policy;
+    lines.push(['policy', `${kind} ${namespace === '' ? name : `${namespace}/${name}`}`]);
+    lines.push(['rule', report.rule ?? '']);
+  }
+  if (report.mode === 'Audit') {
+    lines.push([
+      'mode',
+      report.auditOverride
+        ? `Audit (would ${report.outcome}; allowed while in audit)`
+        : 'Audit (allowed, as when enforced)',
+    ]);
+  }
+  lines.push(['roles held', list(report.rolesHeld)]);
+  if (report.policy !== null) lines.push(['roles required', list(report.rolesRequired)]);
+  lines.push(['request', `${report.method} ${report.scheme}://${report.host}`]);
+  lines.push(['path', report.path ?? `ambiguous: ${report.pathProblem ?? ''}`]);
+  const { identity } = report;
+  if (identity === null) lines.push(['identity', 'anonymous']);
+  else {
+    const details = [
+      ...(identity.email === null || identity.email === identity.user
+        ? []
+        : [`email ${identity.email}`]),
+      ...(identity.groups.length === 0 ? [] : [`groups ${identity.groups.join(', ')}`]),
+      ...Object.entries(identity.claims).map(
+        ([key, value]) => `claim ${key}=${JSON.stringify(value)}`,
+      ),
+    ];
+    lines.push([
+      'identity',
+      details.length === 0 ? identity.user : `${identity.user} (${details.join('; ')})`,
+    ]);
+  }
+  const width = Math.max(...lines.map(([label]) => label.length)) + 1;
+  return lines.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}\n`).join('');
+}
+
+export function exitStatusOf(decision: Decision, strictAudit: boolean): number {
+  if (isAuditOverride(decision) && !strictAudit) return checkExitStatus.allow;
+  return checkExitStatus[decision.outcome];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command
+// ---------------------------------------------------------------------------------------------
+
+class UsageError extends Error {}
+
+function parseClaims(pairs: readonly string[]): Record<string, string | string[]> {
+  const claims: Record<string, string | string[]> = {};
+  for (const pair of pairs) {
+    const equals = pair.indexOf('=');
+    if (equals <= 0) throw new UsageError(`--claim "${pair}" must be KEY=VALUE`);
+    const key = pair.slice(0, equals);
+    const value = pair.slice(equals + 1);
+    const previous = claims[key];
+    claims[key] =
+      previous === undefined
+        ? value
+        : [...(Array.isArray(previous) ? previous : [previous]), value];
+  }
+  return claims;
+}
+
+interface ParsedCheck {
+  readonly request: AuthRequest;
+  readonly identity: Identity | null;
+  readonly json: boolean;
+  readonly strictAudit: boolean;
+  readonly policies?: string;
+  readonly kubeconfig?: string;
+  readonly context?: string;
+  readonly config?: string;
+}
+
+function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      policies: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      config: { type: 'string', short: 'c' },
+      user: { type: 'string' },
+      email: { type: 'string' },
+      group: { type: 'string', multiple: true },
+      claim: { type: 'string', multiple: true },
+      anonymous: { type: 'boolean' },
+      output: { type: 'string', short: 'o' },
+      'strict-audit': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true) return 'help';
+  if (positionals.length !== 2) throw new UsageError('expected METHOD and URL');
+  const [method = '', url = ''] = positionals;
+  if (values.policies !== undefined && values.kubeconfig !== undefined) {
+    throw new UsageError('--policies and --kubeconfig are exclusive: give one policy source');
+  }
+  if (values.context !== undefined && values.kubeconfig === undefined) {
+    throw new UsageError('--context needs --kubeconfig');
+  }
+  const output = values.output ?? 'text';
+  if (output !== 'text' && output !== 'json') throw new UsageError('--output must be text or json');
+
+  const groups = values.group ?? [];
+  const claims = parseClaims(values.claim ?? []);
+  const named = values.user !== undefined || values.email !== undefined;
+  const hasIdentityOptions = named || groups.length > 0 || Object.keys(claims).length > 0;
+  if (values.anonymous === true && hasIdentityOptions) {
+    throw new UsageError('--anonymous cannot be combined with --user, --email, --group or --claim');
+  }
+  if (!named && hasIdentityOptions)
+    throw new UsageError('--group and --claim need --user or --email');
+
+  const built = cliRequest(method, url);
+  if (!built.ok) throw new UsageError(built.problem);
+  return {
+    request: built.request,
+    identity: named
+      ? cliIdentity({
+          ...(values.user === undefined ? {} : { user: values.user }),
+          ...(values.email === undefined ? {} : { email: values.email }),
+          groups,
+          claims,
+        })
+      : null,
+    json: output === 'json',
+    strictAudit: values['strict-audit'] === true,
+    ...(values.policies === undefined ? {} : { policies: values.policies }),
+    ...(values.kubeconfig === undefined ? {} : { kubeconfig: values.kubeconfig }),
+    ...(values.context === undefined ? {} : { context: values.context }),
+    ...(values.config === undefined ? {} : { config: values.config }),
+  };
+}
+
+interface Setup {
+  readonly options: DecideOptions;
+  readonly policies: PolicyLoadResult;
+}
+
+async function setUp(parsed: ParsedCheck, io: CliIo): Promise<Setup | string> {
+  let options: DecideOptions = { superRole: 'admin', noMatch: 'deny' };
+  let policyDirectory = parsed.policies;
+  if (parsed.config !== undefined) {
+    const loaded = loadConfig({ file: parsed.config, env: io.env, cwd: io.cwd });
+    if (!loaded.ok) {
+      return `the configuration in ${parsed.config} has ${String(loaded.problems.length)} problem(s):\n${formatProblems(loaded.problems)}\n`;
+    }
+    const { authz, policy } = loaded.config;
+    options = {
+      superRole: authz.superRole === '' ? null : authz.superRole,
+      noMatch: authz.noMatch,
+    };
+    if (
+      policyDirectory === undefined &&
+      parsed.kubeconfig === undefined &&
+      policy.source === 'files'
+    ) {
+      policyDirectory = policy.files.directory;
+    }
+  }
+  if (parsed.kubeconfig !== undefined) {
+    const lister = await kubeconfigLister({
+      kubeconfig: resolve(io.cwd, parsed.kubeconfig),
+      ...(parsed.context === undefined ? {} : { context: parsed.context }),
+    });
+    return { options, policies: await loadPoliciesFromCluster(lister) };
+  }
+  if (policyDirectory === undefined) {
+    return 'give the policy: --policies DIR, --kubeconfig FILE, or --config FILE with policy.source "files"\n';
+  }
+  return { options, policies: await loadPoliciesFromDirectory(resolve(io.cwd, policyDirectory)) };
+}
+
+/** Writes load problems (exit 2) or warnings (objects left out) to stderr. */
+export function reportPolicyLoad(result: PolicyLoadResult, io: CliIo, command: string): boolean {
+  if (!result.ok) {
+    io.stderr(
+      `gatehouse ${command}: the policy from ${result.origin} has ${String(result.problems.length)} problem(s):\n` +
+        result.problems.map((problem) => `  ${formatPolicyProblem(problem)}\n`).join(''),
+    );
+    return false;
+  }
+  for (const warning of result.warnings) {
+    io.stderr(`gatehouse ${command}: warning: ${formatPolicyProblem(warning)}\n`);
+  }
+  return true;
+}
+
+export const checkCommand: CliCommand = {
+  name: 'check',
+  summary: 'Decide one request against the policy and explain why',
+  async run(args, io) {
+    let parsed: ParsedCheck | 'help';
+    let setup: Setup | string;
+    try {
+      parsed = parseCheckArgs(args);
+      if (parsed === 'help') {
+        io.stdout(usage);
+        return 0;
+      }
+      setup = await setUp(parsed, io);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      io.stderr(`gatehouse check: ${message}\nRun "gatehouse check --help" for the options.\n`);
+      return checkExitStatus.usageOrLoadError;
+    }
+    if (typeof setup === 'string') {
+      io.stderr(`gatehouse check: ${setup}`);
+      return checkExitStatus.usageOrLoadError;
+    }
+    if (!reportPolicyLoad(setup.policies, io, 'check') || !setup.policies.ok) {
+      return checkExitStatus.usageOrLoadError;
+    }
+    const decision = decide(
+      parsed.request,
+      parsed.identity,
+      setup.policies.snapshot,
+      setup.options,
+    );
+    const report = checkReport(parsed.request, decision);
+    io.stdout(parsed.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report));
+    return exitStatusOf(decision, parsed.strictAudit);
+  },
+};
