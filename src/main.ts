@@ -28,6 +28,16 @@ import { loadSigningKeys, type SigningKeyRing } from './identity/signing-keys.ts
 import { Metrics } from './metrics/metrics.ts';
 import type { PolicySource } from './policy/policy-source.ts';
 import { FilePolicySource } from './policy/sources/files/file-source.ts';
+import { createKubernetesPolicySource } from './policy/sources/kubernetes/kubernetes-source.ts';
+import { SessionCookieAuthenticator } from './authn/session-cookie.ts';
+import { ProviderRegistry } from './oidc/provider-registry.ts';
+import { TokenRefresher } from './oidc/token-refresh.ts';
+import { signInRoutes } from './http/sign-in/routes.ts';
+import { MemorySessionStore } from './sessions/memory/memory-store.ts';
+import { createRedisClient, waitForRedisReady } from './sessions/redis/redis-connection.ts';
+import { RedisSessionStore } from './sessions/redis/redis-store.ts';
+import { SessionCache } from './sessions/session-cache.ts';
+import type { SessionStore } from './sessions/session-store.ts';
 
 export interface StartOptions {
   readonly logger: Logger;
@@ -57,7 +67,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   const closers: (() => Promise<void>)[] = [];
   let accepting = true;
 
-  const policy = createPolicySource(config, logger, now);
+  const policy = createPolicySource(config, logger, now, metrics);
   policy.onReload((result) => {
     metrics.policyReloads.inc({ source: policy.name, result: result.ok ? 'success' : 'failure' });
     if (result.ok) {
@@ -118,6 +128,58 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     });
   }
 
+  // -- sessions and sign-in ---------------------------------------------------------------------
+  const backingStore = await createSessionStore(config, logger, now);
+  closers.push(() => backingStore.close());
+  const sessions = new SessionCache({
+    store: backingStore,
+    ttlMs: config.sessions.cache.ttl,
+    maxEntries: config.sessions.cache.maxEntries,
+    now,
+  });
+  const providers = new ProviderRegistry({
+    providers: config.providers.map((provider) => ({
+      name: provider.name,
+      displayName: provider.displayName,
+      issuer: provider.issuer,
+      clientId: provider.clientId,
+      clientSecret: provider.clientSecret,
+      scopes: provider.scopes,
+      authorizationParams: provider.authorizationParams,
+      claims: provider.claims,
+      endSession: provider.endSession,
+      enabled: provider.enabled,
+    })),
+    fetch: fetchImpl,
+    logger: logger.child({ component: 'providers' }),
+    metrics,
+  });
+  // Discovery retries in the background until every provider answers; /readyz waits for it.
+  void providers.start();
+  closers.push(() => {
+    providers.close();
+    return Promise.resolve();
+  });
+  const refresher =
+    config.sessions.refreshMargin > 0
+      ? new TokenRefresher({
+          store: sessions,
+          providers,
+          refreshMarginMs: config.sessions.refreshMargin,
+          now,
+          logger: logger.child({ component: 'refresh' }),
+          metrics,
+        })
+      : undefined;
+  authenticators.push(
+    new SessionCookieAuthenticator({
+      store: sessions,
+      cookieName: config.sessions.cookie.name,
+      metrics,
+      refresher,
+    }),
+  );
+
   const publicBase = config.publicUrl.replace(/\/+$/, '');
   const signInStart = `${publicBase}${config.routes.prefix}/start`;
   const check: CheckDependencies = {
@@ -139,7 +201,17 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     logger: logger.child({ component: 'authz' }),
   };
 
-  const readiness: ReadinessCheck[] = [{ name: 'policy', check: () => policy.ready() }];
+  const readiness: ReadinessCheck[] = [
+    { name: 'policy', check: () => policy.ready() },
+    { name: 'providers', check: () => providers.ready() },
+    {
+      name: 'sessions',
+      check: async () => {
+        await sessions.ping();
+        return true;
+      },
+    },
+  ];
 
   const mainApp = createMainApp({
     check,
@@ -147,6 +219,29 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     routesPrefix: config.routes.prefix,
     logger: logger.child({ component: 'http' }),
     ...(signingKeys === undefined ? {} : { jwks: () => jwksDocument(signingKeys) }),
+    mountSignInRoutes: signInRoutes({
+      publicUrl: config.publicUrl,
+      routesPrefix: config.routes.prefix,
+      cookie: {
+        name: config.sessions.cookie.name,
+        ...(config.sessions.cookie.domain === '' ? {} : { domain: config.sessions.cookie.domain }),
+        secure: config.sessions.cookie.secure,
+        sameSite: config.sessions.cookie.sameSite,
+      },
+      idleTimeoutMs: config.sessions.idleTimeout,
+      absoluteLifetimeMs: config.sessions.absoluteLifetime,
+      loginStateTtlMs: config.sessions.loginStateTtl,
+      refreshMarginMs: config.sessions.refreshMargin,
+      allowedRedirectDomains: config.redirects.allowedDomains,
+      defaultRedirectUrl: config.redirects.defaultUrl,
+      store: sessions,
+      providers,
+      now,
+      fetch: fetchImpl,
+      logger: logger.child({ component: 'sign-in' }),
+      metrics,
+      rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
+    }),
   });
   const operationsApp = createOperationsApp({
     metrics,
@@ -221,7 +316,12 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   return { mainUrl, operationsUrl, metrics, policy, shutdown };
 }
 
-function createPolicySource(config: Config, logger: Logger, now: () => number): PolicySource {
+function createPolicySource(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+  metrics: Metrics,
+): PolicySource {
   switch (config.policy.source) {
     case 'files':
       return new FilePolicySource({
@@ -231,9 +331,55 @@ function createPolicySource(config: Config, logger: Logger, now: () => number): 
         now,
       });
     case 'kubernetes':
-      throw new Error('policy.source "kubernetes" is not available in this build yet; use "files"');
+      return createKubernetesPolicySource(config.policy.kubernetes, {
+        logger: logger.child({ component: 'policy', source: 'kubernetes' }),
+        metrics,
+        now,
+      });
   }
   throw new Error(`unknown policy.source "${String(config.policy.source)}"`);
+}
+
+async function createSessionStore(
+  config: Config,
+  logger: Logger,
+  now: () => number,
+): Promise<SessionStore> {
+  const timing = {
+    idleTimeoutMs: config.sessions.idleTimeout,
+    absoluteLifetimeMs: config.sessions.absoluteLifetime,
+    now,
+    logger: logger.child({ component: 'sessions' }),
+  };
+  if (config.sessions.store === 'memory') return new MemorySessionStore(timing);
+  const redis = config.sessions.redis;
+  const client = createRedisClient(
+    {
+      mode: redis.mode,
+      ...(redis.url === '' ? {} : { url: redis.url }),
+      sentinels: redis.sentinels,
+      sentinelName: redis.sentinelName,
+      clusterNodes: redis.clusterNodes,
+      ...(redis.username === '' ? {} : { username: redis.username }),
+      ...(redis.password === '' ? {} : { password: redis.password }),
+      tls: redis.tls,
+      keyPrefix: redis.keyPrefix,
+    },
+    logger.child({ component: 'redis' }),
+  );
+  try {
+    // The client fails commands fast instead of queueing them while disconnected, so the first
+    // commands must wait for the connection; a Redis that stays away fails the start loudly.
+    await waitForRedisReady(client, 10_000);
+  } catch (error) {
+    client.disconnect();
+    throw new Error(
+      `Redis is not reachable (sessions.redis, mode ${redis.mode}): ${error instanceof Error ? error.message : String(error)}. ` +
+        'Check the address and credentials, or use sessions.store: memory for a single local replica.',
+      { cause: error },
+    );
+  }
+  return new RedisSessionStore({ client, keyPrefix: redis.keyPrefix, ...timing });
 }
 
 function listen(server: Server, host: string, port: number): Promise<string> {

@@ -9,7 +9,14 @@
  * loaded `Config` carries numbers and no consumer parses them again.
  */
 import { Type } from '@sinclair/typebox';
-import type { StaticDecode, StaticEncode, TProperties, TSchema } from '@sinclair/typebox';
+import type {
+  StaticDecode,
+  StaticEncode,
+  TLiteral,
+  TProperties,
+  TSchema,
+  TUnion,
+} from '@sinclair/typebox';
 import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.ts';
 import { Formats } from './formats.ts';
 
@@ -59,18 +66,18 @@ function Secret(description: string) {
   });
 }
 
+/** A tuple of literal schemas, so `Static` of the union is the literal union, not `never`. */
+type LiteralTuple<T extends readonly string[]> = { -readonly [K in keyof T]: TLiteral<T[K]> };
+
 function OneOf<const T extends readonly [string, ...string[]]>(
   values: T,
   defaultValue: T[number],
   description: string,
-) {
-  return Type.Union(
-    values.map((value) => Type.Literal(value)),
-    {
-      default: defaultValue,
-      description,
-    },
-  );
+): TUnion<LiteralTuple<T>> {
+  const literals = values.map((value) => Type.Literal(value));
+  return Type.Union(literals, { default: defaultValue, description }) as unknown as TUnion<
+    LiteralTuple<T>
+  >;
 }
 
 function HttpUrl(description: string, defaultValue?: string) {
@@ -225,6 +232,38 @@ export const ConfigSchema = Type.Object(
           'Lease that elects the one replica writing resource status.',
         ),
         leaseNamespace: Text('', "Namespace of the lease. Empty: gatehouse's own namespace."),
+        kubeconfig: Text(
+          '',
+          'Path of a kubeconfig file, for runs outside a cluster. Empty: the in-cluster service account (token and CA mounted in the pod).',
+        ),
+        resyncPeriod: Duration(
+          '5m',
+          'How often to look again for the Gateway API (so installing it later works) and to re-check every status, in case a write was lost.',
+        ),
+        watchdogTimeout: Duration(
+          '5m',
+          'Restart a watch that delivered no event and no bookmark for this long (watches can stop silently: kubernetes-client/javascript issues 364, 596, 958). Keep it above the API server bookmark interval (about 1m).',
+        ),
+        statusWriter: Flag(
+          true,
+          'Write `status` (Ready condition, counts) and Warning Events on the policy objects, from the one replica holding the Lease. Off: read-only (no Lease, no writes).',
+        ),
+        podNamespace: Text(
+          '',
+          "gatehouse's own namespace, for the Lease and for Events about cluster-scoped objects; set it from the downward API (`metadata.namespace`). Empty: the service account's namespace file, else `default`.",
+        ),
+        identity: Text(
+          '',
+          "This replica's name in the Lease; set it from the downward API (`metadata.name`). Empty: the host name plus a random suffix.",
+        ),
+        leaseDuration: Duration(
+          '15s',
+          'How long a Lease holder that stopped renewing keeps it before another replica may take over.',
+        ),
+        leaseRenewInterval: Duration(
+          '5s',
+          'How often the holder renews the Lease (and others try to acquire it); well below leaseDuration.',
+        ),
       }),
     }),
 
@@ -404,6 +443,10 @@ export const ConfigSchema = Type.Object(
         keyPrefix: Text('gatehouse:', 'Prefix of every key, so several instances share a Redis.'),
       }),
       loginStateTtl: Duration('10m', 'How long a started sign-in may take.'),
+      refreshMargin: Duration(
+        '0s',
+        "Renew a session's access token with its refresh token when it expires within this margin, one request per session at a time (0 disables; token pass-through needs it).",
+      ),
     }),
 
     providers: Type.Array(
