@@ -122,18 +122,32 @@ describe('ext-authz dialect: respond', () => {
   it('allows with exactly 200, the identity headers and every other identity header to remove', () => {
     const response = extAuthzDialect.respond(decision('allow'), parse(), inputs);
     expect(response.status).toBe(200);
-    expect(response.headers).toEqual([
-      ...inputs.identityHeaders,
-      ['x-envoy-auth-headers-to-remove', 'remote-user,x-gatehouse-assertion'],
-    ]);
+    const removeList = response.headers.find(([name]) => name === 'x-envoy-auth-headers-to-remove');
+    expect(response.headers.slice(0, inputs.identityHeaders.length)).toEqual(
+      inputs.identityHeaders,
+    );
+    const removed = removeList?.[1].split(',') ?? [];
+    // Other profiles' headers, and the underscore spelling of every identity header (which
+    // Envoy keeps by default and WSGI/CGI upstreams read as the dash spelling).
+    expect(removed).toEqual(
+      expect.arrayContaining(['remote-user', 'x-gatehouse-assertion', 'x_auth_request_user']),
+    );
+    // Never a header the answer sets: Envoy would remove the value it just copied.
+    for (const [name] of inputs.identityHeaders) expect(removed).not.toContain(name.toLowerCase());
   });
 
-  it('omits the remove list when the response sets every identity header', () => {
+  it('removes only the underscore spellings when the response sets every identity header', () => {
     const response = extAuthzDialect.respond(decision('allow'), parse(), {
       ...inputs,
       identityHeaderNames: ['X-Auth-Request-User', 'x-auth-request-email', 'x-auth-request-groups'],
     });
-    expect(response.headers).toEqual(inputs.identityHeaders);
+    expect(response.headers).toEqual([
+      ...inputs.identityHeaders,
+      [
+        'x-envoy-auth-headers-to-remove',
+        'x_auth_request_user,x_auth_request_email,x_auth_request_groups',
+      ],
+    ]);
   });
 
   it('redirects a browser with 302 (303 after POST) and answers an API client 401', () => {

@@ -6,7 +6,7 @@ import {
   unauthorizedResponse,
 } from './check-responses.ts';
 import { malformedRequest } from './dialect.ts';
-import type { Dialect } from './dialect.ts';
+import type { Dialect, RespondInputs } from './dialect.ts';
 import { normaliseHost } from './host.ts';
 import { parseMethod } from './method.ts';
 import { parseRequestTarget } from './request-target.ts';
@@ -19,6 +19,46 @@ export const extAuthzPrefix = '/authz/ext-authz';
  * (proxy-protocols.md §4). Envoy keeps the original method and `Host` and sends
  * `path_prefix + :path`, so the original request is the check request itself.
  */
+/**
+ * Remove lists per header-profile registry (its stable `allHeaderNames` array) and per set of
+ * names a response sets: a handful of profiles, each computed once, off the hot path.
+ */
+const removeLists = new WeakMap<readonly string[], Map<string, string>>();
+
+/**
+ * Envoy replaces the upstream headers the response sets but leaves client copies of the ones it
+ * omits (proxy-protocols.md §2, implication 4), so every other identity header name is listed
+ * for removal. Envoy also keeps header names with `_` unless `headers_with_underscores_action`
+ * says otherwise, and WSGI/CGI upstreams read `X_Auth_Request_User` as `X-Auth-Request-User`:
+ * the underscore spelling of every identity header is removed too. Comma without spaces:
+ * Envoy splits on ','.
+ */
+function removeListFor(
+  identityHeaders: RespondInputs['identityHeaders'],
+  identityHeaderNames: readonly string[],
+): string {
+  let key = '';
+  for (const [name] of identityHeaders) key += `${name},`;
+  let cache = removeLists.get(identityHeaderNames);
+  if (cache === undefined) {
+    cache = new Map();
+    removeLists.set(identityHeaderNames, cache);
+  }
+  let list = cache.get(key);
+  if (list === undefined) {
+    const set = new Set(identityHeaders.map(([name]) => name.toLowerCase()));
+    const remove = new Set<string>();
+    for (const raw of identityHeaderNames) {
+      const name = raw.toLowerCase();
+      if (!set.has(name)) remove.add(name);
+      if (name.includes('-')) remove.add(name.replaceAll('-', '_'));
+    }
+    list = [...remove].join(',');
+    if (cache.size < 64) cache.set(key, list);
+  }
+  return list;
+}
+
 export const extAuthzDialect: Dialect = {
   name: 'ext-authz',
 
@@ -67,17 +107,11 @@ export const extAuthzDialect: Dialect = {
   respond(decision, request, inputs) {
     switch (decision.outcome) {
       case 'allow': {
-        // Envoy replaces the upstream headers the response sets but leaves client copies of the
-        // ones it omits (proxy-protocols.md §2, implication 4), so every other identity header
-        // name is listed for removal. Comma without spaces: Envoy splits on ','.
-        const set = new Set(inputs.identityHeaders.map(([name]) => name.toLowerCase()));
-        const remove = [
-          ...new Set(inputs.identityHeaderNames.map((name) => name.toLowerCase())),
-        ].filter((name) => !set.has(name));
+        const remove = removeListFor(inputs.identityHeaders, inputs.identityHeaderNames);
         return allowResponse(
-          remove.length === 0
+          remove === ''
             ? inputs.identityHeaders
-            : [...inputs.identityHeaders, ['x-envoy-auth-headers-to-remove', remove.join(',')]],
+            : [...inputs.identityHeaders, ['x-envoy-auth-headers-to-remove', remove]],
         );
       }
       case 'unauthenticated':
