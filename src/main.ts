@@ -26,6 +26,7 @@ import { createHeaderProfiles } from './identity/header-profiles.ts';
 import { jwksDocument } from './identity/signing-keys-jwks.ts';
 import { loadSigningKeys, type SigningKeyRing } from './identity/signing-keys.ts';
 import { Metrics } from './metrics/metrics.ts';
+import { AuditLog } from './audit/audit-log.ts';
 import type { PolicySource } from './policy/policy-source.ts';
 import { FilePolicySource } from './policy/sources/files/file-source.ts';
 import { createKubernetesPolicySource } from './policy/sources/kubernetes/kubernetes-source.ts';
@@ -64,6 +65,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   const now = options.now ?? Date.now;
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const metrics = new Metrics({ collectProcessMetrics: options.processMetrics ?? true });
+  const audit = new AuditLog(logger);
   const closers: (() => Promise<void>)[] = [];
   let accepting = true;
 
@@ -77,6 +79,15 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     }
   });
   closers.push(() => policy.stop());
+  policy.onChange((snapshot, event) => {
+    audit.record({
+      event: 'policy-change',
+      source: event.source,
+      version: event.version,
+      previousVersion: event.previousVersion,
+      objects: snapshot.counts,
+    });
+  });
 
   const headerProfiles = createHeaderProfiles({
     defaultProfile: config.identityHeaders.profile,
@@ -169,6 +180,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
           now,
           logger: logger.child({ component: 'refresh' }),
           metrics,
+          audit,
         })
       : undefined;
   authenticators.push(
@@ -198,6 +210,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     forbiddenContact: config.pages.forbiddenContact,
     stylesheetHref: `${publicBase}${config.routes.prefix}/static/gatehouse.css`,
     metrics,
+    audit,
     logger: logger.child({ component: 'authz' }),
   };
 
@@ -240,6 +253,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       fetch: fetchImpl,
       logger: logger.child({ component: 'sign-in' }),
       metrics,
+      audit,
       rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
     }),
   });

@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Authenticator } from '../authn/authenticator.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import { decide, type DecideOptions } from '../authz/decide.ts';
@@ -32,6 +33,8 @@ export interface CheckDependencies {
   readonly forbiddenContact: string;
   readonly stylesheetHref: string;
   readonly metrics: Metrics;
+  /** Every denial is one line on the audit trail. */
+  readonly audit: AuditLog;
   readonly logger: Logger;
 }
 
@@ -120,7 +123,7 @@ export async function handleCheck(
     { dialect: dialect.name },
     (performance.now() - started) / 1000,
   );
-  logDecision(deps.logger, request, decision, forged, audited);
+  logDecision(deps, request, decision, forged, audited);
 }
 
 async function identityHeadersFor(
@@ -191,12 +194,13 @@ function writeResponse(
 }
 
 function logDecision(
-  logger: Logger,
+  deps: CheckDependencies,
   request: AuthRequest,
   decision: Decision,
   forged: string | null,
   audited: boolean,
 ): void {
+  const logger = deps.logger;
   const fields = {
     requestId: request.requestId,
     dialect: request.dialect,
@@ -220,7 +224,26 @@ function logDecision(
     );
     return;
   }
-  // Denials are what operators search for; allows are the hot path and stay at debug.
-  if (decision.outcome === 'allow') logger.debug(fields, 'allowed');
-  else logger.info(fields, decision.outcome === 'forbidden' ? 'forbidden' : 'unauthenticated');
+  // Allows are the hot path and stay at debug. A denial is one line on the audit trail, which
+  // carries everything an operator searches for (and no second, operational copy of it).
+  if (decision.outcome === 'allow') {
+    logger.debug(fields, 'allowed');
+    return;
+  }
+  deps.audit.record({
+    event: 'deny',
+    requestId: fields.requestId,
+    outcome: decision.outcome,
+    reason: fields.reason,
+    dialect: fields.dialect,
+    method: fields.method,
+    host: fields.host,
+    path: fields.path,
+    client: fields.client,
+    user: fields.user,
+    provider: decision.identity?.provider ?? null,
+    policy: fields.policy,
+    rule: fields.rule,
+    ...(forged === null ? {} : { forgedHeader: forged }),
+  });
 }

@@ -1,5 +1,6 @@
 import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { DependencyError } from '../http/errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
@@ -30,6 +31,7 @@ export interface BackchannelLogoutOptions {
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly audit: AuditLog;
 }
 
 export type BackchannelLogoutResult =
@@ -105,6 +107,13 @@ export async function handleLogoutToken(
       : await options.store.deleteByUser(userKeyOf(name, sub ?? ''));
   if (ended.length > 0)
     options.metrics.sessionRevocations.inc({ source: 'backchannel' }, ended.length);
+  options.audit.record({
+    event: 'revocation',
+    source: 'backchannel',
+    provider: name,
+    sessions: ended.length,
+    by: sid !== undefined ? 'sid' : 'sub',
+  });
   options.logger.info(
     { provider: name, by: sid !== undefined ? 'sid' : 'sub', ended: ended.length },
     'back-channel logout',

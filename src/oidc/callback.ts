@@ -69,6 +69,13 @@ export async function completeLogin(
     rd?: string,
   ): CallbackOutcome => {
     metrics.logins.inc({ provider, stage: 'failed', reason });
+    options.audit.record({
+      event: 'login',
+      requestId: input.requestId,
+      result: 'failure',
+      provider,
+      reason,
+    });
     logger.info({ requestId: input.requestId, provider, reason }, 'sign-in failed');
     return { kind: 'error', status, reason, title, message, retryHref: startHref(rd) };
   };
@@ -223,6 +230,14 @@ export async function completeLogin(
     ticket,
   );
   metrics.logins.inc({ provider: state.provider, stage: 'completed', reason: '' });
+  options.audit.record({
+    event: 'login',
+    requestId: input.requestId,
+    result: 'success',
+    provider: state.provider,
+    user: session.identity.user,
+    sessionId: session.key,
+  });
   logger.info(
     {
       requestId: input.requestId,

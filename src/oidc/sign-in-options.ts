@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Identity } from '../authn/identity.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
@@ -39,6 +40,8 @@ export interface SignInOptions {
   readonly random?: ((size: number) => Buffer) | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** Logins, logouts and revocations go to the audit trail. */
+  readonly audit: AuditLog;
   /** The roles an identity holds, for `/userinfo` (cluster scope). */
   readonly rolesOf: (identity: Identity) => readonly string[];
 }

@@ -1,5 +1,6 @@
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { readClaim } from '../authn/claim-mapping.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { LOCK_BUSY, type SessionStore } from '../sessions/session-store.ts';
@@ -31,6 +32,8 @@ export interface TokenRefresherOptions {
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** The session ended by a refused refresh token is an audited revocation. */
+  readonly audit?: AuditLog;
   /** How long the lock is held at most (default 10 s: longer than a token request may take). */
   readonly lockTtlMs?: number;
   /** How long a request waits for another's refresh before using what it has (default 2 s). */
@@ -129,6 +132,14 @@ export class TokenRefresher {
         await store.delete(session.key);
         this.#count(session, 'invalid-grant');
         this.#options.metrics.sessionRevocations.inc({ source: 'invalid-grant' });
+        this.#options.audit?.record({
+          event: 'revocation',
+          source: 'invalid-grant',
+          provider: session.provider,
+          sessions: 1,
+          by: 'session',
+          sessionId: session.key,
+        });
         logger.info(
           { provider: session.provider, sessionKey: session.key },
           'refresh token refused by the provider: session ended',

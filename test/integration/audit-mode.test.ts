@@ -128,6 +128,6 @@ it('refuses again once the policy is switched to mode: Enforce', async () => {
   expect((await nginxCheck(gatehouse, `https://${host}/ledger`)).status).toBe(401);
   expect(await overrides()).toBe(before);
   const enforced = gatehouse.logs.matching({ rule: 'exports', outcome: 'forbidden' }).at(-1);
-  expect(enforced).toMatchObject({ msg: 'forbidden' });
+  expect(enforced).toMatchObject({ msg: 'audit: deny', event: 'deny', logger: 'gatehouse.audit' });
   expect(enforced).not.toHaveProperty('audit');
 });

@@ -81,6 +81,13 @@ export function signOutHandler(
       if (await options.store.delete(found.session.key)) {
         options.metrics.sessionRevocations.inc({ source: 'sign-out' });
       }
+      options.audit.record({
+        event: 'logout',
+        requestId,
+        provider: found.session.provider,
+        user: found.session.identity.user,
+        sessionId: found.session.key,
+      });
       options.logger.info(
         { requestId, provider: found.session.provider, sessionKey: found.session.key },
         'signed out',

@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 
 function loggedClient(gatehouse: TestGatehouse, requestId: string): unknown {
-  const [entry] = gatehouse.logs.matching({ requestId, component: 'authz' });
+  const [entry] = gatehouse.logs.matching({ requestId, logger: 'gatehouse.audit' });
   return entry?.['client'];
 }
 

@@ -21,6 +21,7 @@ import { createMainApp } from '../../../src/http/main-app.ts';
 import { signInRoutes } from '../../../src/http/sign-in/routes.ts';
 import { createHeaderProfiles } from '../../../src/identity/header-profiles.ts';
 import { Metrics } from '../../../src/metrics/metrics.ts';
+import { AuditLog } from '../../../src/audit/audit-log.ts';
 import type { ProviderOptions } from '../../../src/oidc/provider-options.ts';
 import { ProviderRegistry } from '../../../src/oidc/provider-registry.ts';
 import type { SessionCookieOptions, SignInOptions } from '../../../src/oidc/sign-in-options.ts';
@@ -209,6 +210,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
   const signIn: SignInOptions = {
     publicUrl: reserved.url,
     routesPrefix: '/oauth2',
+    audit: new AuditLog(silent),
     cookie: { name: '_gatehouse', secure: true, sameSite: 'lax', ...options.cookie },
     idleTimeoutMs: IDLE_MS,
     absoluteLifetimeMs: ABSOLUTE_MS,
@@ -237,6 +239,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
       : undefined;
   const app = createMainApp({
     check: {
+      audit: new AuditLog(silent),
       authenticator: new AuthenticatorChain([
         new SessionCookieAuthenticator({
           store,

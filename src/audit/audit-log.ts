@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+
+/**
+ * The audit trail: one structured line per security-relevant event, on its own logger name
+ * (`"logger":"gatehouse.audit"`) so operators can route it to a SIEM or a separate index apart
+ * from the operational logs. Lines carry identifiers an investigation needs (request id, user,
+ * host, path, policy, rule, reason) and never tokens, cookies or ticket secrets.
+ */
+export const auditLoggerName = 'gatehouse.audit';
+
+export type AuditEvent =
+  | {
+      readonly event: 'deny';
+      readonly requestId: string;
+      readonly outcome: 'unauthenticated' | 'forbidden';
+      readonly reason: string;
+      readonly dialect: string;
+      readonly method: string;
+      readonly host: string;
+      readonly path: string | null;
+      readonly client: string;
+      readonly user: string | null;
+      readonly provider: string | null;
+      readonly policy: string | null;
+      readonly rule: string | null;
+      /** The client's own copy of an identity header that got the request refused. */
+      readonly forgedHeader?: string;
+    }
+  | {
+      readonly event: 'login';
+      readonly requestId: string;
+      readonly result: 'success' | 'failure';
+      readonly provider: string;
+      readonly user?: string;
+      readonly sessionId?: string;
+      readonly reason?: string;
+    }
+  | {
+      readonly event: 'logout';
+      readonly requestId: string;
+      readonly provider: string;
+      readonly user: string;
+      readonly sessionId: string;
+    }
+  | {
+      readonly event: 'revocation';
+      readonly source: 'backchannel' | 'invalid-grant' | 'admin';
+      readonly provider: string;
+      readonly sessions: number;
+      readonly by?: 'sid' | 'sub' | 'session';
+      readonly requestId?: string;
+      readonly sessionId?: string;
+    }
+  | {
+      readonly event: 'impersonation';
+      readonly requestId: string;
+      readonly action: 'start' | 'stop';
+      readonly result: 'success' | 'refused';
+      readonly actor: string;
+      readonly target: string;
+      readonly reason?: string;
+    }
+  | {
+      readonly event: 'policy-change';
+      readonly source: string;
+      readonly version: string;
+      readonly previousVersion: string | null;
+      readonly objects: Readonly<Record<string, number>>;
+    };
+
+export class AuditLog {
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger.child({ logger: auditLoggerName });
+  }
+
+  record(event: AuditEvent): void {
+    this.#logger.info(event, `audit: ${event.event}`);
+  }
+}
