@@ -51,6 +51,10 @@ build: install ## Compile TypeScript to dist/
 	rm -rf dist
 	tsc -p tsconfig.build.json
 
+.PHONY: image-check
+image-check: install ## Replay the Dockerfile without Docker and check the result (prod deps only, read-only, SIGTERM)
+	bash scripts/image/build-without-docker.sh
+
 .PHONY: docs
 docs: install ## Regenerate the reference documents generated from the source (docs/configuration.md)
 	node scripts/generate-docs.ts
@@ -58,3 +62,23 @@ docs: install ## Regenerate the reference documents generated from the source (d
 .PHONY: clean
 clean: ## Remove build output and caches (keeps built Kubernetes tools in .tools/)
 	rm -rf dist coverage test-results
+
+# --- benchmarks (docs/benchmarks.md) ----------------------------------------------------------
+# Servers run pinned to CPU 0 and the load generators to CPU 1; run on an otherwise quiet machine.
+# BENCH_ARGS passes options through, e.g. `make bench BENCH_ARGS="--scenarios c,d,h --runs 3"`.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: install prerequisites ## Run the benchmark suite (wrk and oauth2-proxy are installed/built first; ~20 min)
+	bash scripts/bench/ensure-tools.sh
+	node bench/run.ts $(BENCH_ARGS)
+
+.PHONY: bench-quick
+bench-quick: install prerequisites ## CI regression guard: (a′), (b), (c), 2 short runs; fails only on gross regressions
+	bash scripts/bench/ensure-tools.sh wrk
+	node bench/run.ts --quick $(BENCH_ARGS)
+
+.PHONY: soak
+soak: install prerequisites ## 10-minute soak of (c) at half load: zero errors, RSS growth under 10% after warm-up
+	bash scripts/bench/ensure-tools.sh wrk
+	node bench/soak.ts $(BENCH_ARGS)
