@@ -237,7 +237,13 @@ export function ingress(name: string, namespace: string, hosts: readonly string[
 export const httpRouteCrd: KubeObject = {
   apiVersion: 'apiextensions.k8s.io/v1',
   kind: 'CustomResourceDefinition',
-  metadata: { name: 'httproutes.gateway.networking.k8s.io' },
+  metadata: {
+    name: 'httproutes.gateway.networking.k8s.io',
+    // *.k8s.io groups are protected (KEP-1111); the real Gateway API CRDs carry this too.
+    annotations: {
+      'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/gateway-api/pull/2466',
+    },
+  },
   spec: {
     group: 'gateway.networking.k8s.io',
     scope: 'Namespaced',

@@ -14,6 +14,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Metrics } from '../../../metrics/metrics.ts';
 import type {
@@ -272,7 +273,11 @@ export class KubernetesPolicySource implements PolicySource {
       'watching policy resources',
     );
     for (const watch of this.#initialWatches) watch.start();
-    if (settings.hostOwnership) await this.#discoverGatewayApi();
+    if (settings.hostOwnership) {
+      // Waited for briefly, so HTTPRoutes count from the first snapshot when the API answers;
+      // a hung discovery must not hold start-up (the watches are added whenever it answers).
+      await Promise.race([this.#discoverGatewayApi(), sleep(5_000, undefined, { ref: false })]);
+    }
     this.#election?.start();
     await Promise.all(this.#initialWatches.map((watch) => watch.firstAttempt()));
     await Promise.all(this.#httpRouteWatches.map((watch) => watch.firstAttempt()));
@@ -403,10 +408,7 @@ export class KubernetesPolicySource implements PolicySource {
       this.#logger.error({ err: error }, 'policy rebuild failed; keeping the last good snapshot');
       result = { ok: false, problems: [{ path: '', message: `rebuild failed: ${String(error)}` }] };
     }
-    this.#options.metrics?.policySnapshotBuildDuration.observe(
-      { source: this.name },
-      (this.#now() - started) / 1000,
-    );
+    this.#options.metrics?.policySnapshotBuildDuration.observe((this.#now() - started) / 1000);
     for (const listener of this.#reloadListeners) {
       try {
         listener(result);

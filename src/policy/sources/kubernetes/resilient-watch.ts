@@ -60,6 +60,11 @@ export interface ResilientWatchOptions<T> {
   /** List page size. Default 500. */
   readonly pageSize?: number;
   /**
+   * A list request that has not answered by then counts as failed (an API server that accepts
+   * connections but never answers must not hold start-up or the loop forever). Default 30 s.
+   */
+  readonly listTimeoutMs?: number;
+  /**
    * Server-side watch timeout range in seconds; each watch picks one at random (as client-go
    * does) so streams are renewed regularly and not all at once. Default [300, 600).
    */
@@ -232,10 +237,13 @@ export class ResilientWatch<T> {
     let resourceVersion: string;
     try {
       do {
-        const page = await transport.list(resource, {
-          limit: this.#options.pageSize ?? 500,
-          continue: continueToken,
-        });
+        const page = await this.#withTimeout(
+          transport.list(resource, {
+            limit: this.#options.pageSize ?? 500,
+            continue: continueToken,
+          }),
+          this.#options.listTimeoutMs ?? 30_000,
+        );
         for (const raw of page.items) this.#store(items, raw);
         continueToken = page.continue;
         resourceVersion = page.resourceVersion;
@@ -252,6 +260,20 @@ export class ResilientWatch<T> {
     this.#touch();
     this.#options.logger.debug({ resource: label, count: items.size, resourceVersion }, 'listed');
     this.#options.onChange();
+  }
+
+  async #withTimeout<R>(promise: Promise<R>, timeoutMs: number): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        reject(new WatchFailure(`list did not answer within ${String(timeoutMs)} ms`, undefined));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #store(items: Map<string, T>, raw: unknown): void {
