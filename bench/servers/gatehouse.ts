@@ -1,0 +1,42 @@
+/**
+ * gatehouse as a benchmark server: the same composition root the `serve` command runs
+ * (`startGatehouse`), configured from the YAML file in `BENCH_CONFIG` plus `GATEHOUSE_*`
+ * environment overrides (the runner sets ports and the per-scenario switches such as
+ * `GATEHOUSE_SESSIONS__CACHE__TTL=0`). Logs go to standard error so standard output carries only
+ * the ready line.
+ */
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/load.ts';
+import { formatProblems } from '../../src/config/problems.ts';
+import { redactedPaths } from '../../src/http/logger.ts';
+import { startGatehouse } from '../../src/main.ts';
+import { announceReady } from './ready-line.ts';
+
+const file = process.env['BENCH_CONFIG'];
+const loaded = loadConfig({ ...(file === undefined ? {} : { file }), env: process.env });
+if (!loaded.ok) {
+  process.stderr.write(
+    `bench gatehouse: invalid configuration:\n${formatProblems(loaded.problems)}\n`,
+  );
+  process.exit(2);
+}
+const { config } = loaded;
+// As createLogger (src/http/logger.ts) builds it, but on fd 2 through pino's asynchronous
+// destination, the same kind of stream the production logger writes to.
+const logger = pino(
+  {
+    level: config.log.level,
+    base: { service: 'gatehouse' },
+    redact: { paths: [...redactedPaths], censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  pino.destination({ dest: 2, sync: false }),
+);
+const gatehouse = await startGatehouse(config, { logger, processMetrics: true });
+const stop = (): void => {
+  void gatehouse.shutdown('benchmark finished').then(() => process.exit(0));
+};
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+announceReady(gatehouse.mainUrl);

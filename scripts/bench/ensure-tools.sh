@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Makes sure the tools the benchmark suite (bench/run.ts, `make bench`) drives are present:
+#   - wrk, the closed-loop HTTP load generator, from Debian (installed when missing; root);
+#   - oauth2-proxy, the reference point of scenario (h), built from its Go module (pinned
+#     below) into the tools cache, because release binaries cannot be downloaded in our
+#     build environments; only the Go module proxy is reachable.
+# Same conventions as scripts/kube/build.sh: nice, one build at a time (flock), build-info.txt
+# next to the binary, nothing to do (and no Go needed) when it is already cached, a loud failure
+# without Go.
+#
+# Usage:
+#   scripts/bench/ensure-tools.sh                 install wrk and build oauth2-proxy if missing
+#   scripts/bench/ensure-tools.sh wrk             only wrk
+#   scripts/bench/ensure-tools.sh oauth2-proxy    only oauth2-proxy
+#   scripts/bench/ensure-tools.sh --print-paths   print WRK=<path> and OAUTH2_PROXY=<path>, exit
+#
+# Environment:
+#   GATEHOUSE_TOOLS_DIR              cache root (default: <repo>/.tools, git-ignored)
+#   GATEHOUSE_GO_BUILD_PARALLELISM   `go build -p` (default 2: the machines have 2 shared cores)
+#   GO                               Go binary (default: `go` on PATH, then /usr/local/go/bin/go)
+#
+# Output (delete the folder to rebuild):
+#   $GATEHOUSE_TOOLS_DIR/oauth2-proxy/<OAUTH2_PROXY_VERSION>/oauth2-proxy (+ build-info.txt)
+set -euo pipefail
+
+# The newest v7 on the module proxy when the suite was written; its go.mod says `go 1.26.0`,
+# so it builds with the Go 1.26 the machines have (GOTOOLCHAIN=local below refuses anything
+# that would need a toolchain download).
+OAUTH2_PROXY_VERSION=v7.15.3
+OAUTH2_PROXY_MODULE=github.com/oauth2-proxy/oauth2-proxy/v7
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_root=$(cd "${script_dir}/../.." && pwd)
+tools_dir=${GATEHOUSE_TOOLS_DIR:-${repo_root}/.tools}
+parallelism=${GATEHOUSE_GO_BUILD_PARALLELISM:-2}
+oauth2_proxy_dir="${tools_dir}/oauth2-proxy/${OAUTH2_PROXY_VERSION}"
+oauth2_proxy_bin="${oauth2_proxy_dir}/oauth2-proxy"
+
+log() { printf '[bench-tools] %s\n' "$*" >&2; }
+die() {
+  printf '[bench-tools] ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+mode=${1:-all}
+case "${mode}" in
+  --print-paths)
+    printf 'WRK=%s\nOAUTH2_PROXY=%s\n' "$(command -v wrk || echo /usr/bin/wrk)" "${oauth2_proxy_bin}"
+    exit 0
+    ;;
+  all | wrk | oauth2-proxy) ;;
+  -h | --help)
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+    exit 0
+    ;;
+  *) die "unknown argument '${mode}' (expected: all, wrk, oauth2-proxy, --print-paths)" ;;
+esac
+
+ensure_wrk() {
+  if command -v wrk >/dev/null 2>&1; then
+    log "wrk: ok ($(command -v wrk))"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "wrk is missing and apt-get is not available; install wrk by hand"
+  [[ "$(id -u)" -eq 0 ]] || die "wrk is missing; run as root or install it: sudo apt-get install -y wrk"
+  log "wrk: apt-get update"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  log "wrk: installing from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null
+  command -v wrk >/dev/null 2>&1 || die "wrk is still missing after apt-get install wrk"
+  log "wrk: installed ($(command -v wrk))"
+}
+
+find_go() {
+  if [[ -n "${GO:-}" ]]; then
+    [[ -x "${GO}" ]] || die "GO=${GO} is not an executable Go toolchain"
+    printf '%s' "${GO}"
+  elif command -v go >/dev/null 2>&1; then
+    command -v go
+  elif [[ -x /usr/local/go/bin/go ]]; then
+    printf '%s' /usr/local/go/bin/go
+  else
+    die "Go is not installed (not on PATH, not at /usr/local/go/bin/go). Install Go >= 1.26 or set GO=/path/to/go; it is needed to build oauth2-proxy ${OAUTH2_PROXY_VERSION} for benchmark scenario (h) (or leave (h) out: node bench/run.ts --scenarios a,a2,b,...)."
+  fi
+}
+
+ensure_oauth2_proxy() {
+  if [[ -x "${oauth2_proxy_bin}" ]]; then
+    log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: already built (delete to rebuild): ${oauth2_proxy_bin}"
+    return
+  fi
+  local go_bin
+  go_bin=$(find_go)
+  mkdir -p "${tools_dir}"
+  # One build at a time (two `make bench` runs may race).
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"${tools_dir}/.oauth2-proxy-build.lock"
+    if ! flock -n 9; then
+      log "another build holds ${tools_dir}/.oauth2-proxy-build.lock; waiting for it"
+      flock 9
+    fi
+    if [[ -x "${oauth2_proxy_bin}" ]]; then
+      log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: built by the other run: ${oauth2_proxy_bin}"
+      return
+    fi
+  fi
+  local started=${SECONDS}
+  mkdir -p "${oauth2_proxy_dir}"
+  local src="${tools_dir}/src/oauth2-proxy-${OAUTH2_PROXY_VERSION}"
+  mkdir -p "${src}"
+  # `go install module@version` is the documented build, but it also looks up the module's
+  # deprecation through the proxy's version list (`@v/list`), which the module proxy reachable
+  # here refuses (403), failing the install. A consumer module that requires the pinned version
+  # and builds its main package gives the same build list: oauth2-proxy's go.mod has no
+  # replace/exclude directives (checked below), which is the only way the two could differ
+  # (https://go.dev/ref/mod#go-install).
+  {
+    printf '// Generated by scripts/bench/ensure-tools.sh; do not edit.\n'
+    printf 'module gatehouse.local/tools/oauth2-proxy\n\ngo 1.26.0\n\n'
+    printf 'require %s %s\n' "${OAUTH2_PROXY_MODULE}" "${OAUTH2_PROXY_VERSION}"
+  } >"${src}/go.mod"
+  rm -f "${src}/go.sum"
+  # A blank import keeps `go mod tidy` from dropping the requirement.
+  cat >"${src}/tools.go" <<GO
+// Generated by scripts/bench/ensure-tools.sh; do not edit.
+//go:build tools
+
+package tools
+
+import _ "${OAUTH2_PROXY_MODULE}"
+GO
+  log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: Go $("${go_bin}" version); go build -p=${parallelism}, nice 10"
+  # The version stamp as upstream's Makefile sets it, so `oauth2-proxy --version` tells.
+  local ldflags="-s -w -X ${OAUTH2_PROXY_MODULE}/pkg/version.VERSION=${OAUTH2_PROXY_VERSION}"
+  local -a cmd=(go build -trimpath "-ldflags=${ldflags}" -o "${oauth2_proxy_bin}.partial" "${OAUTH2_PROXY_MODULE}")
+  # GOTOOLCHAIN=local: never let the module's go directive trigger a toolchain download.
+  # CGO_ENABLED=0: a static binary like upstream's release builds; no C toolchain needed.
+  (
+    export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0
+    export GOMAXPROCS=${GOMAXPROCS:-${parallelism}}
+    export GOFLAGS="${GOFLAGS:-} -p=${parallelism} -buildvcs=false"
+    cd "${src}"
+    nice -n 10 "${go_bin}" mod tidy -e
+    local gomod
+    gomod=$(nice -n 10 "${go_bin}" list -m -f '{{.GoMod}}' "${OAUTH2_PROXY_MODULE}")
+    if grep -Eq '^[[:space:]]*(replace|exclude)\b' "${gomod}"; then
+      echo "${gomod} has replace/exclude directives: the consumer build would differ from go install" >&2
+      exit 1
+    fi
+    nice -n 10 "${go_bin}" "${cmd[@]:1}"
+  ) || die "building ${OAUTH2_PROXY_MODULE}@${OAUTH2_PROXY_VERSION} failed in ${src}"
+  mv -f "${oauth2_proxy_bin}.partial" "${oauth2_proxy_bin}"
+  local seconds=$((SECONDS - started))
+  {
+    printf 'binary=oauth2-proxy\nversion=%s\nmodule=%s\n' "${OAUTH2_PROXY_VERSION}" "${OAUTH2_PROXY_MODULE}"
+    printf 'go=%s\n' "$("${go_bin}" version)"
+    printf 'built_at=%s\nbuild_seconds=%s\nparallelism=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${seconds}" "${parallelism}"
+    printf 'command=cd %s && GOTOOLCHAIN=local CGO_ENABLED=0 %s\n' "${src}" "${cmd[*]}"
+  } >"${oauth2_proxy_dir}/build-info.txt"
+  log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: built ${oauth2_proxy_bin} in ${seconds}s"
+}
+
+case "${mode}" in
+  all)
+    ensure_wrk
+    ensure_oauth2_proxy
+    ;;
+  wrk) ensure_wrk ;;
+  oauth2-proxy) ensure_oauth2_proxy ;;
+esac
