@@ -65,3 +65,39 @@ command -v nginx >/dev/null || fail "nginx is missing after installation (apt-ge
   fail "$nginx_set_misc is missing (apt-get install libnginx-mod-http-set-misc)"
 command -v caddy >/dev/null || fail "caddy is missing after installation (apt-get install caddy)"
 say "nginx: ok ($(nginx -v 2>&1 | sed 's/^nginx version: //')), caddy: ok ($(caddy version | cut -d' ' -f1))"
+
+# --- redis-sentinel and redis-cli for test/faults/ ---------------------------------------------
+# The fault tests run their own redis-server, redis-sentinel and Redis Cluster processes on random
+# loopback ports in temporary directories; the shared Redis above is never stopped. Debian's
+# packages start a system service on install where an init system runs them: it would hold port
+# 26379 for nothing.
+redis_packages=()
+command -v redis-sentinel >/dev/null || redis_packages+=(redis-sentinel)
+command -v redis-cli >/dev/null || redis_packages+=(redis-tools)
+if [ "${#redis_packages[@]}" -gt 0 ]; then
+  apt_install "${redis_packages[@]}"
+  if command -v service >/dev/null; then service redis-sentinel stop >/dev/null 2>&1 || true; fi
+fi
+command -v redis-sentinel >/dev/null ||
+  fail "redis-sentinel is missing after installation (apt-get install redis-sentinel)"
+command -v redis-cli >/dev/null || fail "redis-cli is missing after installation (apt-get install redis-tools)"
+say "redis-sentinel: ok ($(redis-sentinel --version | cut -d' ' -f3))"
+
+# --- Chromium for test/e2e/browser/ (driven by playwright-core through executablePath) ---------
+# Debian's own build, not a Playwright download: the tests must run without network access, and
+# playwright-core never fetches a browser. `chromium --version` prints a harmless shell warning
+# from Debian's wrapper script on some machines; only its first line is kept. fonts-liberation is
+# only a Recommends of chromium-common, which --no-install-recommends skips: without a font the
+# pages would render without text, and the screenshot checks would rightly fail.
+chromium=/usr/bin/chromium
+chromium_packages=()
+[ -x "$chromium" ] || chromium_packages+=(chromium)
+[ -d /usr/share/fonts/truetype/liberation ] || chromium_packages+=(fonts-liberation)
+if [ "${#chromium_packages[@]}" -gt 0 ]; then apt_install "${chromium_packages[@]}"; fi
+[ -x "$chromium" ] || fail "$chromium is missing after installation (apt-get install chromium)"
+say "chromium: ok ($("$chromium" --version 2>/dev/null | head -n 1))"
+
+# --- wrk for the benchmark harness's own tests (bench/*.test.ts) and `make bench` ---------------
+command -v wrk >/dev/null || apt_install wrk
+command -v wrk >/dev/null || fail "wrk is missing after installation (apt-get install wrk)"
+say "wrk: ok"
