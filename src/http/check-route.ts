@@ -2,18 +2,20 @@ import type { Context } from 'koa';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Authenticator } from '../authn/authenticator.ts';
+import type { Identity } from '../authn/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import { decide, type DecideOptions } from '../authz/decide.ts';
-import type { Decision } from '../authz/decision.ts';
+import type { Decision, UpstreamTokens } from '../authz/decision.ts';
 import { Reasons } from '../authz/reasons.ts';
 import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { AssertionSigner } from '../identity/assertion.ts';
 import { findForgedIdentityHeader } from '../identity/forged-headers.ts';
 import type { Header, HeaderProfiles } from '../identity/header-profiles.ts';
-import { assertionHeaderName } from '../identity/reserved-header-names.ts';
+import { assertionHeaderName, impersonatorHeaderFor } from '../identity/reserved-header-names.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
+import type { SessionTokens } from '../sessions/session.ts';
 import { BadRequestError, GatehouseError } from './errors.ts';
 import { forbiddenPage, pageSecurityHeaders } from './pages.ts';
 
@@ -36,6 +38,15 @@ export interface CheckDependencies {
   /** Every denial is one line on the audit trail. */
   readonly audit: AuditLog;
   readonly logger: Logger;
+  /**
+   * `WWW-Authenticate` for a 401 decided by a policy with `authentication.basic: true`; set when
+   * Basic authentication is configured (RFC 7617 §2: machine clients learn to send credentials).
+   */
+  readonly basicChallenge?: string | undefined;
+  /** Impersonation is configured: every allow carries the profile's impersonator header. */
+  readonly impersonatorHeader?: boolean | undefined;
+  /** The session tokens behind an identity, for `spec.upstreamTokens` (token pass-through). */
+  readonly tokensOf?: ((identity: Identity) => SessionTokens | undefined) | undefined;
 }
 
 /**
@@ -99,6 +110,14 @@ export async function handleCheck(
   // request is answered as allowed (docs/audit-mode.md). Only a matched rule can carry the mode,
   // so refusals that no policy decides (forged headers, bad credentials, ambiguous paths) stay
   // enforced: they are about the request, not about a policy being rolled out.
+  // A policy open to machine clients tells them how to authenticate (RFC 7617 §2, RFC 9110 §11.6.1).
+  if (
+    decision.outcome === 'unauthenticated' &&
+    challenge === undefined &&
+    decision.rule?.basicAuth === true
+  ) {
+    challenge = deps.basicChallenge;
+  }
   const audited = decision.outcome !== 'allow' && decision.rule?.mode === 'Audit';
   const answered: Decision = audited ? { ...decision, outcome: 'allow' } : decision;
 
@@ -112,17 +131,10 @@ export async function handleCheck(
   writeResponse(ctx, response, request, answered, deps);
 
   // The would-be outcome and reason, so dashboards show what enforcing would do.
-  deps.metrics.decisions.inc({
-    dialect: dialect.name,
-    outcome: decision.outcome,
-    reason: decision.reason,
-  });
+  deps.metrics.countDecision(dialect.name, decision.outcome, decision.reason);
   if (audited)
     deps.metrics.auditOverrides.inc({ outcome: decision.outcome, reason: decision.reason });
-  deps.metrics.decisionDuration.observe(
-    { dialect: dialect.name },
-    (performance.now() - started) / 1000,
-  );
+  deps.metrics.observeDecisionDuration(dialect.name, (performance.now() - started) / 1000);
   logDecision(deps, request, decision, forged, audited);
 }
 
@@ -131,18 +143,78 @@ async function identityHeadersFor(
   request: AuthRequest,
   deps: CheckDependencies,
 ): Promise<readonly Header[]> {
-  const headers = deps.headerProfiles
-    .get(decision.rule?.identityHeaders)
-    .render(decision.identity, decision.roles);
+  const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
+  const identity = decision.identity;
+  const headers: Header[] = [...profile.render(identity, decision.roles)];
+  if (deps.impersonatorHeader === true) {
+    // Always present, empty unless someone impersonates, so a client's own copy never survives.
+    headers.push([impersonatorHeaderFor(profile.name), identity?.actor?.user ?? '']);
+  }
+  const tokens = decision.rule?.upstreamTokens;
+  if (tokens !== undefined) headers.push(...upstreamTokenHeaders(tokens, decision, request, deps));
   if (deps.assertion === undefined) return headers;
   // Always present, empty for anonymous callers, so a client's own copy never survives.
   let assertion = '';
-  if (decision.identity !== null) {
-    const input = { identity: decision.identity, roles: decision.roles, host: request.host };
+  if (identity !== null) {
+    const input = {
+      identity,
+      roles: decision.roles,
+      host: request.host,
+      ...(identity.actor === undefined ? {} : { actor: identity.actor.subject }),
+    };
     // The cached path is synchronous: the hot path signs at most once per session, host and minute.
     assertion = deps.assertion.cachedAssertion(input) ?? (await deps.assertion.assertionFor(input));
   }
-  return [...headers, [assertionHeaderName, assertion]];
+  headers.push([assertionHeaderName, assertion]);
+  return headers;
+}
+
+/** A token is sent only if it can be a header value as it is (RFC 9110 §5.5, RFC 6750 §2.1). */
+const tokenValue = /^[\x21-\x7E]+$/;
+
+/**
+ * Token pass-through (`spec.upstreamTokens`): the session's access and/or ID token, already
+ * refreshed by the session authenticator when close to expiry. Every configured header is sent,
+ * EMPTY when there is no token to send (no session identity, an impersonation, a session without
+ * that token), so the proxy overwrites whatever the client sent in its place: a client must never
+ * choose the token the upstream receives.
+ */
+function upstreamTokenHeaders(
+  tokens: UpstreamTokens,
+  decision: Decision,
+  request: AuthRequest,
+  deps: CheckDependencies,
+): Header[] {
+  const identity = decision.identity;
+  const session = identity === null ? undefined : deps.tokensOf?.(identity);
+  const headers: Header[] = [];
+  const send = (token: 'access' | 'id', header: string, value: string | undefined): void => {
+    const usable = value !== undefined && tokenValue.test(value);
+    if (usable) {
+      headers.push([header, header.toLowerCase() === 'authorization' ? `Bearer ${value}` : value]);
+    } else {
+      headers.push([header, '']);
+      if (identity !== null) {
+        deps.logger.warn(
+          {
+            requestId: request.requestId,
+            token,
+            header,
+            user: identity.user,
+            method: identity.method,
+            impersonated: identity.actor !== undefined,
+          },
+          'token pass-through: no token to send for this identity; the header is sent empty',
+        );
+      }
+    }
+    deps.metrics.upstreamTokens.inc({ token, result: usable ? 'sent' : 'missing' });
+  };
+  if (tokens.accessToken !== undefined) {
+    send('access', tokens.accessToken.header, session?.accessToken);
+  }
+  if (tokens.idToken !== undefined) send('id', tokens.idToken.header, session?.idToken);
+  return headers;
 }
 
 function refusal(outcome: 'unauthenticated' | 'forbidden', reason: Decision['reason']): Decision {
@@ -150,9 +222,18 @@ function refusal(outcome: 'unauthenticated' | 'forbidden', reason: Decision['rea
 }
 
 function incomingCheckOf(ctx: Context): IncomingCheck {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(ctx.req.headers)) {
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  // Node joins repeated request headers into one string, except `set-cookie`, which no client
+  // sends to an auth endpoint: the common case reuses Node's object instead of copying it.
+  const raw = ctx.req.headers;
+  let headers: Readonly<Record<string, string | undefined>>;
+  if (raw['set-cookie'] === undefined) {
+    headers = raw as Readonly<Record<string, string | undefined>>;
+  } else {
+    const copy: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      copy[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    headers = copy;
   }
   return {
     method: ctx.method,

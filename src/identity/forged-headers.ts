@@ -29,10 +29,23 @@ export function findForgedIdentityHeader(
   headers: Readonly<Record<string, string | undefined>>,
   knownNames: Iterable<string>,
 ): string | null {
-  const known = new Set<string>(reservedIdentityHeaderNames);
-  for (const name of knownNames) known.add(canonicalHeaderName(name));
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && known.has(canonicalHeaderName(name))) return name;
+  const known = canonicalNamesOf(knownNames);
+  for (const name in headers) {
+    if (headers[name] !== undefined && known.has(canonicalHeaderName(name))) return name;
   }
   return null;
+}
+
+/** The canonical set per name list, built once: this runs on every check (the hot path). */
+const canonicalSets = new WeakMap<object, ReadonlySet<string>>();
+
+function canonicalNamesOf(knownNames: Iterable<string>): ReadonlySet<string> {
+  let known = canonicalSets.get(knownNames);
+  if (known === undefined) {
+    const set = new Set<string>(reservedIdentityHeaderNames);
+    for (const name of knownNames) set.add(canonicalHeaderName(name));
+    known = set;
+    canonicalSets.set(knownNames, known);
+  }
+  return known;
 }

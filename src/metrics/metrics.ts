@@ -16,6 +16,11 @@ export class Metrics {
 
   // -- authentication --------------------------------------------------------------------------
   readonly authentications: Counter<'method' | 'result'>;
+  readonly preauthIgnored: Counter<'reason'>;
+  readonly basicAuth: Counter<'result'>;
+  readonly basicAuthBans: Counter<'scope'>;
+  readonly impersonations: Counter<'action' | 'result'>;
+  readonly upstreamTokens: Counter<'token' | 'result'>;
 
   // -- policy ----------------------------------------------------------------------------------
   readonly policyObjects: Gauge<'kind'>;
@@ -44,6 +49,32 @@ export class Metrics {
 
   // -- dependencies ----------------------------------------------------------------------------
   readonly dependencyUp: Gauge<'dependency'>;
+
+  /**
+   * Label-bound children of the two per-check metrics, so the hot path does not hash a label
+   * object on every request (prom-client sorts and joins label names each time otherwise).
+   */
+  readonly #decisionCounters = new Map<string, Counter.Internal>();
+  readonly #durationHistograms = new Map<string, Histogram.Internal<'dialect'>>();
+
+  countDecision(dialect: string, outcome: string, reason: string): void {
+    const key = `${dialect}\u0000${outcome}\u0000${reason}`;
+    let counter = this.#decisionCounters.get(key);
+    if (counter === undefined) {
+      counter = this.decisions.labels({ dialect, outcome, reason });
+      this.#decisionCounters.set(key, counter);
+    }
+    counter.inc();
+  }
+
+  observeDecisionDuration(dialect: string, seconds: number): void {
+    let histogram = this.#durationHistograms.get(dialect);
+    if (histogram === undefined) {
+      histogram = this.decisionDuration.labels({ dialect });
+      this.#durationHistograms.set(dialect, histogram);
+    }
+    histogram.observe(seconds);
+  }
 
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
     const registry = new Registry();
@@ -82,6 +113,36 @@ export class Metrics {
       name: 'gatehouse_authentications_total',
       help: 'Credentials examined, by method (bearer, session, header, basic) and result (identified, rejected, error).',
       labelNames: ['method', 'result'],
+      registers,
+    });
+    this.preauthIgnored = new Counter({
+      name: 'gatehouse_preauth_ignored_total',
+      help: 'Pre-authentication headers ignored, by reason (untrusted-client, missing-secret, bad-secret).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.basicAuth = new Counter({
+      name: 'gatehouse_basic_auth_total',
+      help: 'HTTP Basic authentications by result (success, cached, unknown-user, wrong-password, banned).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.basicAuthBans = new Counter({
+      name: 'gatehouse_basic_auth_bans_total',
+      help: 'Bans placed by the Basic-auth brute-force regulation, by scope (user, ip).',
+      labelNames: ['scope'],
+      registers,
+    });
+    this.impersonations = new Counter({
+      name: 'gatehouse_impersonations_total',
+      help: 'Impersonation starts and stops by result (success, refused).',
+      labelNames: ['action', 'result'],
+      registers,
+    });
+    this.upstreamTokens = new Counter({
+      name: 'gatehouse_upstream_tokens_total',
+      help: 'Tokens passed to upstreams by token (access, id) and result (sent, missing).',
+      labelNames: ['token', 'result'],
       registers,
     });
     this.policyObjects = new Gauge({
