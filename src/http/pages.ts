@@ -1,18 +1,11 @@
-/**
- * Small server-rendered pages (403, sign-in errors, signed out). No inline script, no external
- * assets, so the Content-Security-Policy below can forbid everything but our own inline style
- * hash-free stylesheet served from this module.
- */
-export const pageContentSecurityPolicy =
-  "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+import { createHash } from 'node:crypto';
+import { Reasons, type Reason } from '../authz/reasons.ts';
 
-export const pageSecurityHeaders: readonly (readonly [string, string])[] = [
-  ['Content-Security-Policy', pageContentSecurityPolicy],
-  ['X-Content-Type-Options', 'nosniff'],
-  ['Referrer-Policy', 'no-referrer'],
-  ['Cache-Control', 'no-store'],
-  ['X-Frame-Options', 'DENY'],
-];
+/**
+ * Small server-rendered pages (portal, 403, sign-in errors, signed out). No script at all and no
+ * external assets, so the Content-Security-Policy below forbids everything but our own
+ * stylesheet, served from this module (or inlined, by hash).
+ */
 
 export const stylesheet = `
 :root { color-scheme: light dark; font-family: system-ui, sans-serif; }
@@ -23,7 +16,26 @@ code { background: rgba(127,127,127,0.15); padding: 0.1rem 0.3rem; border-radius
 button, .button { font: inherit; padding: 0.5rem 1rem; border-radius: 0.3rem; border: 1px solid #888; cursor: pointer; background: #2456a5; color: #fff; text-decoration: none; display: inline-block; }
 ul.providers { list-style: none; padding: 0; } ul.providers li { margin: 0.5rem 0; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.25rem 1rem; } dt { font-weight: 600; }
+dd { margin: 0; overflow-wrap: anywhere; } ul.plain { list-style: none; padding: 0; margin: 0; }
 `;
+
+/**
+ * The 403 page is served on the application's host (Traefik, Caddy and Envoy pass it through;
+ * nginx fetches it from `<prefix>/forbidden`), where `style-src 'self'` would not reach our
+ * stylesheet. So that page carries the stylesheet inline, allowed by its hash (CSP Level 3
+ * "hash-source"), and still no `'unsafe-inline'`.
+ */
+const stylesheetHash = `'sha256-${createHash('sha256').update(stylesheet, 'utf8').digest('base64')}'`;
+
+export const pageContentSecurityPolicy = `default-src 'none'; style-src 'self' ${stylesheetHash}; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+
+export const pageSecurityHeaders: readonly (readonly [string, string])[] = [
+  ['Content-Security-Policy', pageContentSecurityPolicy],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cache-Control', 'no-store'],
+  ['X-Frame-Options', 'DENY'],
+];
 
 export function escapeHtml(text: string): string {
   return text
@@ -34,12 +46,19 @@ export function escapeHtml(text: string): string {
     .replaceAll("'", '&#39;');
 }
 
-/** Renders a full page; `body` must already be escaped HTML. */
+/**
+ * Renders a full page; `body` must already be escaped HTML. `stylesheetHref: null` inlines the
+ * stylesheet (pages shown on another host than gatehouse's).
+ */
 export function renderPage(options: {
   title: string;
   body: string;
-  stylesheetHref: string;
+  stylesheetHref: string | null;
 }): string {
+  const style =
+    options.stylesheetHref === null
+      ? `<style>${stylesheet}</style>`
+      : `<link rel="stylesheet" href="${escapeHtml(options.stylesheetHref)}">`;
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -47,7 +66,7 @@ export function renderPage(options: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>${escapeHtml(options.title)}</title>
-<link rel="stylesheet" href="${escapeHtml(options.stylesheetHref)}">
+${style}
 </head>
 <body>
 <main>
@@ -58,20 +77,80 @@ ${options.body}
 `;
 }
 
+/**
+ * What each reason code means to the person who got the 403, in words that name no policy, rule
+ * or role: the page is shown to anyone, so it explains the kind of refusal and leaves the
+ * details to the audit log, which the request id finds (DESIGN.md "Decision semantics").
+ */
+const reasonExplanations: ReadonlyMap<string, string> = new Map<Reason, string>([
+  [Reasons.RoleGranted, 'Access was granted.'],
+  [Reasons.SuperRole, 'Access was granted.'],
+  [Reasons.DefaultAllow, 'Access was granted.'],
+  [Reasons.AuthenticationRequired, 'This page needs you to sign in first.'],
+  [
+    Reasons.InvalidCredentials,
+    'Your sign-in or access token was not accepted; it may have expired or been revoked.',
+  ],
+  [Reasons.NoMatchingRule, 'No access has been set up for this address.'],
+  [Reasons.DenyRule, 'This address is closed to everyone.'],
+  [Reasons.MissingRole, 'Your account does not hold a role that this page requires.'],
+  [
+    Reasons.AmbiguousPath,
+    'The address contains characters that can be read in more than one way (such as an encoded slash or dot-segment), so it is refused rather than guessed.',
+  ],
+  [
+    Reasons.ForgedIdentityHeader,
+    'The request carried an identity header that only the sign-in service may set.',
+  ],
+  [Reasons.MalformedRequest, 'The request could not be understood.'],
+  [
+    Reasons.DependencyFailure,
+    'A service needed to check your access did not answer. Please try again in a moment.',
+  ],
+]);
+
+/** The sentence the 403 page shows for a reason code; a generic one for codes it does not know. */
+export function explainReason(reason: string): string {
+  return reasonExplanations.get(reason) ?? 'Access to this address was refused.';
+}
+
 export function forbiddenPage(options: {
   host: string;
   path: string;
   reason: string;
   requestId: string;
   contact: string;
+  /**
+   * Not linked: the page is shown on the application's host, where gatehouse's stylesheet is
+   * another origin; it is inlined instead (see `pageContentSecurityPolicy`).
+   */
   stylesheetHref: string;
+  /** The sign-in portal (who am I signed in as), when the page knows where it is. */
+  portalHref?: string | undefined;
+  /** The sign-out confirmation, to come back to the denied address as another user. */
+  signOutHref?: string | undefined;
 }): string {
+  const links: string[] = [];
+  if (options.portalHref !== undefined) {
+    links.push(`<a href="${escapeHtml(options.portalHref)}">Who am I signed in as?</a>`);
+  }
+  if (options.signOutHref !== undefined) {
+    links.push(`<a href="${escapeHtml(options.signOutHref)}">Sign out to use another account</a>`);
+  }
+  const where =
+    options.host === ''
+      ? '<p>You are not allowed to open this address.</p>'
+      : `<p>You are not allowed to open <code>${escapeHtml(options.host)}${escapeHtml(options.path)}</code>.</p>`;
   return renderPage({
     title: 'Access denied',
-    stylesheetHref: options.stylesheetHref,
+    stylesheetHref: null,
     body: `<h1>Access denied</h1>
-<p>You are not allowed to open <code>${escapeHtml(options.host)}${escapeHtml(options.path)}</code>.</p>
+${where}
+<p>${escapeHtml(explainReason(options.reason))}</p>
 <p>${escapeHtml(options.contact)}</p>
-<p class="muted">Reason: <code>${escapeHtml(options.reason)}</code> · Request id: <code>${escapeHtml(options.requestId)}</code></p>`,
+<dl class="muted">
+<dt>Reason</dt><dd><code id="reason">${escapeHtml(options.reason)}</code></dd>
+<dt>Request id</dt><dd><code id="request-id">${escapeHtml(options.requestId)}</code></dd>
+</dl>${links.length === 0 ? '' : `\n<p>${links.join(' · ')}</p>`}`,
   });
 }

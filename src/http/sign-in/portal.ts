@@ -1,0 +1,142 @@
+import type Router from '@koa/router';
+import type { Middleware } from 'koa';
+import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
+import { allReasons } from '../../authz/reasons.ts';
+import { ConfigSchema } from '../../config/schema.ts';
+import { validateRedirect } from '../../oidc/redirect-target.ts';
+import { identityOfSession } from '../../oidc/session-identity.ts';
+import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import { signOutToken } from '../../oidc/sign-out.ts';
+import { forbiddenPage } from '../pages.ts';
+import { portalPage } from './pages.ts';
+import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
+
+/**
+ * The portal (`GET <prefix>/`) and gatehouse's 403 page for proxies that show their own
+ * (`GET <prefix>/forbidden`). Both are for people, so they are HTML under the strict CSP of
+ * http/pages.ts, never cached (they describe one session or one denial).
+ */
+
+/** The sign-in options plus the 403 page's contact text (`pages.forbiddenContact`). */
+export type PortalOptions = SignInOptions & {
+  /** Omitted: the configuration schema's default text. */
+  readonly forbiddenContact?: string | undefined;
+};
+
+/** Mounts `<prefix>`, `<prefix>/` and `<prefix>/forbidden`; called from routes.ts. */
+export function mountPortal(
+  router: Router,
+  options: PortalOptions,
+  sessions: SessionCookieAuthenticator,
+): void {
+  const { prefix } = signInPaths(options);
+  const portal = portalHandler(options, sessions);
+  // @koa/router matches `<prefix>` and `<prefix>/` with one route; the handler tells them apart.
+  router.get(prefix, async (ctx, next) => {
+    if (ctx.path === prefix) {
+      // Relative, so it works behind any host; the portal's relative links need the slash.
+      redirect(ctx, `${prefix}/`);
+      return;
+    }
+    await portal(ctx, next);
+  });
+  router.get(`${prefix}/forbidden`, forbiddenHandler(options));
+}
+
+/**
+ * `GET <prefix>/`: who the session cookie names (as `<prefix>/userinfo` does), or, without a
+ * session, a sign-in that comes back here.
+ */
+export function portalHandler(
+  options: SignInOptions,
+  sessions: SessionCookieAuthenticator,
+): Middleware {
+  const paths = signInPaths(options);
+  const portalUrl = `${paths.publicBase}${paths.prefix}/`;
+  const signIn = `${paths.prefix}/start?${new URLSearchParams({ rd: portalUrl }).toString()}`;
+  return async (ctx) => {
+    const found = await sessions.findSession(ctx.get('cookie') || undefined);
+    if (found === null) {
+      redirect(ctx, signIn);
+      return;
+    }
+    const { session, ticket } = found;
+    const identity = identityOfSession(session);
+    sendPage(
+      ctx,
+      200,
+      portalPage({
+        view: {
+          user: identity.user,
+          email: identity.email ?? null,
+          name: identity.name ?? null,
+          groups: identity.groups,
+          roles: options.rolesOf(identity),
+          provider: session.provider,
+          createdAt: session.createdAt,
+          idleExpiresAt: session.idleExpiresAt,
+          absoluteExpiresAt: session.absoluteExpiresAt,
+          now: options.now(),
+        },
+        signOutAction: `${paths.prefix}/sign_out`,
+        csrfToken: signOutToken(ticket, session.key),
+        userinfoHref: `${paths.prefix}/userinfo`,
+        stylesheetHref: paths.stylesheetHref,
+      }),
+    );
+  };
+}
+
+const defaultContact = ((): string => {
+  const value: unknown = ConfigSchema.properties.pages.properties.forbiddenContact.default;
+  return typeof value === 'string' ? value : '';
+})();
+
+const knownReasons: ReadonlySet<string> = new Set(allReasons);
+
+/**
+ * `GET <prefix>/forbidden?rd=<denied URL>&reason=<code>`: the 403 page for proxies that replace
+ * the auth service's 403 body with their own (nginx `auth_request` does: proxy-protocols.md
+ * §1.2), reached through nginx `error_page 403` (docs/operator-guide.md).
+ *
+ * Anyone can craft this URL, so nothing in it is echoed unchecked: the reason must be one of the
+ * reason codes, and host and path come only from an `rd` that passes the same redirect check as
+ * sign-in (allowed domains; security invariant 4). The request id is this request's own (nginx
+ * sends its `$req_id`, the id the auth subrequest and so the audit log carried). The page then
+ * says nothing an attacker could not say, and reveals no policy.
+ */
+export function forbiddenHandler(options: PortalOptions): Middleware {
+  const paths = signInPaths(options);
+  const contact = options.forbiddenContact ?? defaultContact;
+  const home = `${paths.publicBase}${paths.prefix}`;
+  return (ctx) => {
+    const rawReason = singleParam(ctx, 'reason');
+    const reason = rawReason !== undefined && knownReasons.has(rawReason) ? rawReason : 'unknown';
+    const target = validateRedirect(singleParam(ctx, 'rd'), {
+      allowedDomains: options.allowedRedirectDomains,
+      publicUrl: options.publicUrl,
+    });
+    const denied = target.ok ? new URL(target.url) : null;
+    // Signing out (then in as someone else) is what a person on the wrong account needs; a new
+    // sign-in alone would come back as the same user through the provider's single sign-on.
+    // Absolute: nginx shows this page on the application's host, not on gatehouse's.
+    const signOutHref =
+      denied === null
+        ? `${home}/sign_out`
+        : `${home}/sign_out?${new URLSearchParams({ rd: denied.href }).toString()}`;
+    sendPage(
+      ctx,
+      403,
+      forbiddenPage({
+        host: denied?.host ?? '',
+        path: denied?.pathname ?? '',
+        reason,
+        requestId: requestIdOf(ctx),
+        contact,
+        stylesheetHref: paths.stylesheetHref,
+        portalHref: `${home}/`,
+        signOutHref,
+      }),
+    );
+  };
+}

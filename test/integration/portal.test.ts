@@ -1,0 +1,423 @@
+/**
+ * What a person sees of gatehouse: the portal at `/oauth2/` (who am I, until when, sign out), the
+ * 403 page (reason, address, request id, whom to ask, and nothing of the policy), and the Grafana
+ * dashboard the chart ships (it must only chart metrics gatehouse exports).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
+import { pageContentSecurityPolicy } from '../../src/http/pages.ts';
+import { humanDuration } from '../../src/http/sign-in/pages.ts';
+import { Metrics } from '../../src/metrics/metrics.ts';
+import { browserAccept, forwardAuthCheck } from '../fixtures/gatehouse/checks.ts';
+import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
+import { startTokenIssuer, type TokenIssuer } from '../fixtures/gatehouse/token-issuer.ts';
+import { CookieJar } from '../fixtures/oidc/cookie-jar.ts';
+import { chartDir, render } from './chart/helm.ts';
+import {
+  ABSOLUTE_MS,
+  check,
+  devClient,
+  flushPrefix,
+  memoryStore,
+  providerOptions,
+  redisStore,
+  reserveServer,
+  signIn,
+  startGatehouse,
+  startProvider,
+  testClock,
+  type Clock,
+  type Gatehouse,
+} from './sign-in/harness.ts';
+
+const prefix = `gatehouse-test:portal:${randomUUID()}:`;
+
+/** A user whose every field would run script if the page did not escape it. */
+const mallory = {
+  username: 'mallory',
+  password: 'mallory',
+  subject: 'mallory-0666',
+  email: 'mallory+<img src=x onerror=alert(1)>@example.com',
+  emailVerified: true,
+  name: '<script>alert("name")</script> Mallory',
+  givenName: 'Mallory',
+  familyName: 'Script',
+  groups: ['<b>ops</b>', 'sales,emea'],
+};
+
+function expectPageHeaders(response: Response): void {
+  expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+  expect(response.headers.get('content-security-policy')).toBe(pageContentSecurityPolicy);
+  expect(response.headers.get('cache-control')).toBe('no-store');
+  expect(response.headers.get('x-frame-options')).toBe('DENY');
+}
+
+/** The page's inline stylesheet is allowed by a hash in its CSP (no 'unsafe-inline'), and is its only one. */
+function expectInlineStyleAllowed(html: string, csp: string): void {
+  const style = /<style>([\s\S]*)<\/style>/.exec(html)?.[1];
+  expect(style).toBeDefined();
+  const hash = createHash('sha256')
+    .update(style ?? '', 'utf8')
+    .digest('base64');
+  expect(csp).toContain(`style-src 'self' 'sha256-${hash}'`);
+  expect(csp).not.toContain('unsafe-inline');
+  expect(html).not.toContain('<link rel="stylesheet"');
+}
+
+function hiddenField(html: string, name: string): string {
+  return new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
+}
+
+describe('portal at /oauth2/ (Redis sessions, dev OpenID Provider)', () => {
+  let idp: DevIdentityProvider;
+  let gatehouse: Gatehouse;
+  let clock: Clock;
+
+  beforeAll(async () => {
+    const reserved = await reserveServer();
+    idp = await startProvider([devClient(reserved)], { extraUsers: [mallory] });
+    clock = testClock();
+    gatehouse = await startGatehouse({
+      reserved,
+      providers: [providerOptions(idp)],
+      store: await redisStore(prefix, 3000, clock),
+      clock,
+    });
+  });
+
+  afterAll(async () => {
+    await gatehouse.close();
+    await gatehouse.store.close();
+    await idp.close();
+    await flushPrefix(prefix);
+  });
+
+  it('sends an anonymous visitor to sign in and back to the portal', async () => {
+    const portal = await fetch(`${gatehouse.url}/oauth2/`, { redirect: 'manual' });
+    expect(portal.status).toBe(302);
+    expect(portal.headers.get('location')).toBe(
+      `/oauth2/start?rd=${encodeURIComponent(`${gatehouse.url}/oauth2/`)}`,
+    );
+    const bare = await fetch(`${gatehouse.url}/oauth2`, { redirect: 'manual' });
+    expect(bare.status).toBe(302);
+    expect(bare.headers.get('location')).toBe('/oauth2/');
+  });
+
+  it('comes back to the portal after signing in from it', async () => {
+    const jar = new CookieJar();
+    const portal = await jar.fetch(`${gatehouse.url}/oauth2/`);
+    const rd = new URL(portal.headers.get('location')!, gatehouse.url).searchParams.get('rd')!;
+    const { location } = await signIn(gatehouse, jar, 'bob', { rd });
+    expect(location).toBe(`${gatehouse.url}/oauth2/`);
+    expect((await jar.fetch(location)).status).toBe(200);
+  });
+
+  it('shows who is signed in, since when and until when', async () => {
+    const jar = new CookieJar();
+    await signIn(gatehouse, jar, 'alice');
+    const userinfo = (await (await jar.fetch(`${gatehouse.url}/oauth2/userinfo`)).json()) as {
+      sessionExpiresAt: string;
+    };
+    const justSignedIn = await jar.fetch(`${gatehouse.url}/oauth2/`);
+    expect(justSignedIn.status).toBe(200);
+    expect(await justSignedIn.text()).toMatch(/id="signed-in">just now/);
+
+    clock.advance(5 * 60_000);
+    const response = await jar.fetch(`${gatehouse.url}/oauth2/`);
+    expect(response.status).toBe(200);
+    expectPageHeaders(response);
+    const html = await response.text();
+    expect(html).toContain('<h1>Signed in as Alice Admin</h1>');
+    expect(html).toContain('<dd id="user">alice</dd>');
+    expect(html).toContain('<dd id="email">alice@example.com</dd>');
+    expect(html).toContain('<code>admins</code>');
+    expect(html).toContain('<code>staff</code>');
+    for (const role of ['authenticated', 'guest']) expect(html).toContain(`<code>${role}</code>`);
+    expect(html).toContain('<dd id="provider">dev</dd>');
+    expect(html).toMatch(/id="signed-in">5 minutes ago/);
+    // The absolute end: 8 hours after sign-in, 5 minutes of which have passed.
+    expect(html).toMatch(/id="absolute-expiry">in 7 hours 55 minutes/);
+    expect(html).toContain(`<time datetime="${userinfo.sessionExpiresAt}">`);
+    expect(html).toMatch(/id="idle-expiry">in (59 minutes|1 hour)/);
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it('escapes every value the identity provider supplies', async () => {
+    const jar = new CookieJar();
+    await signIn(gatehouse, jar, 'mallory');
+    const response = await jar.fetch(`${gatehouse.url}/oauth2/`);
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt; Mallory');
+    expect(html).toContain('mallory+&lt;img src=x onerror=alert(1)&gt;@example.com');
+    expect(html).toContain('<code>&lt;b&gt;ops&lt;/b&gt;</code>');
+    expect(html).toContain('<code>sales,emea</code>');
+  });
+
+  it('signs out with its button, and a forged form does not', async () => {
+    const jar = new CookieJar();
+    await signIn(gatehouse, jar, 'bob');
+    const html = await (await jar.fetch(`${gatehouse.url}/oauth2/`)).text();
+    expect(html).toMatch(/<form method="post" action="\/oauth2\/sign_out">/);
+    const csrf = hiddenField(html, 'csrf');
+    expect(csrf).toMatch(/^[\w-]{43}$/);
+    const post = (body: string, origin = gatehouse.url) =>
+      jar.fetch(`${gatehouse.url}/oauth2/sign_out`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body,
+      });
+
+    // Another site's form, and one without the token, are refused; the session survives.
+    expect((await post(`csrf=${csrf}`, 'https://evil.test')).status).toBe(403);
+    expect((await post('csrf=forged')).status).toBe(403);
+    expect((await check(gatehouse, jar.cookieHeader(gatehouse.url))).status).toBe(200);
+
+    const signedOut = await post(new URLSearchParams({ csrf }).toString());
+    expect(signedOut.status).toBe(302);
+    expect(signedOut.headers.get('location')).toContain('/oauth2/signed-out');
+    expect((await check(gatehouse, jar.cookieHeader(gatehouse.url))).status).toBe(401);
+    const portal = await jar.fetch(`${gatehouse.url}/oauth2/`);
+    expect(portal.status).toBe(302);
+    expect(portal.headers.get('location')).toMatch(/^\/oauth2\/start\?rd=/);
+  });
+});
+
+describe('the 403 page through /authz/forward-auth', () => {
+  const contact = 'Ask #platform-help on chat, or <b>ops</b>@example.com.';
+  /** Names that must never reach a denied person: they describe the policy. */
+  const internals = [
+    'vault-policy-7f3a',
+    'team-x9',
+    'sealed-rule-q4',
+    'keeper-rule-k2',
+    'vault-keeper-role',
+  ];
+  let issuer: TokenIssuer;
+  let gatehouse: TestGatehouse;
+
+  beforeAll(async () => {
+    issuer = await startTokenIssuer({ audience: 'vault' });
+    gatehouse = await startTestGatehouse({
+      trustedProxies: ['127.0.0.1/32'],
+      policies: `
+apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: vault-policy-7f3a, namespace: team-x9 }
+spec:
+  hosts: [vault.test]
+  rules:
+    - name: sealed-rule-q4
+      match: [{ path: { type: PathPrefix, value: /sealed } }]
+      action: Deny
+    - name: keeper-rule-k2
+      match: [{ path: { type: PathPrefix, value: / } }]
+      roles: [vault-keeper-role]
+`,
+      configYaml: `
+pages:
+  forbiddenContact: ${JSON.stringify(contact)}
+bearer:
+  issuers:
+    - name: test-idp
+      issuer: ${issuer.issuer}
+      audiences: [vault]
+      algorithms: [RS256]
+`,
+    });
+  });
+
+  afterAll(async () => {
+    await gatehouse.close();
+    await issuer.close();
+  });
+
+  it('names the reason, the address, the request id and whom to ask (deny rule)', async () => {
+    const response = await forwardAuthCheck(
+      gatehouse,
+      { host: 'vault.test', uri: '/sealed/box?x=1' },
+      [
+        ['Accept', browserAccept],
+        ['X-Request-ID', 'req-portal-403-a'],
+      ],
+    );
+    expect(response.status).toBe(403);
+    expect(response.headers['content-security-policy']).toBe(pageContentSecurityPolicy);
+    expect(response.headers['cache-control']).toBe('no-store');
+    expect(response.body).toContain('<code>vault.test/sealed/box</code>');
+    expectInlineStyleAllowed(response.body, String(response.headers['content-security-policy']));
+    expect(response.body).toContain('<code id="reason">deny-rule</code>');
+    expect(response.body).toContain('This address is closed to everyone.');
+    expect(response.body).toContain('<code id="request-id">req-portal-403-a</code>');
+    expect(response.body).toContain(
+      'Ask #platform-help on chat, or &lt;b&gt;ops&lt;/b&gt;@example.com.',
+    );
+    for (const name of internals) expect(response.body).not.toContain(name);
+    expect(response.body).not.toMatch(/<script/i);
+  });
+
+  it('tells a signed-in user without the role so, without naming the role (missing role)', async () => {
+    const token = await issuer.sign({ sub: 'u-1', groups: ['visitors'] });
+    const response = await forwardAuthCheck(gatehouse, { host: 'vault.test', uri: '/gold' }, [
+      ['Accept', browserAccept],
+      ['Authorization', `Bearer ${token}`],
+      ['X-Request-ID', 'req-portal-403-b'],
+    ]);
+    expect(response.status).toBe(403);
+    expect(response.body).toContain('<code id="reason">missing-role</code>');
+    expect(response.body).toContain('does not hold a role that this page requires');
+    expect(response.body).toContain('req-portal-403-b');
+    for (const name of internals) expect(response.body).not.toContain(name);
+  });
+});
+
+describe('the 403 page for nginx error_page (/oauth2/forbidden)', () => {
+  let idp: DevIdentityProvider;
+  let gatehouse: Gatehouse;
+
+  beforeAll(async () => {
+    const reserved = await reserveServer();
+    idp = await startProvider([devClient(reserved)]);
+    gatehouse = await startGatehouse({
+      reserved,
+      providers: [providerOptions(idp)],
+      store: memoryStore(),
+    });
+  });
+
+  afterAll(async () => {
+    await gatehouse.close();
+    await gatehouse.store.close();
+    await idp.close();
+  });
+
+  const forbidden = (query: Record<string, string>, requestId = 'req-nginx-403') =>
+    fetch(`${gatehouse.url}/oauth2/forbidden?${new URLSearchParams(query).toString()}`, {
+      headers: { 'x-request-id': requestId },
+    });
+
+  it('shows the denied address, the reason and the request id nginx sent', async () => {
+    const response = await forbidden({
+      rd: 'https://app.test/reports/q3?download=1',
+      reason: 'missing-role',
+    });
+    expect(response.status).toBe(403);
+    expectPageHeaders(response);
+    const html = await response.text();
+    expect(html).toContain('<code>app.test/reports/q3</code>');
+    expect(html).toContain('<code id="reason">missing-role</code>');
+    expect(html).toContain('<code id="request-id">req-nginx-403</code>');
+    // The configuration schema's default contact text, and a way out for the wrong account.
+    expect(html).toContain('ask the owner of this application or your platform team');
+    // nginx shows the page on the application's host: links are absolute, the style is inline.
+    expect(html).toContain(
+      `href="${gatehouse.url}/oauth2/sign_out?${new URLSearchParams({ rd: 'https://app.test/reports/q3?download=1' }).toString()}"`,
+    );
+    expect(html).toContain(`href="${gatehouse.url}/oauth2/"`);
+    expectInlineStyleAllowed(html, response.headers.get('content-security-policy') ?? '');
+  });
+
+  it('cannot be made to say what an attacker wants', async () => {
+    const html = await (
+      await forbidden({ rd: 'https://evil.test/<script>', reason: '<script>alert(1)</script>' })
+    ).text();
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toContain('evil.test');
+    expect(html).toContain('<code id="reason">unknown</code>');
+    expect(html).toContain('You are not allowed to open this address.');
+    const spoofed = await (
+      await forbidden({ rd: 'https://app.test/', reason: 'Call 555-0100' })
+    ).text();
+    expect(spoofed).not.toContain('555-0100');
+  });
+});
+
+describe('durations in words', () => {
+  it.each([
+    [0, 'less than a minute'],
+    [29_000, 'less than a minute'],
+    [59_000, '1 minute'],
+    [60_000, '1 minute'],
+    [5 * 60_000, '5 minutes'],
+    [ABSOLUTE_MS - 5 * 60_000, '7 hours 55 minutes'],
+    [60 * 60_000, '1 hour'],
+    [(3 * 24 + 4) * 60 * 60_000 + 7 * 60_000, '3 days 4 hours'],
+    [24 * 60 * 60_000 + 5 * 60_000, '1 day'],
+  ])('%d ms is "%s"', (ms, words) => {
+    expect(humanDuration(ms)).toBe(words);
+  });
+});
+
+describe('Grafana dashboard (charts/gatehouse/dashboards/gatehouse.json)', () => {
+  const dashboardPath = resolve(chartDir, 'dashboards/gatehouse.json');
+
+  it('charts only metrics that gatehouse exports', async () => {
+    const text = await readFile(dashboardPath, 'utf8');
+    const dashboard = JSON.parse(text) as {
+      panels: { id: number; targets?: { expr: string }[] }[];
+    };
+    const exported = new Set(
+      new Metrics().registry.getMetricsAsArray().map((metric) => metric.name),
+    );
+    const referenced = new Set(text.match(/gatehouse_[a-z0-9_]+/g) ?? []);
+    expect(referenced.size).toBeGreaterThan(20);
+    const unknown = [...referenced].filter(
+      (name) =>
+        !exported.has(name) &&
+        !['_bucket', '_sum', '_count'].some(
+          (suffix) => name.endsWith(suffix) && exported.has(name.slice(0, -suffix.length)),
+        ),
+    );
+    expect(unknown).toEqual([]);
+    const ids = dashboard.panels.map((panel) => panel.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('covers decisions, latency, logins, Redis and the Kubernetes watches', async () => {
+    const text = await readFile(dashboardPath, 'utf8');
+    for (const name of [
+      'gatehouse_decisions_total',
+      'gatehouse_decision_duration_seconds_bucket',
+      'gatehouse_logins_total',
+      'gatehouse_session_store_duration_seconds_bucket',
+      'gatehouse_session_store_errors_total',
+      'gatehouse_dependency_up',
+      'gatehouse_kubernetes_watch_last_event_timestamp_seconds',
+      'gatehouse_kubernetes_watch_errors_total',
+    ]) {
+      expect(text).toContain(name);
+    }
+  });
+
+  it(
+    'is rendered into a ConfigMap for the Grafana sidecar only when enabled',
+    { timeout: 120_000 },
+    async () => {
+      const byDefault = await render();
+      expect(byDefault.some((object) => object.metadata.name === 'gatehouse-dashboard')).toBe(
+        false,
+      );
+
+      const objects = await render({
+        set: ['dashboards.enabled=true', 'dashboards.annotations.grafana_folder=Platform'],
+      });
+      const configMap = objects.find(
+        (object) => object.kind === 'ConfigMap' && object.metadata.name === 'gatehouse-dashboard',
+      );
+      expect(configMap?.metadata.labels?.['grafana_dashboard']).toBe('1');
+      expect((configMap?.metadata as { annotations?: Record<string, string> }).annotations).toEqual(
+        {
+          grafana_folder: 'Platform',
+        },
+      );
+      const data = configMap?.['data'] as Record<string, string>;
+      expect(data['gatehouse.json']).toBe(await readFile(dashboardPath, 'utf8'));
+    },
+  );
+});
