@@ -10,6 +10,13 @@ import type { Logger } from 'pino';
 import type { Authenticator } from './authn/authenticator.ts';
 import { AuthenticatorChain } from './authn/authenticator.ts';
 import { BearerTokenAuthenticator } from './authn/bearer-token.ts';
+import { BasicAuthenticator, type BasicAuthEvent } from './authn/basic-auth.ts';
+import { loadHtpasswdFile } from './authn/htpasswd.ts';
+import type { BanEvent, LoginThrottle } from './authn/login-throttle.ts';
+import { MemoryLoginThrottle } from './authn/login-throttle-memory.ts';
+import { RedisLoginThrottle } from './authn/login-throttle-redis.ts';
+import { TrustedHeaderAuthenticator } from './authn/trusted-headers.ts';
+import { Impersonation } from './oidc/impersonation.ts';
 import type { AuthRequest } from './authz/auth-request.ts';
 import type { Config } from './config/schema.ts';
 import {
@@ -39,6 +46,7 @@ import { createRedisClient, waitForRedisReady } from './sessions/redis/redis-con
 import { RedisSessionStore } from './sessions/redis/redis-store.ts';
 import { SessionCache } from './sessions/session-cache.ts';
 import type { SessionStore } from './sessions/session-store.ts';
+import type { RedisClient } from './sessions/redis/redis-connection.ts';
 
 export interface StartOptions {
   readonly logger: Logger;
@@ -97,6 +105,27 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   });
 
   const authenticators: Authenticator[] = [];
+  // Pre-authentication first: on a site behind an SSO front, the front's word is the identity.
+  if (config.preAuthentication.enabled) {
+    const preauth = config.preAuthentication;
+    authenticators.push(
+      new TrustedHeaderAuthenticator({
+        trust: new ProxyTrust(preauth.trustedProxies),
+        sharedSecretHeader: preauth.sharedSecretHeader,
+        sharedSecret: preauth.sharedSecret,
+        ...(preauth.remoteUserHeader === '' ? {} : { remoteUserHeader: preauth.remoteUserHeader }),
+        ...(preauth.groupsHeader === '' ? {} : { groupsHeader: preauth.groupsHeader }),
+        onIgnored: (reason) => {
+          metrics.preauthIgnored.inc({ reason });
+        },
+      }),
+    );
+  }
+  // Read before anything is opened: an htpasswd file with a non-bcrypt entry stops the start,
+  // listing every bad line (htpasswd.ts), and leaves nothing to close.
+  const htpasswdUsers = config.basicAuth.enabled
+    ? await loadHtpasswdFile(config.basicAuth.htpasswdFile)
+    : undefined;
   if (config.bearer.issuers.length > 0) {
     authenticators.push(
       new BearerTokenAuthenticator({
@@ -140,7 +169,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   }
 
   // -- sessions and sign-in ---------------------------------------------------------------------
-  const backingStore = await createSessionStore(config, logger, now);
+  const { store: backingStore, redis: sessionRedis } = await createSessionStore(
+    config,
+    logger,
+    now,
+  );
   closers.push(() => backingStore.close());
   const sessions = new SessionCache({
     store: backingStore,
@@ -183,14 +216,34 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
           audit,
         })
       : undefined;
-  authenticators.push(
-    new SessionCookieAuthenticator({
-      store: sessions,
-      cookieName: config.sessions.cookie.name,
-      metrics,
-      refresher,
-    }),
-  );
+  let basic: BasicAuthenticator | undefined;
+  if (htpasswdUsers !== undefined) {
+    basic = new BasicAuthenticator({
+      users: htpasswdUsers,
+      throttle: createLoginThrottle(config, sessionRedis, now, metrics, logger),
+      realm: config.basicAuth.realm,
+      now,
+      onEvent: basicAuthEventHandler(metrics, logger.child({ component: 'basic-auth' })),
+    });
+    authenticators.push(basic);
+  }
+  const impersonation = config.impersonation.enabled
+    ? new Impersonation({
+        role: config.impersonation.role,
+        superRole: config.authz.superRole === '' ? null : config.authz.superRole,
+        rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
+      })
+    : undefined;
+  const sessionAuthenticator = new SessionCookieAuthenticator({
+    store: sessions,
+    cookieName: config.sessions.cookie.name,
+    metrics,
+    refresher,
+    ...(impersonation === undefined
+      ? {}
+      : { effectiveIdentity: (session) => impersonation.effectiveIdentity(session) }),
+  });
+  authenticators.push(sessionAuthenticator);
 
   const publicBase = config.publicUrl.replace(/\/+$/, '');
   const signInStart = `${publicBase}${config.routes.prefix}/start`;
@@ -212,6 +265,9 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     metrics,
     audit,
     logger: logger.child({ component: 'authz' }),
+    basicChallenge: basic?.challenge,
+    impersonatorHeader: impersonation !== undefined,
+    tokensOf: (identity) => sessionAuthenticator.tokensOf(identity),
   };
 
   const readiness: ReadinessCheck[] = [
@@ -255,6 +311,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       metrics,
       audit,
       rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
+      impersonation,
     }),
   });
   const operationsApp = createOperationsApp({
@@ -354,18 +411,21 @@ function createPolicySource(
   throw new Error(`unknown policy.source "${String(config.policy.source)}"`);
 }
 
+/** The session store, and its Redis client when there is one (the login throttle shares it). */
 async function createSessionStore(
   config: Config,
   logger: Logger,
   now: () => number,
-): Promise<SessionStore> {
+): Promise<{ readonly store: SessionStore; readonly redis: RedisClient | null }> {
   const timing = {
     idleTimeoutMs: config.sessions.idleTimeout,
     absoluteLifetimeMs: config.sessions.absoluteLifetime,
     now,
     logger: logger.child({ component: 'sessions' }),
   };
-  if (config.sessions.store === 'memory') return new MemorySessionStore(timing);
+  if (config.sessions.store === 'memory') {
+    return { store: new MemorySessionStore(timing), redis: null };
+  }
   const redis = config.sessions.redis;
   const client = createRedisClient(
     {
@@ -393,7 +453,75 @@ async function createSessionStore(
       { cause: error },
     );
   }
-  return new RedisSessionStore({ client, keyPrefix: redis.keyPrefix, ...timing });
+  return {
+    store: new RedisSessionStore({ client, keyPrefix: redis.keyPrefix, ...timing }),
+    redis: client,
+  };
+}
+
+/**
+ * Brute-force regulation of Basic authentication: in Redis beside the sessions, so every replica
+ * counts the same failures; in memory only when sessions are (one local replica).
+ */
+function createLoginThrottle(
+  config: Config,
+  redis: RedisClient | null,
+  now: () => number,
+  metrics: Metrics,
+  logger: Logger,
+): LoginThrottle {
+  const { maxRetries, findTime, banTime } = config.basicAuth.throttle;
+  const throttleLogger = logger.child({ component: 'basic-auth' });
+  const settings = {
+    maxRetries,
+    findTimeMs: findTime,
+    banTimeMs: banTime,
+    onBan: (event: BanEvent) => {
+      metrics.basicAuthBans.inc({ scope: event.scope });
+      throttleLogger.warn(
+        {
+          scope: event.scope,
+          user: event.user,
+          client: event.clientIp,
+          banSeconds: event.banSeconds,
+        },
+        `basic auth: ${event.scope === 'user' ? 'user' : 'client address'} banned after ${maxRetries} failures`,
+      );
+    },
+  };
+  return redis === null
+    ? new MemoryLoginThrottle({ ...settings, now })
+    : new RedisLoginThrottle({
+        ...settings,
+        client: redis,
+        keyPrefix: config.sessions.redis.keyPrefix,
+      });
+}
+
+/** One metric per Basic-auth attempt; a log line for every failure and refused banned attempt. */
+function basicAuthEventHandler(metrics: Metrics, logger: Logger): (event: BasicAuthEvent) => void {
+  return (event) => {
+    switch (event.kind) {
+      case 'success':
+        metrics.basicAuth.inc({ result: event.cached ? 'cached' : 'success' });
+        logger.debug({ user: event.user, client: event.clientIp }, 'basic auth: accepted');
+        return;
+      case 'failure':
+        metrics.basicAuth.inc({ result: event.reason });
+        logger.info(
+          { user: event.user, client: event.clientIp, reason: event.reason },
+          'basic auth: refused',
+        );
+        return;
+      case 'banned':
+        metrics.basicAuth.inc({ result: 'banned' });
+        logger.info(
+          { user: event.user, client: event.clientIp, retryAfter: event.retryAfterSeconds },
+          'basic auth: refused while banned',
+        );
+        return;
+    }
+  };
 }
 
 function listen(server: Server, host: string, port: number): Promise<string> {

@@ -23,4 +23,17 @@ export interface Identity {
   readonly sessionId?: string;
   /** Epoch seconds after which this identity must not be trusted any more. */
   readonly expiresAt?: number;
+  /**
+   * Set while someone impersonates this identity ("switch user", oidc/impersonation.ts): the
+   * real, signed-in user acting as it. Sent upstream as the impersonator header and as the
+   * assertion's `act` claim (RFC 8693 §4.1), so the upstream can tell who really acts.
+   */
+  readonly actor?: IdentityActor;
+}
+
+/** The real user behind an impersonated identity. */
+export interface IdentityActor {
+  readonly user: string;
+  readonly subject: string;
+  readonly provider: string;
 }

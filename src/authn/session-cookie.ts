@@ -3,9 +3,10 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { cookieValues } from '../oidc/cookies.ts';
 import { identityOfSession } from '../oidc/session-identity.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
-import type { Session } from '../sessions/session.ts';
+import type { Session, SessionTokens } from '../sessions/session.ts';
 import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
+import type { Identity } from './identity.ts';
 
 /**
  * Authenticates browser requests by the session cookie that sign-in set (DESIGN.md "Sessions").
@@ -34,11 +35,23 @@ export interface SessionCookieAuthenticatorOptions {
   readonly metrics: Metrics;
   /** Renews access tokens close to expiry before answering; omitted: never refreshes. */
   readonly refresher?: SessionRefresher | undefined;
+  /**
+   * The identity a session answers for (oidc/impersonation.ts `Impersonation.effectiveIdentity`:
+   * the impersonated user while an impersonation runs). Omitted: always the session's own user.
+   */
+  readonly effectiveIdentity?: ((session: Session) => Identity) | undefined;
 }
 
 export class SessionCookieAuthenticator implements Authenticator {
   readonly name = 'session';
   readonly #options: SessionCookieAuthenticatorOptions;
+  /**
+   * The (refreshed) tokens behind each identity this authenticator returned, for token
+   * pass-through. Kept beside the identity rather than in it, so that an identity can be logged
+   * or cached without ever carrying a token (DESIGN.md invariant 6); a WeakMap, so an entry lives
+   * exactly as long as the request that holds the identity.
+   */
+  readonly #tokens = new WeakMap<Identity, SessionTokens>();
 
   constructor(options: SessionCookieAuthenticatorOptions) {
     this.#options = options;
@@ -47,7 +60,15 @@ export class SessionCookieAuthenticator implements Authenticator {
   async authenticate(request: AuthRequest): Promise<AuthnResult> {
     const session = await this.findSession(request.credentials.cookie);
     if (session === null) return { kind: 'absent' };
-    return { kind: 'identified', identity: identityOfSession(session.session) };
+    const identity = (this.#options.effectiveIdentity ?? identityOfSession)(session.session);
+    // An impersonated identity gets no tokens: they are the real user's, not the target's.
+    if (identity.actor === undefined) this.#tokens.set(identity, session.session.tokens);
+    return { kind: 'identified', identity };
+  }
+
+  /** The session tokens behind an identity this authenticator returned; undefined otherwise. */
+  tokensOf(identity: Identity): SessionTokens | undefined {
+    return this.#tokens.get(identity);
   }
 
   /**

@@ -27,24 +27,19 @@ function authenticator(overrides: Partial<TrustedHeaderAuthenticatorOptions> = {
   return { auth, ignored };
 }
 
-function request(
-  headers: Record<string, string>,
-  peerAddress: string | null = frontAddress,
-): AuthRequest {
-  const base: AuthRequest = {
+function request(headers: Record<string, string>, clientIp: string = frontAddress): AuthRequest {
+  return {
     dialect: 'forward-auth',
     method: 'GET',
     scheme: 'https',
     host: 'maps.example.org',
     path: { ok: true, value: '/' },
     originalUrl: 'https://maps.example.org/',
-    clientIp: '203.0.113.9',
+    clientIp,
     requestId: 'req-1',
     acceptsRedirect: true,
     credentials: { headers },
   };
-  // AuthRequest does not carry the socket peer yet (see PeerAware); the dialect will set it.
-  return peerAddress === null ? base : ({ ...base, peerAddress } as AuthRequest);
 }
 
 const georchestra = {
@@ -139,15 +134,20 @@ describe('TrustedHeaderAuthenticator', () => {
   });
 
   it.each([
-    ['an untrusted peer with the right secret', '198.51.100.1', secret, 'untrusted-peer'],
     [
-      'a trusted peer with a wrong secret',
+      'an untrusted client address with the right secret',
+      '198.51.100.1',
+      secret,
+      'untrusted-client',
+    ],
+    [
+      'a trusted client address with a wrong secret',
       frontAddress,
       'correct-horse-battery-stapl3',
       'bad-secret',
     ],
-    ['a trusted peer with a shorter secret', frontAddress, 'x', 'bad-secret'],
-    ['a trusted peer without the secret', frontAddress, undefined, 'missing-secret'],
+    ['a trusted client address with a shorter secret', frontAddress, 'x', 'bad-secret'],
+    ['a trusted client address without the secret', frontAddress, undefined, 'missing-secret'],
   ] as const)('ignores the headers from %s and reports why', async (_, peer, sent, reason) => {
     const { auth, ignored } = authenticator();
     const headers: Record<string, string> = { ...georchestra };
@@ -156,13 +156,13 @@ describe('TrustedHeaderAuthenticator', () => {
     expect(ignored).toEqual([reason]);
   });
 
-  it('treats a request without a known socket peer as untrusted', async () => {
+  it('treats a client address that is not an address as untrusted', async () => {
     const { auth, ignored } = authenticator();
     const result = await auth.authenticate(
-      request({ 'remote-user': 'root', 'x-gatehouse-preauth-secret': secret }, null),
+      request({ 'remote-user': 'root', 'x-gatehouse-preauth-secret': secret }, 'unknown'),
     );
     expect(result).toEqual({ kind: 'absent' });
-    expect(ignored).toEqual(['untrusted-peer']);
+    expect(ignored).toEqual(['untrusted-client']);
   });
 
   it('does not take preauth-* headers without the geOrchestra flag', async () => {

@@ -9,27 +9,24 @@ import type { Identity } from './identity.ts';
  * Trusted pre-authentication: a site behind another SSO front (geOrchestra's security proxy, an
  * Apache/nginx doing Kerberos or client certificates) tells gatehouse who the user is in request
  * headers. Anyone can send those headers, so they are believed only when BOTH hold:
- * - the TCP peer of the request to gatehouse is one of this authenticator's own proxy CIDRs
- *   (not the ingress `trustedProxies`: being the ingress does not make a hop an SSO front), and
- * - a shared-secret header matches, so a misrouted or compromised neighbour in the same CIDR
- *   cannot assert identities (Authelia's "Trusted Header SSO" and oauth2-proxy's warnings about
- *   header spoofing, CWE-290 "Authentication Bypass by Spoofing").
+ * - the request's CLIENT address (`AuthRequest.clientIp`) is one of this authenticator's own
+ *   CIDRs. The SSO front sits IN FRONT of the ingress (browser → front → ingress → gatehouse),
+ *   so gatehouse's socket peer is always the ingress controller and says nothing about the front;
+ *   the front's address is what the ingress reports as the client (`X-Real-IP` /
+ *   `X-Forwarded-For`), and the dialect believes that report only from the configured ingress
+ *   `trustedProxies` (DESIGN.md security invariant 3). This list is separate from those proxies:
+ *   being the ingress does not make a hop an SSO front. And
+ * - a shared-secret header matches (compared in constant time), so a misrouted or compromised
+ *   neighbour in the same CIDR, or a client that can choose its forwarded address, cannot assert
+ *   identities (Authelia's "Trusted Header SSO" and oauth2-proxy's warnings about header
+ *   spoofing, CWE-290 "Authentication Bypass by Spoofing"). The proxy must strip this header
+ *   from client requests (docs/identity.md).
  * Otherwise the headers are ignored (`absent`, possibly stale copies from an upstream hop) and
  * reported through `onIgnored` for a metric.
  */
 
-/** The socket peer of the request to gatehouse, as the dialect adapter saw it. */
-export interface PeerAware {
-  /**
-   * The TCP peer address (`ctx.req.socket.remoteAddress`), never a forwarded one.
-   * NOTE for the integrator: `AuthRequest` must gain `readonly peerAddress?: string`, filled by
-   * every dialect adapter; until it does, every request counts as untrusted here (fail closed).
-   */
-  readonly peerAddress: string;
-}
-
 /** Why present pre-authentication headers were ignored. */
-export type PreauthIgnoredReason = 'untrusted-peer' | 'bad-secret' | 'missing-secret';
+export type PreauthIgnoredReason = 'untrusted-client' | 'bad-secret' | 'missing-secret';
 
 /** Rejection code when a trusted hop sent values that cannot be a user (stable, for metrics). */
 export const malformedPreauth = 'malformed-preauth';
@@ -45,7 +42,7 @@ export const georchestraHeaders = {
 } as const;
 
 export interface TrustedHeaderAuthenticatorOptions {
-  /** The pre-authenticating fronts' addresses (their own list, not the ingress proxies). */
+  /** The fronts' addresses, matched against the client address (not the ingress proxies). */
   readonly trust: ProxyTrust;
   /** Header carrying the shared secret, e.g. `x-gatehouse-preauth-secret`. */
   readonly sharedSecretHeader: string;
@@ -117,13 +114,12 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     return Promise.resolve(this.#authenticate(request));
   }
 
-  #authenticate(request: AuthRequest & Partial<PeerAware>): AuthnResult {
+  #authenticate(request: AuthRequest): AuthnResult {
     const headers = request.credentials.headers;
     if (!this.#assertingHeaders.some((name) => headers[name] !== undefined)) {
       return { kind: 'absent' };
     }
-    const peer = request.peerAddress;
-    if (peer === undefined || !this.#trust.isTrusted(peer)) return this.#ignore('untrusted-peer');
+    if (!this.#trust.isTrusted(request.clientIp)) return this.#ignore('untrusted-client');
     const presented = headers[this.#secretHeader];
     if (presented === undefined) return this.#ignore('missing-secret');
     if (!timingSafeEqual(sha256(presented), this.#secretDigest)) return this.#ignore('bad-secret');

@@ -26,6 +26,15 @@ export interface MatchedRule {
   readonly mode: PolicyMode;
   /** Header profile named by the policy (`spec.identityHeaders`), if any. */
   readonly identityHeaders?: string;
+  /** `spec.authentication.basic`: a 401 carries the Basic challenge. */
+  readonly basicAuth?: boolean;
+  /** `spec.upstreamTokens`: which of the session's tokens go upstream, in which headers. */
+  readonly upstreamTokens?: UpstreamTokens;
+}
+
+export interface UpstreamTokens {
+  readonly accessToken?: { readonly header: string };
+  readonly idToken?: { readonly header: string };
 }
 
 export interface Decision {

@@ -6,6 +6,8 @@
 import { formatDuration } from './duration.ts';
 import type { PathSegment, PendingProblem } from './problems.ts';
 import type { Config } from './schema.ts';
+import { builtInProfiles } from '../identity/header-profiles.ts';
+import { reservedIdentityHeaderNames } from '../identity/reserved-header-names.ts';
 
 /** RFC 8725 §3.10 asks for a small leeway; minutes of skew would stretch every token. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -25,6 +27,8 @@ export function checkConfig(config: Config): PendingProblem[] {
   checkSessions(config, report);
   checkBearer(config, report);
   checkProviders(config, report);
+  checkPreAuthentication(config, report);
+  checkBasicAuth(config, report);
   return problems;
 }
 
@@ -203,4 +207,64 @@ function isLoopbackHost(hostname: string): boolean {
     hostname === '127.0.0.1' ||
     hostname === '[::1]'
   );
+}
+
+/** Pre-authentication without both guards would let anyone assert an identity (CWE-290). */
+function checkPreAuthentication(config: Config, report: Report): void {
+  const preauth = config.preAuthentication;
+  if (!preauth.enabled) return;
+  if (preauth.trustedProxies.length === 0) {
+    report(
+      ['preAuthentication', 'trustedProxies'],
+      'must list the SSO fronts when preAuthentication is enabled',
+    );
+  }
+  if (preauth.sharedSecret.length < 16) {
+    report(
+      ['preAuthentication', 'sharedSecret'],
+      'must have at least 16 characters when preAuthentication is enabled',
+    );
+  }
+  // The front's headers reach gatehouse in the client request: a name gatehouse also sends
+  // upstream would be refused as a forged identity header (identityHeaders.rejectClientCopies).
+  const identityNames = new Set<string>(reservedIdentityHeaderNames);
+  for (const profile of Object.values(builtInProfiles)) {
+    for (const name of Object.keys(profile.headers)) identityNames.add(name.toLowerCase());
+  }
+  for (const name of Object.keys(config.identityHeaders.custom)) {
+    identityNames.add(name.toLowerCase());
+  }
+  for (const key of ['sharedSecretHeader', 'remoteUserHeader', 'groupsHeader'] as const) {
+    const value = preauth[key];
+    if (value === '' && key !== 'sharedSecretHeader') continue;
+    if (!HEADER_NAME.test(value)) {
+      report(['preAuthentication', key], 'is not a valid header name');
+    } else if (identityNames.has(value.toLowerCase())) {
+      report(
+        ['preAuthentication', key],
+        `is an identity header gatehouse sends upstream, so a request carrying it is refused as a forged copy; use another name (e.g. x-preauth-user)`,
+      );
+    }
+  }
+  // Without forwarded addresses believed, the client address is the ingress itself.
+  if (config.trustedProxies.length === 0) {
+    report(
+      ['trustedProxies'],
+      'must list the ingress controllers when preAuthentication is enabled (the fronts are recognised by the client address the ingress forwards)',
+    );
+  }
+}
+
+function checkBasicAuth(config: Config, report: Report): void {
+  const basic = config.basicAuth;
+  if (basic.enabled && basic.htpasswdFile === '') {
+    report(['basicAuth', 'htpasswdFile'], 'is required when basicAuth is enabled');
+  }
+  // RFC 7617 §2: the realm is a quoted-string; keep it printable and quote-free.
+  if (!/^[\u0020\u0021\u0023-\u005B\u005D-\u007E]+$/.test(basic.realm)) {
+    report(['basicAuth', 'realm'], 'must be printable ASCII without " or \\');
+  }
+  for (const key of ['findTime', 'banTime'] as const) {
+    if (basic.throttle[key] < 1000) report(['basicAuth', 'throttle', key], 'must be at least 1s');
+  }
 }

@@ -480,6 +480,77 @@ export const ConfigSchema = Type.Object(
       { default: [], description: 'OpenID Providers for browser sign-in.' },
     ),
 
+    preAuthentication: Section(
+      'Trusted pre-authentication: a site behind another SSO front (geOrchestra security proxy, an Apache doing Kerberos or client certificates) names the user in request headers.',
+      {
+        enabled: Flag(false, 'Accept pre-authentication headers.'),
+        trustedProxies: Type.Array(
+          Type.String({
+            format: Formats.IpOrCidr,
+            errorMessage: '{value} is not an IP address or CIDR',
+          }),
+          {
+            default: [],
+            description:
+              'Addresses (IPs or CIDRs) of the SSO fronts, matched against the CLIENT address as the ingress reports it (so the ingress must be in `trustedProxies`). Headers from any other client are ignored and counted.',
+          },
+        ),
+        sharedSecretHeader: Text(
+          'x-gatehouse-preauth-secret',
+          'Header carrying the shared secret; the front sets it, and the ingress must strip it from client requests.',
+        ),
+        sharedSecret: Secret(
+          'The shared secret the front sends (at least 16 characters), compared in constant time.',
+        ),
+        remoteUserHeader: Text(
+          '',
+          'A plain remote-user header (e.g. `remote-user`) accepted besides the geOrchestra `sec-georchestra-preauthenticated` / `preauth-*` set. Empty: only the geOrchestra set.',
+        ),
+        groupsHeader: Text(
+          'preauth-groups',
+          'Comma-separated groups of the pre-authenticated user (elements may be `{base64}`). Empty: no groups.',
+        ),
+      },
+    ),
+
+    basicAuth: Section(
+      'HTTP Basic authentication (RFC 7617) for machine clients, against an htpasswd file of bcrypt entries; roles come from RoleMappings with `User` subjects.',
+      {
+        enabled: Flag(false, 'Accept `Authorization: Basic` credentials.'),
+        htpasswdFile: Text(
+          '',
+          'The htpasswd file (a mounted Secret). Only bcrypt entries (`htpasswd -B`); any other entry stops the start with its line number.',
+        ),
+        realm: Text('gatehouse', 'Realm of the `WWW-Authenticate: Basic` challenge.'),
+        throttle: Section(
+          'Brute-force regulation (like Authelia): failures counted per user and per client address in Redis (or memory with `sessions.store: memory`).',
+          {
+            maxRetries: Type.Integer({
+              minimum: 1,
+              default: 3,
+              description: 'Failures within `findTime` that ban the user or address.',
+            }),
+            findTime: Duration('2m', 'Window in which failures are counted.'),
+            banTime: Duration('5m', 'How long a ban lasts.'),
+          },
+        ),
+      },
+    ),
+
+    impersonation: Section(
+      'Impersonation ("switch user"): a user holding `role` may act as another user through `<prefix>/impersonate`.',
+      {
+        enabled: Flag(false, 'Offer impersonation.'),
+        role: Type.String({
+          pattern: '^[A-Za-z0-9:._@-]{1,128}$',
+          default: 'impersonator',
+          description:
+            'Cluster-scope role (from ClusterRoleMappings) allowed to impersonate. Holders of `authz.superRole` can only be impersonated by holders of it.',
+          errorMessage: 'must be a role name (letters, digits and ":._@-")',
+        }),
+      },
+    ),
+
     devIdentityProvider: Section(
       'An embedded OpenID Provider with test users, for local runs only.',
       {

@@ -106,10 +106,6 @@ export async function handleCheck(
     }
   }
 
-  // Audit mode: the policy's refusal is counted and logged as it would have been, and the
-  // request is answered as allowed (docs/audit-mode.md). Only a matched rule can carry the mode,
-  // so refusals that no policy decides (forged headers, bad credentials, ambiguous paths) stay
-  // enforced: they are about the request, not about a policy being rolled out.
   // A policy open to machine clients tells them how to authenticate (RFC 7617 §2, RFC 9110 §11.6.1).
   if (
     decision.outcome === 'unauthenticated' &&
@@ -118,6 +114,11 @@ export async function handleCheck(
   ) {
     challenge = deps.basicChallenge;
   }
+
+  // Audit mode: the policy's refusal is counted and logged as it would have been, and the
+  // request is answered as allowed (docs/audit-mode.md). Only a matched rule can carry the mode,
+  // so refusals that no policy decides (forged headers, bad credentials, ambiguous paths) stay
+  // enforced: they are about the request, not about a policy being rolled out.
   const audited = decision.outcome !== 'allow' && decision.rule?.mode === 'Audit';
   const answered: Decision = audited ? { ...decision, outcome: 'allow' } : decision;
 
@@ -145,12 +146,17 @@ async function identityHeadersFor(
 ): Promise<readonly Header[]> {
   const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
   const identity = decision.identity;
-  const headers: Header[] = [...profile.render(identity, decision.roles)];
+  const rendered = profile.render(identity, decision.roles);
+  const tokens = decision.rule?.upstreamTokens;
+  // The common case sends the profile's headers as rendered, without a copy.
+  if (deps.impersonatorHeader !== true && tokens === undefined && deps.assertion === undefined) {
+    return rendered;
+  }
+  const headers: Header[] = [...rendered];
   if (deps.impersonatorHeader === true) {
     // Always present, empty unless someone impersonates, so a client's own copy never survives.
     headers.push([impersonatorHeaderFor(profile.name), identity?.actor?.user ?? '']);
   }
-  const tokens = decision.rule?.upstreamTokens;
   if (tokens !== undefined) headers.push(...upstreamTokenHeaders(tokens, decision, request, deps));
   if (deps.assertion === undefined) return headers;
   // Always present, empty for anonymous callers, so a client's own copy never survives.

@@ -3,6 +3,7 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Identity } from '../authn/identity.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
+import type { Impersonation } from './impersonation.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 
 /** The session cookie as configured (`sessions.cookie`). */
@@ -44,6 +45,8 @@ export interface SignInOptions {
   readonly audit: AuditLog;
   /** The roles an identity holds, for `/userinfo` (cluster scope). */
   readonly rolesOf: (identity: Identity) => readonly string[];
+  /** `<prefix>/impersonate` is mounted when set (configuration `impersonation.enabled`). */
+  readonly impersonation?: Impersonation | undefined;
 }
 
 /** Paths derived from the options, computed once. */

@@ -44,6 +44,8 @@ export const hostPattern =
 export const rolePattern = '^[A-Za-z0-9:._@-]{1,128}$';
 export const profilePattern = '^[a-z0-9-]{1,63}$';
 export const pathValuePattern = '^/';
+/** An HTTP header name (RFC 9110 token) without `_`, which nginx drops and CGI confuses with `-`. */
+export const upstreamHeaderPattern = '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$';
 
 export const patternMessages: Readonly<Record<string, string>> = {
   [dnsLabelPattern]:
@@ -55,6 +57,8 @@ export const patternMessages: Readonly<Record<string, string>> = {
   [rolePattern]: 'must be 1-128 characters among letters, digits and ":._@-"',
   [profilePattern]: 'must be a header profile name: lower-case letters, digits and "-"',
   [pathValuePattern]: 'must start with "/"',
+  [upstreamHeaderPattern]:
+    'must be an HTTP header name: letters, digits and "-" (no "_"), at most 63 characters',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +188,19 @@ export const AccessRuleSchema = Type.Object(
 );
 export type AccessRule = Static<typeof AccessRuleSchema>;
 
+function UpstreamTokenSchema(token: string) {
+  return Type.Object(
+    {
+      header: Type.String({
+        pattern: upstreamHeaderPattern,
+        maxLength: 63,
+        description: `Header that carries the ${token}; \`Authorization\` sends \`Bearer <token>\`, any other header the bare token.`,
+      }),
+    },
+    { description: `Send the user's ${token}.` },
+  );
+}
+
 export const AccessPolicySpecSchema = Type.Object({
   hosts: Type.Array(Type.String({ pattern: hostPattern, maxLength: 253 }), {
     minItems: 1,
@@ -205,6 +222,31 @@ export const AccessPolicySpecSchema = Type.Object({
       description:
         '`Audit` computes, logs and counts every decision but lets the request pass: roll a new policy out safely, then switch to `Enforce`.',
     }),
+  ),
+  authentication: Type.Optional(
+    Type.Object(
+      {
+        basic: Type.Optional(
+          Type.Boolean({
+            description:
+              'Machine clients may use HTTP Basic (configuration `basicAuth`): a 401 from this policy carries `WWW-Authenticate: Basic realm=...` so they know to send credentials.',
+          }),
+        ),
+      },
+      { description: 'How callers of this policy authenticate besides the session cookie.' },
+    ),
+  ),
+  upstreamTokens: Type.Optional(
+    Type.Object(
+      {
+        accessToken: Type.Optional(UpstreamTokenSchema('access token')),
+        idToken: Type.Optional(UpstreamTokenSchema('ID token')),
+      },
+      {
+        description:
+          "Send the signed-in user's tokens upstream on allow (session identities only; refreshed when `sessions.refreshMargin` is set). A session without the token, another kind of identity or an impersonation sends the header empty.",
+      },
+    ),
   ),
   rules: Type.Array(AccessRuleSchema, {
     minItems: 1,

@@ -4,7 +4,7 @@
  * the per-request path only does Map lookups and a scan of presorted lists.
  */
 import { createHash } from 'node:crypto';
-import type { MatchedRule } from '../authz/decision.ts';
+import type { MatchedRule, UpstreamTokens } from '../authz/decision.ts';
 import { RuleIndex, methodBits } from '../authz/rule-index.ts';
 import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
 import { RoleIndex } from '../authz/roles.ts';
@@ -74,6 +74,15 @@ function timestampMillis(timestamp: string): number {
   return Number.isFinite(millis) ? millis : Number.MAX_SAFE_INTEGER;
 }
 
+function upstreamTokensOf(policy: AnyAccessPolicy): UpstreamTokens | undefined {
+  const { accessToken, idToken } = policy.spec.upstreamTokens ?? {};
+  if (accessToken === undefined && idToken === undefined) return undefined;
+  return Object.freeze({
+    ...(accessToken === undefined ? {} : { accessToken: { header: accessToken.header } }),
+    ...(idToken === undefined ? {} : { idToken: { header: idToken.header } }),
+  });
+}
+
 function compilePolicy(
   object: SnapshotObject,
   policy: AnyAccessPolicy,
@@ -88,6 +97,7 @@ function compilePolicy(
   );
   if (hosts.length === 0) return;
   const mode = policy.spec.mode ?? 'Enforce';
+  const upstreamTokens = upstreamTokensOf(policy);
 
   policy.spec.rules.forEach((rule, ruleIndex) => {
     const deny = rule.action === 'Deny';
@@ -103,6 +113,8 @@ function compilePolicy(
       ...(policy.spec.identityHeaders === undefined
         ? {}
         : { identityHeaders: policy.spec.identityHeaders }),
+      ...(policy.spec.authentication?.basic === true ? { basicAuth: true } : {}),
+      ...(upstreamTokens === undefined ? {} : { upstreamTokens }),
     });
     rule.match.forEach((match, matchIndex) => {
       const exact = match.path?.type === 'Exact';

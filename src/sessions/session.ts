@@ -44,6 +44,19 @@ export interface Session {
   readonly absoluteExpiresAt: number;
   /** End of the session if unused; slides forward on access (at most once a minute). */
   readonly idleExpiresAt: number;
+  /**
+   * While the session's user impersonates someone (oidc/impersonation.ts): who. The session stays
+   * the real user's (tokens, provider, logout all unchanged); checks answer for the target.
+   */
+  readonly impersonation?: SessionImpersonation;
+}
+
+/** The identity a session acts as while impersonating; kept sealed with the session record. */
+export interface SessionImpersonation {
+  readonly user: string;
+  readonly email?: string;
+  /** Epoch milliseconds. */
+  readonly startedAt: number;
 }
 
 /** What a login hands to `SessionStore.create`; the store fills in keys and times. */

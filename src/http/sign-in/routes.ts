@@ -3,6 +3,8 @@ import { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { backchannelLogoutHandler } from './backchannel-logout.ts';
 import { callbackHandler } from './callback.ts';
+import { mountImpersonation } from './impersonate.ts';
+import { mountPortal } from './portal.ts';
 import { signOutHandler, signOutPageHandler, signedOutHandler } from './sign-out.ts';
 import { startHandler } from './start.ts';
 import { userinfoHandler } from './userinfo.ts';
@@ -27,5 +29,7 @@ export function signInRoutes(options: SignInOptions): (router: Router) => void {
     router.get(`${prefix}/signed-out`, signedOutHandler(options));
     router.post(`${prefix}/backchannel_logout`, backchannelLogoutHandler(options));
     router.get(`${prefix}/userinfo`, userinfoHandler(options, sessions));
+    mountImpersonation(router, options, sessions); // <prefix>/impersonate, when configured
+    mountPortal(router, options, sessions); // <prefix>/ (portal) and <prefix>/forbidden
   };
 }

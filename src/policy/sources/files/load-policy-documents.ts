@@ -32,6 +32,12 @@ export interface LoadedPolicies {
 }
 
 const epoch = '1970-01-01T00:00:00Z';
+/**
+ * Largest manifest file read, in UTF-8 bytes: the most a Kubernetes ConfigMap can hold (1 MiB), the
+ * usual way policy files reach a pod. A larger file is not a policy anyone wrote by hand, and
+ * parsing it would cost memory and time on every reload (gatehouse issue 9, input limits).
+ */
+export const maxManifestBytes = 1024 * 1024;
 /** Billion-laughs guard (the `yaml` default, made explicit). */
 const maxAliasCount = 100;
 
@@ -101,6 +107,17 @@ export function loadPolicyDocuments(
   const seen = new Map<string, string>();
 
   for (const file of files) {
+    const bytes = Buffer.byteLength(file.text, 'utf8');
+    if (bytes > maxManifestBytes) {
+      problems.push({
+        file: file.path,
+        path: '',
+        message:
+          `file is ${String(bytes)} bytes, larger than the ${String(maxManifestBytes)}-byte limit ` +
+          'for a policy manifest (the size of a ConfigMap); split it into several files',
+      });
+      continue;
+    }
     const lineCounter = new LineCounter();
     const documents = parseAllDocuments(file.text, {
       lineCounter,

@@ -1,0 +1,157 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../authn/identity.ts';
+import type { Session, SessionImpersonation } from '../sessions/session.ts';
+import type { SessionTicket } from '../sessions/ticket.ts';
+import { identityOfSession } from './session-identity.ts';
+
+/**
+ * Impersonation ("switch user"): a signed-in user holding the configured role acts as another
+ * user, so support staff see what that user sees. The session stays the real user's (its tokens,
+ * provider and logout are unchanged); only the identity that checks answer for changes, and it
+ * always names the real user as its actor: upstreams receive the impersonator header and the
+ * assertion's `act` claim (RFC 8693 §4.1 "act (Actor) Claim"), so nothing downstream mistakes
+ * an impersonated request for the user's own.
+ *
+ * The target is named by user name only: gatehouse cannot ask the identity provider about
+ * another user, so the effective identity has that user name (also as subject), the e-mail
+ * address the impersonator typed (if any), NO groups, and the roles `RoleMapping`s grant to a
+ * `User` subject of that name or address. Group-based roles are therefore not reproduced.
+ *
+ * Refusals (OWASP ASVS V8 "Authorization"):
+ * - the actor lacks the impersonation role (cluster scope: ClusterRoleMappings);
+ * - the target holds the super role and the actor does not: impersonation must never be a way
+ *   to gain more privilege than the actor has;
+ * - the actor names itself.
+ * The rules are re-checked on every request, so removing the role from the actor (or granting
+ * the super role to the target) ends a running impersonation at the next request.
+ */
+export interface ImpersonationOptions {
+  /** The role that may impersonate (`impersonation.role`, default `impersonator`). */
+  readonly role: string;
+  /** `authz.superRole`; null when there is none. */
+  readonly superRole: string | null;
+  /** Cluster-scope roles of an identity (ClusterRoleMappings of the current snapshot). */
+  readonly rolesOf: (identity: Identity) => readonly string[];
+}
+
+export type ImpersonationRefusal = 'not-impersonator' | 'super-role-target' | 'self';
+
+/** The provider name of impersonated identities, in logs and in `X-Auth-Request-*` consumers. */
+export const impersonationProvider = 'impersonation';
+
+/** Longest accepted user name or e-mail address in the form. */
+const maxFieldLength = 256;
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const controlCharacters = /[\u0000-\u001F\u007F-\u009F]/;
+
+/** The user and optional e-mail typed into the form, trimmed; null when unusable. */
+export function parseImpersonationTarget(
+  user: string | null,
+  email: string | null,
+): { readonly user: string; readonly email?: string } | null {
+  const name = user?.trim() ?? '';
+  const address = email?.trim() ?? '';
+  if (name === '' || name.length > maxFieldLength || controlCharacters.test(name)) return null;
+  if (address === '') return { user: name };
+  if (
+    address.length > maxFieldLength ||
+    controlCharacters.test(address) ||
+    !/^[^\s@]+@[^\s@]+$/.test(address)
+  ) {
+    return null;
+  }
+  return { user: name, email: address };
+}
+
+export class Impersonation {
+  readonly #options: ImpersonationOptions;
+
+  constructor(options: ImpersonationOptions) {
+    this.#options = options;
+  }
+
+  /** The role that may impersonate. */
+  get role(): string {
+    return this.#options.role;
+  }
+
+  /** Whether `actor` (the real user) may impersonate at all. */
+  mayImpersonate(actor: Identity): boolean {
+    const roles = this.#options.rolesOf(actor);
+    return roles.includes(this.#options.role);
+  }
+
+  /** Why `actor` may not act as `target`, or null when it may. */
+  refusal(actor: Identity, target: Identity): ImpersonationRefusal | null {
+    if (!this.mayImpersonate(actor)) return 'not-impersonator';
+    if (target.user === actor.user || target.subject === actor.subject) return 'self';
+    const superRole = this.#options.superRole;
+    if (
+      superRole !== null &&
+      this.#options.rolesOf(target).includes(superRole) &&
+      !this.#options.rolesOf(actor).includes(superRole)
+    ) {
+      return 'super-role-target';
+    }
+    return null;
+  }
+
+  /**
+   * The identity a session answers for: the impersonated one (with its actor) while an
+   * impersonation runs and is still allowed, the session's own otherwise.
+   */
+  effectiveIdentity(session: Session): Identity {
+    const real = identityOfSession(session);
+    const impersonation = session.impersonation;
+    if (impersonation === undefined) return real;
+    const target = impersonatedIdentity(session, impersonation);
+    return this.refusal(real, target) === null ? target : real;
+  }
+}
+
+/** The identity `session`'s user acts as; see the file comment for what it carries. */
+export function impersonatedIdentity(
+  session: Session,
+  impersonation: Pick<SessionImpersonation, 'user' | 'email'>,
+): Identity {
+  const real = identityOfSession(session);
+  return Object.freeze({
+    subject: impersonation.user,
+    user: impersonation.user,
+    ...(impersonation.email === undefined ? {} : { email: impersonation.email }),
+    groups: Object.freeze([]),
+    claims: Object.freeze({}),
+    provider: impersonationProvider,
+    method: 'session' as const,
+    ...(real.sessionId === undefined ? {} : { sessionId: real.sessionId }),
+    ...(real.expiresAt === undefined ? {} : { expiresAt: real.expiresAt }),
+    actor: Object.freeze({ user: real.user, subject: real.subject, provider: real.provider }),
+  });
+}
+
+/**
+ * The form's CSRF token: an HMAC of the session key under a key derived (HKDF, RFC 5869) from
+ * the ticket's secret, which only the browser's HttpOnly cookie holds; the same stateless
+ * "HMAC based token pattern" (OWASP CSRF Prevention Cheat Sheet) as sign-out, with its own
+ * derivation label so a sign-out token is never an impersonation token.
+ */
+const HKDF_SALT = Buffer.from('gatehouse/impersonate', 'utf8');
+const HKDF_INFO = Buffer.from('gatehouse/impersonate/csrf/v1', 'utf8');
+
+export function impersonationToken(ticket: SessionTicket, sessionKey: string): string {
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(ticket.secret, 'base64url'), HKDF_SALT, HKDF_INFO, 32),
+  );
+  return createHmac('sha256', key).update(sessionKey, 'utf8').digest('base64url');
+}
+
+export function isValidImpersonationToken(
+  token: string | null | undefined,
+  ticket: SessionTicket,
+  sessionKey: string,
+): boolean {
+  if (typeof token !== 'string' || token.length > 100) return false;
+  const expected = Buffer.from(impersonationToken(ticket, sessionKey), 'utf8');
+  const actual = Buffer.from(token, 'utf8');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

@@ -1,0 +1,167 @@
+/**
+ * Trusted pre-authentication through `/authz/nginx`: a site behind another SSO front names the
+ * user in headers. They are believed only when the client address that the (trusted) ingress
+ * forwards is one of the fronts AND the shared secret matches; from anywhere else, with a wrong
+ * secret or without it, they are ignored (the request is anonymous) and counted.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nginxCheck, type Headers } from '../../fixtures/gatehouse/checks.ts';
+import { metricValue, scrape } from '../../fixtures/gatehouse/metrics-text.ts';
+import { startTestGatehouse, type TestGatehouse } from '../../fixtures/gatehouse/start.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import { hosts, profilePolicies } from './identity-fixtures.ts';
+
+const secret = 'preauth-secret-0123456789';
+const front = '10.1.2.3';
+const elsewhere = '192.0.2.9';
+
+let gatehouse: TestGatehouse;
+
+beforeAll(async () => {
+  gatehouse = await startTestGatehouse({
+    policies: profilePolicies,
+    trustedProxies: ['127.0.0.1/32'],
+    configYaml: `
+preAuthentication:
+  enabled: true
+  trustedProxies: [10.1.2.0/24]
+  sharedSecret: ${secret}
+  remoteUserHeader: x-preauth-user
+`,
+  });
+});
+afterAll(async () => {
+  await gatehouse.close();
+});
+
+const zoeFromGeorchestra: Headers = [
+  ['sec-georchestra-preauthenticated', 'true'],
+  ['preauth-username', 'zmartin'],
+  ['preauth-email', 'zoe.martin@example.org'],
+  ['preauth-firstname', '{base64}Wm/Dqw=='],
+  ['preauth-lastname', '{base64}w5FhbmTDug=='],
+  ['preauth-org', 'PSC'],
+  ['preauth-groups', 'staff,{base64}c2FsZXMsZW1lYQ=='],
+];
+
+function check(host: string, clientIp: string, headers: Headers) {
+  return nginxCheck(gatehouse, `https://${host}/maps`, [['X-Real-IP', clientIp], ...headers]);
+}
+
+async function ignoredCount(reason: string): Promise<number> {
+  return metricValue(
+    await scrape(gatehouse.opsUrl('/metrics')),
+    'gatehouse_preauth_ignored_total',
+    {
+      reason,
+    },
+  );
+}
+
+describe('from a trusted front with the secret', () => {
+  it('accepts the geOrchestra headers, decoding {base64}, and sends them on as the sec profile', async () => {
+    const response = await check(hosts.sec, front, [
+      ...zoeFromGeorchestra,
+      ['X-Gatehouse-Preauth-Secret', secret],
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.headers['sec-username']).toBe('zmartin');
+    expect(response.headers['sec-email']).toBe('zoe.martin@example.org');
+    expect(response.headers['sec-firstname']).toBe('{base64}Wm/Dqw==');
+    expect(response.headers['sec-lastname']).toBe('{base64}w5FhbmTDug==');
+    expect(response.headers['sec-org']).toBe('PSC');
+  });
+
+  it('keeps the groups, the comma inside one of them included', async () => {
+    const response = await check(hosts.xAuthRequest, front, [
+      ...zoeFromGeorchestra,
+      ['X-Gatehouse-Preauth-Secret', secret],
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.headers['x-auth-request-groups']).toBe('staff,{base64}c2FsZXMsZW1lYQ==');
+  });
+
+  it('accepts the plain remote-user header', async () => {
+    const response = await check(hosts.remote, front, [
+      ['X-Preauth-User', 'kerberos-user'],
+      ['X-Gatehouse-Preauth-Secret', secret],
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.headers['remote-user']).toBe('kerberos-user');
+    expect(response.headers['remote-email']).toBe('');
+  });
+});
+
+describe('ignored and counted', () => {
+  it.each([
+    ['from an untrusted client address', elsewhere, secret, 'untrusted-client'],
+    ['with a wrong secret', front, 'preauth-secret-0123456780', 'bad-secret'],
+    ['without the secret', front, undefined, 'missing-secret'],
+  ] as const)('%s: the request stays anonymous (401)', async (_case, clientIp, sent, reason) => {
+    const before = await ignoredCount(reason);
+    const headers: Headers = [
+      ...zoeFromGeorchestra,
+      ...(sent === undefined ? [] : ([['X-Gatehouse-Preauth-Secret', sent]] as const)),
+    ];
+    const response = await check(hosts.sec, clientIp, headers);
+    expect(response.status).toBe(401);
+    expect(response.headers).not.toHaveProperty('sec-username');
+    expect(await ignoredCount(reason)).toBe(before + 1);
+  });
+
+  it('does not believe X-Real-IP from an address that is not a trusted ingress', async () => {
+    const untrustedIngress = await startTestGatehouse({
+      policies: profilePolicies,
+      configYaml: `
+trustedProxies: [192.0.2.0/24]
+preAuthentication:
+  enabled: true
+  trustedProxies: [10.1.2.0/24]
+  sharedSecret: ${secret}
+`,
+    });
+    try {
+      const response = await nginxCheck(untrustedIngress, `https://${hosts.sec}/`, [
+        ['X-Real-IP', front],
+        ...zoeFromGeorchestra,
+        ['X-Gatehouse-Preauth-Secret', secret],
+      ]);
+      expect(response.status).toBe(401);
+    } finally {
+      await untrustedIngress.close();
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('refuses pre-authentication without fronts, secret or trusted ingress', () => {
+    const loaded = loadConfig({ env: { GATEHOUSE_PRE_AUTHENTICATION__ENABLED: 'true' } });
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    const paths = loaded.problems.map((problem) => problem.path);
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'preAuthentication.trustedProxies',
+        'preAuthentication.sharedSecret',
+        'trustedProxies',
+      ]),
+    );
+  });
+
+  it('refuses a remote-user header that gatehouse itself sends upstream', () => {
+    const loaded = loadConfig({
+      env: {
+        GATEHOUSE_TRUSTED_PROXIES: '["127.0.0.1/32"]',
+        GATEHOUSE_PRE_AUTHENTICATION__ENABLED: 'true',
+        GATEHOUSE_PRE_AUTHENTICATION__TRUSTED_PROXIES: '["10.0.0.0/8"]',
+        GATEHOUSE_PRE_AUTHENTICATION__SHARED_SECRET: secret,
+        GATEHOUSE_PRE_AUTHENTICATION__REMOTE_USER_HEADER: 'Remote-User',
+      },
+    });
+    expect(loaded.ok).toBe(false);
+    if (loaded.ok) return;
+    expect(loaded.problems.map((problem) => problem.path)).toEqual([
+      'preAuthentication.remoteUserHeader',
+    ]);
+  });
+});
