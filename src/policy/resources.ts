@@ -47,6 +47,40 @@ export const pathValuePattern = '^/';
 /** An HTTP header name (RFC 9110 token) without `_`, which nginx drops and CGI confuses with `-`. */
 export const upstreamHeaderPattern = '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$';
 
+/**
+ * Headers a policy may not carry tokens in: the request's own routing and credentials (`Host`,
+ * `Cookie`, forwarded headers, hop-by-hop fields) and gatehouse's identity headers, which a
+ * tenant must not be able to overwrite with a token. The CEL rule and validate.ts share it.
+ */
+export const forbiddenTokenHeaders = [
+  'host',
+  'cookie',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'content-length',
+  'proxy-authorization',
+  'x-real-ip',
+] as const;
+export const forbiddenTokenHeaderPrefixes = [
+  'x-forwarded-',
+  'x-auth-request-',
+  'remote-',
+  'sec-',
+  'x-gatehouse-',
+  'x-envoy-',
+] as const;
+
+const tokenHeaderValidations = [
+  {
+    rule: `!(self.header.lowerAscii() in [${forbiddenTokenHeaders.map((h) => `'${h}'`).join(', ')}]) && ![${forbiddenTokenHeaderPrefixes.map((p) => `'${p}'`).join(', ')}].exists(p, self.header.lowerAscii().startsWith(p))`,
+    message:
+      'header must not be a routing, hop-by-hop or credential header, nor an identity header (x-auth-request-*, remote-*, sec-*, x-gatehouse-*)',
+  },
+] as const;
+
 export const patternMessages: Readonly<Record<string, string>> = {
   [dnsLabelPattern]:
     'must be a DNS-1123 label: lower-case letters, digits and "-", starting and ending with a letter or digit, at most 63 characters',
@@ -197,7 +231,10 @@ function UpstreamTokenSchema(token: string) {
         description: `Header that carries the ${token}; \`Authorization\` sends \`Bearer <token>\`, any other header the bare token.`,
       }),
     },
-    { description: `Send the user's ${token}.` },
+    {
+      description: `Send the user's ${token}.`,
+      'x-kubernetes-validations': tokenHeaderValidations,
+    },
   );
 }
 

@@ -274,3 +274,35 @@ describe('pointerToPath', () => {
     expect(pointerToPath(pointer)).toBe(path);
   });
 });
+
+describe('upstream token headers', () => {
+  const policy = (header: string) => ({
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'AccessPolicy',
+    metadata: { name: 'p', namespace: 'team', creationTimestamp: '2026-01-01T00:00:00Z' },
+    spec: {
+      hosts: ['app.example.com'],
+      upstreamTokens: { accessToken: { header } },
+      rules: [{ name: 'all', match: [{}], roles: ['authenticated'] }],
+    },
+  });
+
+  it.each([
+    'Cookie',
+    'Host',
+    'X-Forwarded-For',
+    'X-Auth-Request-User',
+    'Remote-User',
+    'x-gatehouse-assertion',
+  ])('refuses a token in %s, which would let a tenant overwrite routing or identity', (header) => {
+    const result = validateResource(policy(header));
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.problems.map((problem) => problem.path)).toContain(
+      'spec.upstreamTokens.accessToken.header',
+    );
+  });
+
+  it.each(['Authorization', 'X-Access-Token'])('accepts %s', (header) => {
+    expect(validateResource(policy(header)).ok).toBe(true);
+  });
+});

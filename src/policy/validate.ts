@@ -19,6 +19,8 @@ import {
   kinds,
   patternMessages,
   resourceKinds,
+  forbiddenTokenHeaderPrefixes,
+  forbiddenTokenHeaders,
   ruleValidations,
   subjectValidations,
 } from './resources.ts';
@@ -197,6 +199,23 @@ function checkAccessPolicy(spec: Record<string, unknown>, problems: Problem[]): 
       });
     }
   });
+
+  if (isRecord(spec.upstreamTokens)) {
+    for (const token of ['accessToken', 'idToken'] as const) {
+      const entry = spec.upstreamTokens[token];
+      if (!isRecord(entry) || typeof entry.header !== 'string') continue;
+      const header = entry.header.toLowerCase();
+      if (
+        (forbiddenTokenHeaders as readonly string[]).includes(header) ||
+        forbiddenTokenHeaderPrefixes.some((prefix) => header.startsWith(prefix))
+      ) {
+        problems.push({
+          path: `spec.upstreamTokens.${token}.header`,
+          message: `"${entry.header}" must not carry a token: it is a routing, hop-by-hop or credential header, or an identity header`,
+        });
+      }
+    }
+  }
 
   const ruleNames = new Set<string>();
   asRecords(spec.rules).forEach((rule, ruleIndex) => {
