@@ -26,7 +26,7 @@ import {
   ProxyTrust,
 } from './dialects/dialects.ts';
 import type { CheckDependencies } from './http/check-route.ts';
-import { createMainApp } from './http/main-app.ts';
+import { createMainHandler } from './http/main-app.ts';
 import { createOperationsApp, type ReadinessCheck } from './http/operations-app.ts';
 import { AssertionSigner } from './identity/assertion.ts';
 import { createHeaderProfiles } from './identity/header-profiles.ts';
@@ -282,7 +282,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     },
   ];
 
-  const mainApp = createMainApp({
+  const mainHandler = createMainHandler({
     check,
     dialects: { nginx: nginxDialect, forwardAuth: forwardAuthDialect, extAuthz: extAuthzDialect },
     routesPrefix: config.routes.prefix,
@@ -336,9 +336,8 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     keepAliveTimeout: config.server.keepAliveTimeout,
   };
   // Koa's callback returns a promise Node ignores; Koa handles its errors itself.
-  const mainHandler = mainApp.callback();
   const operationsHandler = operationsApp.callback();
-  const mainServer = createServer(serverOptions, (req, res) => void mainHandler(req, res));
+  const mainServer = createServer(serverOptions, mainHandler);
   const operationsServer = createServer(
     serverOptions,
     (req, res) => void operationsHandler(req, res),

@@ -1,3 +1,4 @@
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -5,6 +6,7 @@ import type { Dialect } from '../dialects/dialect.ts';
 import { jwksPath, type JwksDocument } from '../identity/signing-keys-jwks.ts';
 import { handleCheck, type CheckDependencies } from './check-route.ts';
 import { errorHandler } from './error-handler.ts';
+import { writeErrorResponse } from './error-response.ts';
 import { stylesheet } from './pages.ts';
 import { requestIdFrom } from './request-id.ts';
 
@@ -24,7 +26,52 @@ export interface MainAppOptions {
   readonly mountSignInRoutes?: (router: Router) => void;
 }
 
-/** The main listener's Koa app: the three external-auth dialects and the sign-in routes. */
+/**
+ * The main listener's request handler. The three external-auth endpoints are answered straight
+ * from `node:http` — they are the hot path of every protected app, and a Koa context per check
+ * costs more than the whole decision — and everything else (sign-in routes, JWKS, static files)
+ * goes through the Koa app. They are matched on the raw target, before any decoding: the
+ * ext-authz path carries the client's raw path, which must reach the dialect undecoded (a router
+ * would percent-decode it, and throw on a malformed escape).
+ */
+export function createMainHandler(options: MainAppOptions): RequestListener {
+  const koa = createMainApp(options).callback();
+  const { nginx, forwardAuth, extAuthz } = options.dialects;
+  const dialectFor = (rawTarget: string): Dialect | null => {
+    // An absolute-form target (`GET http://host/authz/nginx`) still belongs to the check
+    // endpoint, whose dialect refuses it with a 400 rather than a 404 from the router.
+    const target = rawTarget.startsWith('/')
+      ? rawTarget
+      : rawTarget.replace(/^[a-z]+:\/\/[^/]*/i, '');
+    if (!target.startsWith('/authz/')) return null;
+    const end = target.indexOf('?');
+    const path = end === -1 ? target : target.slice(0, end);
+    // ingress-nginx subrequests are GET (HEAD when the client sent HEAD); auth-method may set
+    // others. Traefik with preserveRequestMethod keeps the client's method; Caddy sends GET.
+    if (path === '/authz/nginx') return nginx;
+    if (path === '/authz/forward-auth') return forwardAuth;
+    // Envoy keeps the original method and appends the original path to the prefix.
+    if (path === '/authz/ext-authz' || path.startsWith('/authz/ext-authz/')) return extAuthz;
+    return null;
+  };
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const dialect = dialectFor(req.url ?? '/');
+    if (dialect === null) {
+      void koa(req, res);
+      return;
+    }
+    const proxyRequestId = req.headers['x-request-id'];
+    const requestId = requestIdFrom(
+      typeof proxyRequestId === 'string' ? proxyRequestId : undefined,
+    );
+    res.setHeader('X-Request-ID', requestId);
+    handleCheck(req, res, requestId, dialect, options.check).catch((error: unknown) => {
+      writeErrorResponse(res, error, requestId, options.logger);
+    });
+  };
+}
+
+/** The Koa app behind the main listener: sign-in routes, JWKS, static files. */
 export function createMainApp(options: MainAppOptions): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true; // errors are logged by errorHandler, once, with the request id
@@ -37,27 +84,6 @@ export function createMainApp(options: MainAppOptions): Koa {
     await next();
   });
   app.use(errorHandler(options.logger));
-
-  // The check endpoints are matched by hand, before the router: they are the hot path, and the
-  // ext-authz path carries the client's raw path, which must reach the dialect undecoded (a
-  // router would percent-decode it, and throw on a malformed escape).
-  const { nginx, forwardAuth, extAuthz } = options.dialects;
-  app.use(async (ctx, next): Promise<void> => {
-    const path = ctx.path;
-    if (!path.startsWith('/authz/')) {
-      await next();
-      return;
-    }
-    // ingress-nginx subrequests are GET (HEAD when the client sent HEAD); auth-method may set
-    // others. Traefik with preserveRequestMethod keeps the client's method; Caddy sends GET.
-    if (path === '/authz/nginx') return handleCheck(ctx, nginx, options.check);
-    if (path === '/authz/forward-auth') return handleCheck(ctx, forwardAuth, options.check);
-    // Envoy keeps the original method and appends the original path to the prefix.
-    if (path === '/authz/ext-authz' || path.startsWith('/authz/ext-authz/')) {
-      return handleCheck(ctx, extAuthz, options.check);
-    }
-    await next();
-  });
 
   router.get(`${options.routesPrefix}/static/gatehouse.css`, (ctx) => {
     ctx.type = 'text/css; charset=utf-8';

@@ -32,7 +32,9 @@ export const pageContentSecurityPolicy = `default-src 'none'; style-src 'self' $
 export const pageSecurityHeaders: readonly (readonly [string, string])[] = [
   ['Content-Security-Policy', pageContentSecurityPolicy],
   ['X-Content-Type-Options', 'nosniff'],
-  ['Referrer-Policy', 'no-referrer'],
+  // same-origin, not no-referrer: our own form posts must carry a real Origin for the CSRF check,
+  // while nothing leaks to other sites.
+  ['Referrer-Policy', 'same-origin'],
   ['Cache-Control', 'no-store'],
   ['X-Frame-Options', 'DENY'],
 ];

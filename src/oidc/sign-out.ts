@@ -47,8 +47,25 @@ export function isSameOriginPost(
   if (secFetchSite !== undefined && secFetchSite !== 'same-origin' && secFetchSite !== 'none') {
     return false;
   }
+  // A page served with a strict Referrer-Policy makes browsers send `Origin: null` on its own
+  // form posts; that is acceptable only when Fetch Metadata vouches for the same origin.
+  if (origin === 'null') return secFetchSite === 'same-origin';
   if (origin !== undefined && origin !== new URL(publicUrl).origin) return false;
   return true;
+}
+
+/**
+ * Origins a page's sign-out form may end up at: a form POST that redirects to the provider's
+ * end_session_endpoint is checked against `form-action` for every hop (CSP Level 3), so the
+ * page's policy must name that origin besides 'self'.
+ */
+export function signOutFormActions(options: SignInOptions, session: Session | null): string[] {
+  if (session === null) return [];
+  const provider = options.providers.get(session.provider);
+  if (provider === null || !provider.options.endSession) return [];
+  const endpoint = provider.config.serverMetadata().end_session_endpoint;
+  const origin = endpoint === undefined ? null : URL.parse(endpoint)?.origin;
+  return origin === null || origin === undefined || origin === 'null' ? [] : [origin];
 }
 
 /**

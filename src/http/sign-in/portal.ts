@@ -6,7 +6,7 @@ import { ConfigSchema } from '../../config/schema.ts';
 import { validateRedirect } from '../../oidc/redirect-target.ts';
 import { identityOfSession } from '../../oidc/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
-import { signOutToken } from '../../oidc/sign-out.ts';
+import { signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
 import { forbiddenPage } from '../pages.ts';
 import { portalPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
@@ -83,6 +83,7 @@ export function portalHandler(
         userinfoHref: `${paths.prefix}/userinfo`,
         stylesheetHref: paths.stylesheetHref,
       }),
+      signOutFormActions(options, session),
     );
   };
 }

@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { GatehouseError } from '../errors.ts';
-import { pageSecurityHeaders } from '../pages.ts';
+import { pageContentSecurityPolicy, pageSecurityHeaders } from '../pages.ts';
 
 /** Shared response helpers of the sign-in handlers. */
 
@@ -14,8 +14,26 @@ export function singleParam(ctx: Context, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-export function sendPage(ctx: Context, status: number, html: string): void {
+/**
+ * Sends an HTML page with the strict page headers; `formActions` are extra origins the page's
+ * forms may post or be redirected to (the provider's sign-out endpoint).
+ */
+export function sendPage(
+  ctx: Context,
+  status: number,
+  html: string,
+  formActions: readonly string[] = [],
+): void {
   for (const [name, value] of pageSecurityHeaders) ctx.set(name, value);
+  if (formActions.length > 0) {
+    ctx.set(
+      'Content-Security-Policy',
+      pageContentSecurityPolicy.replace(
+        "form-action 'self'",
+        `form-action 'self' ${formActions.join(' ')}`,
+      ),
+    );
+  }
   ctx.status = status;
   ctx.type = 'text/html; charset=utf-8';
   ctx.body = html;

@@ -4,6 +4,7 @@ import { serializeCookie } from '../../oidc/cookies.ts';
 import { redirectOrDefault } from '../../oidc/redirect-target.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import {
+  signOutFormActions,
   afterSignOutLocation,
   isSameOriginPost,
   isValidSignOutToken,
@@ -34,6 +35,7 @@ export function signOutPageHandler(
         user: found?.session.identity.user ?? null,
         stylesheetHref: paths.stylesheetHref,
       }),
+      signOutFormActions(options, found?.session ?? null),
     );
   };
 }

@@ -17,7 +17,7 @@ import {
   forwardAuthDialect,
   nginxDialect,
 } from '../../../src/dialects/dialects.ts';
-import { createMainApp } from '../../../src/http/main-app.ts';
+import { createMainHandler } from '../../../src/http/main-app.ts';
 import { signInRoutes } from '../../../src/http/sign-in/routes.ts';
 import { createHeaderProfiles } from '../../../src/identity/header-profiles.ts';
 import { Metrics } from '../../../src/metrics/metrics.ts';
@@ -237,7 +237,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
           metrics,
         })
       : undefined;
-  const app = createMainApp({
+  const handler = createMainHandler({
     check: {
       audit: new AuditLog(silent),
       authenticator: new AuthenticatorChain([
@@ -265,10 +265,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
     logger: silent,
     mountSignInRoutes: signInRoutes(signIn),
   });
-  const callback = app.callback();
-  reserved.handle((req, res) => {
-    void callback(req, res);
-  });
+  reserved.handle(handler);
   return {
     url: reserved.url,
     store,
