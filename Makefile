@@ -82,3 +82,30 @@ bench-quick: install prerequisites ## CI regression guard: (a′), (b), (c), 2 s
 soak: install prerequisites ## 10-minute soak of (c) at half load: zero errors, RSS growth under 10% after warm-up
 	bash scripts/bench/ensure-tools.sh wrk
 	node bench/soak.ts $(BENCH_ARGS)
+
+# --- fault tests (test/faults/) ---------------------------------------------------------------
+# Private redis-server, redis-sentinel and Redis Cluster processes on random loopback ports; the
+# shared Redis at 127.0.0.1:6379 is never touched. `make test` runs the short variants too.
+.PHONY: faults
+faults: install prerequisites ## Fault suites: Redis outage, Sentinel and Cluster failover, SIGTERM, crashes (~1 min)
+	vitest run test/faults
+
+.PHONY: faults-long
+faults-long: install prerequisites ## Fault suites with more and longer outages and failovers (~4 min)
+	FAULTS_LONG=1 vitest run test/faults
+
+# --- demo (README "Click through it") -----------------------------------------------------------
+DEMO_PORT ?= 8088
+
+.PHONY: demo
+demo: install ## The whole picture: dev identity provider, gatehouse, nginx and a demo app at http://app.localhost:8088 (DEMO_PORT=…)
+	node dev/demo/run-demo.ts --config $(CONFIG) --port $(DEMO_PORT)
+
+# --- property and fuzz tests (docs/security.md) ------------------------------------------------
+# `make test` runs every property with FAST_CHECK_RUNS=2000 (the default); this target runs the
+# nightly-sized budget. Override with e.g. `make fuzz FAST_CHECK_RUNS=1000000`.
+FAST_CHECK_RUNS ?= 200000
+
+.PHONY: fuzz
+fuzz: install ## Property/fuzz tests with FAST_CHECK_RUNS cases per property (default 200 000; ~10 min)
+	FAST_CHECK_RUNS=$(FAST_CHECK_RUNS) vitest run test/property
