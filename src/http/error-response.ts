@@ -1,6 +1,35 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { GatehouseError } from './errors.ts';
+import { DependencyError, GatehouseError } from './errors.ts';
+
+/**
+ * An outage fails every request that needs the dependency; one warning per dependency per
+ * interval (with the count of the others) tells the operator as much as thousands of stack traces.
+ */
+const dependencyLogIntervalMs = 5000;
+const dependencyLogState = new Map<string, { last: number; suppressed: number }>();
+
+function logDependencyFailure(error: DependencyError, requestId: string, logger: Logger): void {
+  const now = Date.now();
+  const state = dependencyLogState.get(error.dependency) ?? { last: 0, suppressed: 0 };
+  if (now - state.last < dependencyLogIntervalMs) {
+    state.suppressed += 1;
+    dependencyLogState.set(error.dependency, state);
+    return;
+  }
+  logger.warn(
+    {
+      requestId,
+      code: error.code,
+      status: error.status,
+      dependency: error.dependency,
+      detail: error.message,
+      similarSuppressed: state.suppressed,
+    },
+    `${error.dependency} unavailable: requests that need it are refused (503) until it answers again`,
+  );
+  dependencyLogState.set(error.dependency, { last: now, suppressed: 0 });
+}
 
 /** What a failed request is answered with; never a 2xx (DESIGN.md security invariant 1). */
 export interface ErrorResponse {
@@ -23,7 +52,9 @@ export function errorResponseOf(error: unknown, requestId: string, logger: Logge
   const message =
     typed?.expose === true ? typed.message : status >= 500 ? 'internal error' : 'request refused';
   const logFields = { requestId, code, status, err: error };
-  if (status >= 500) {
+  if (error instanceof DependencyError) {
+    logDependencyFailure(error, requestId, logger);
+  } else if (status >= 500) {
     logger.error(logFields, typed?.message ?? 'unexpected error while handling a request');
   } else {
     logger.info(logFields, typed?.message ?? 'request refused');
