@@ -52,6 +52,12 @@ export class SessionCookieAuthenticator implements Authenticator {
    * exactly as long as the request that holds the identity.
    */
   readonly #tokens = new WeakMap<Identity, SessionTokens>();
+  /**
+   * The identity built for each session record. The per-replica cache hands out the same
+   * (immutable) record for a few seconds, so the identity — and the roles decide() caches per
+   * identity — is built once per record rather than on every check.
+   */
+  readonly #identities = new WeakMap<Session, Identity>();
 
   constructor(options: SessionCookieAuthenticatorOptions) {
     this.#options = options;
@@ -60,7 +66,11 @@ export class SessionCookieAuthenticator implements Authenticator {
   async authenticate(request: AuthRequest): Promise<AuthnResult> {
     const session = await this.findSession(request.credentials.cookie);
     if (session === null) return { kind: 'absent' };
-    const identity = (this.#options.effectiveIdentity ?? identityOfSession)(session.session);
+    let identity = this.#identities.get(session.session);
+    if (identity === undefined) {
+      identity = (this.#options.effectiveIdentity ?? identityOfSession)(session.session);
+      this.#identities.set(session.session, identity);
+    }
     // An impersonated identity gets no tokens: they are the real user's, not the target's.
     if (identity.actor === undefined) this.#tokens.set(identity, session.session.tokens);
     return { kind: 'identified', identity };
