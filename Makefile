@@ -107,5 +107,5 @@ demo: install ## The whole picture: dev identity provider, gatehouse, nginx and 
 FAST_CHECK_RUNS ?= 200000
 
 .PHONY: fuzz
-fuzz: install ## Property/fuzz tests with FAST_CHECK_RUNS cases per property (default 200 000; ~10 min)
+fuzz: install ## Property/fuzz tests with FAST_CHECK_RUNS cases per property (default 200 000; ~7 min on 2 cores)
 	FAST_CHECK_RUNS=$(FAST_CHECK_RUNS) vitest run test/property

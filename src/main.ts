@@ -334,6 +334,9 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     requestTimeout: config.server.requestTimeout,
     headersTimeout: config.server.headersTimeout,
     keepAliveTimeout: config.server.keepAliveTimeout,
+    // Node checks the header and request timeouts only this often (default 30 s), so without it
+    // a slowloris client outlives `headersTimeout` by up to half a minute.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, config.server.headersTimeout)),
   };
   // Koa's callback returns a promise Node ignores; Koa handles its errors itself.
   const operationsHandler = operationsApp.callback();

@@ -62,6 +62,9 @@ describe('validateRedirect', () => {
     '',
     'https://app.good.com/\u2028',
     'https://app.good.com/\u200b',
+    'https://.good.com/',
+    'https://..good.com/',
+    'https://evil..good.com/',
   ];
   it.each(refused)('refuses %j', (raw) => {
     expect(validateRedirect(raw, policy).ok).toBe(false);

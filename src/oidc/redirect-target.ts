@@ -76,6 +76,9 @@ export function validateRedirect(raw: unknown, policy: RedirectPolicy): Redirect
   if (url.username !== '' || url.password !== '') return refuse('userinfo');
   const rawHost = hostOfAuthority(authority);
   if (rawHost === null || rawHost !== url.hostname) return refuse('ambiguous-host');
+  // An empty label (`https://.good.com`, `a..good.com`) names no host DNS can resolve, yet it
+  // ends with `.good.com`; found by the redirect property test (test/property/redirect-target.test.ts).
+  if (/^\.|\.\./.test(url.hostname)) return refuse('malformed');
   if (!isAllowedHost(url.hostname, policy.allowedDomains, publicUrl.hostname)) {
     return refuse('domain-not-allowed');
   }
