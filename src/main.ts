@@ -44,6 +44,7 @@ import { signInRoutes } from './http/sign-in/routes.ts';
 import { MemorySessionStore } from './sessions/memory/memory-store.ts';
 import { createRedisClient, waitForRedisReady } from './sessions/redis/redis-connection.ts';
 import { RedisSessionStore } from './sessions/redis/redis-store.ts';
+import { InstrumentedSessionStore } from './sessions/instrumented-store.ts';
 import { SessionCache } from './sessions/session-cache.ts';
 import type { SessionStore } from './sessions/session-store.ts';
 import type { RedisClient } from './sessions/redis/redis-connection.ts';
@@ -176,7 +177,10 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   );
   closers.push(() => backingStore.close());
   const sessions = new SessionCache({
-    store: backingStore,
+    store: new InstrumentedSessionStore(backingStore, metrics),
+    onLookup: (hit) => {
+      metrics.sessionCacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+    },
     ttlMs: config.sessions.cache.ttl,
     maxEntries: config.sessions.cache.maxEntries,
     now,

@@ -31,6 +31,8 @@ export interface SessionCacheOptions {
   /** Most sessions held (default 10 000). */
   readonly maxEntries?: number;
   readonly now?: () => number;
+  /** Told of every lookup the cache answers (hit) or passes to the store (miss), for metrics. */
+  readonly onLookup?: (hit: boolean) => void;
 }
 
 interface CacheEntry {
@@ -55,6 +57,7 @@ export class SessionCache implements SessionStore {
    */
   readonly #verified = new Map<string, string>();
   readonly #maxVerified: number;
+  readonly #onLookup: ((hit: boolean) => void) | undefined;
 
   constructor(options: SessionCacheOptions) {
     const ttlMs = options.ttlMs ?? 3000;
@@ -66,6 +69,7 @@ export class SessionCache implements SessionStore {
     this.#now = options.now ?? Date.now;
     this.#entries = new LruMap(options.maxEntries ?? 10_000);
     this.#maxVerified = 2 * (options.maxEntries ?? 10_000);
+    this.#onLookup = options.onLookup;
     this.#unsubscribe = this.#store.onRevocation((keys) => {
       this.#forget(keys);
     });
@@ -84,7 +88,10 @@ export class SessionCache implements SessionStore {
       const hit = verifiedKey === undefined ? undefined : this.#entries.get(verifiedKey);
       if (hit !== undefined) {
         const now = this.#now();
-        if (now < hit.expiresAt && isLive(hit.session, now)) return hit.session;
+        if (now < hit.expiresAt && isLive(hit.session, now)) {
+          this.#onLookup?.(true);
+          return hit.session;
+        }
       }
     }
     const key = sessionKeyOf(ticket.id);
@@ -93,10 +100,12 @@ export class SessionCache implements SessionStore {
     const entry = this.#entries.get(key);
     if (entry !== undefined && options.bypassCache !== true) {
       if (now < entry.expiresAt && isLive(entry.session, now)) {
+        this.#onLookup?.(true);
         return timingSafeEqual(entry.secretDigest, secretDigest) ? entry.session : null;
       }
       this.#entries.delete(key);
     }
+    this.#onLookup?.(false);
     const generation = this.#generation;
     const session = await this.#store.get(ticket);
     if (session === null) {

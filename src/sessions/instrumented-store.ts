@@ -1,0 +1,83 @@
+import type { Metrics } from '../metrics/metrics.ts';
+import type { GetOptions, LockBusy, RevocationListener, SessionStore } from './session-store.ts';
+import type { NewSession, Session } from './session.ts';
+import type { SessionTicket } from './ticket.ts';
+
+/**
+ * A `SessionStore` decorator that times every operation of the backing store and counts its
+ * failures (`gatehouse_session_store_duration_seconds{operation}`,
+ * `gatehouse_session_store_errors_total{operation}`): the dependency metrics an operator reads
+ * when checks slow down or fail with 503. It sits under the per-replica cache, so the latency is
+ * Redis's, not the cache's.
+ */
+export class InstrumentedSessionStore implements SessionStore {
+  readonly #store: SessionStore;
+  readonly #metrics: Metrics;
+
+  constructor(store: SessionStore, metrics: Metrics) {
+    this.#store = store;
+    this.#metrics = metrics;
+  }
+
+  async #timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const stop = this.#metrics.sessionStoreDuration.startTimer({ operation });
+    try {
+      return await run();
+    } catch (error) {
+      this.#metrics.sessionStoreErrors.inc({ operation });
+      throw error;
+    } finally {
+      stop();
+    }
+  }
+
+  create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
+    return this.#timed('create', () => this.#store.create(fields, ticket));
+  }
+  get(ticket: SessionTicket, options?: GetOptions): Promise<Session | null> {
+    return this.#timed('get', () => this.#store.get(ticket, options));
+  }
+  update(ticket: SessionTicket, session: Session): Promise<boolean> {
+    return this.#timed('update', () => this.#store.update(ticket, session));
+  }
+  delete(key: string): Promise<boolean> {
+    return this.#timed('delete', () => this.#store.delete(key));
+  }
+  deleteByUser(userKey: string): Promise<string[]> {
+    return this.#timed('deleteByUser', () => this.#store.deleteByUser(userKey));
+  }
+  deleteBySid(provider: string, sid: string): Promise<string[]> {
+    return this.#timed('deleteBySid', () => this.#store.deleteBySid(provider, sid));
+  }
+  listKeysByUser(userKey: string): Promise<string[]> {
+    return this.#timed('listKeysByUser', () => this.#store.listKeysByUser(userKey));
+  }
+  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
+    return this.#timed('putLoginState', () => this.#store.putLoginState(stateKey, value, ttlMs));
+  }
+  takeLoginState(stateKey: string): Promise<string | null> {
+    return this.#timed('takeLoginState', () => this.#store.takeLoginState(stateKey));
+  }
+  withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {
+    // Only the lock itself is the store's work; `fn` (a token refresh) is timed elsewhere.
+    return this.#store.withLock(name, ttlMs, fn);
+  }
+  rememberOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {
+    return this.#timed('rememberOnce', () => this.#store.rememberOnce(namespace, id, ttlMs));
+  }
+  publishRevocation(keys: readonly string[]): Promise<void> {
+    return this.#timed('publishRevocation', () => this.#store.publishRevocation(keys));
+  }
+  onRevocation(listener: RevocationListener): () => void {
+    return this.#store.onRevocation(listener);
+  }
+  revocationsReady(): Promise<void> {
+    return this.#store.revocationsReady();
+  }
+  ping(): Promise<void> {
+    return this.#timed('ping', () => this.#store.ping());
+  }
+  close(): Promise<void> {
+    return this.#store.close();
+  }
+}
