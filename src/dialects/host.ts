@@ -18,6 +18,23 @@ const label = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
  * `shop.example.com.` cannot slip past a rule written for `shop.example.com`.
  */
 export function normaliseHost(raw: string, scheme: 'http' | 'https'): string | null {
+  // A proxy asks about the same few hosts all day: remember the answers (bounded; a flood of
+  // made-up hosts only clears the memo, it cannot grow it).
+  const key = scheme === 'https' ? raw : `http:${raw}`;
+  const known = hostMemo.get(key);
+  if (known !== undefined) return known;
+  const host = parseHost(raw, scheme);
+  if (raw.length <= 260) {
+    if (hostMemo.size >= maxMemoisedHosts) hostMemo.clear();
+    hostMemo.set(key, host);
+  }
+  return host;
+}
+
+const maxMemoisedHosts = 1024;
+const hostMemo = new Map<string, string | null>();
+
+function parseHost(raw: string, scheme: 'http' | 'https'): string | null {
   const value = raw.trim().toLowerCase();
   let name: string;
   let portText: string | undefined;

@@ -129,7 +129,8 @@ export async function handleCheck(
     identityHeaders:
       answered.outcome === 'allow' ? await identityHeadersFor(answered, request, deps) : [],
     identityHeaderNames: deps.headerProfiles.allHeaderNames,
-    signInUrl: deps.signInUrl(request),
+    // Only a 401 carries it; building it costs an encodeURIComponent of the whole URL.
+    signInUrl: answered.outcome === 'unauthenticated' ? deps.signInUrl(request) : '',
     ...(challenge === undefined ? {} : { challenge }),
   });
   writeResponse(res, response, request, answered, deps);
