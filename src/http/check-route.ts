@@ -11,7 +11,7 @@ import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { AssertionSigner } from '../identity/assertion.ts';
 import { findForgedIdentityHeader } from '../identity/forged-headers.ts';
-import type { Header, HeaderProfiles } from '../identity/header-profiles.ts';
+import type { CompiledHeaderProfile, Header, HeaderProfiles } from '../identity/header-profiles.ts';
 import { assertionHeaderName, impersonatorHeaderFor } from '../identity/reserved-header-names.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
@@ -150,7 +150,7 @@ async function identityHeadersFor(
 ): Promise<readonly Header[]> {
   const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
   const identity = decision.identity;
-  const rendered = profile.render(identity, decision.roles);
+  const rendered = renderedHeaders(profile, identity, decision.roles);
   const tokens = decision.rule?.upstreamTokens;
   // The common case sends the profile's headers as rendered, without a copy.
   if (deps.impersonatorHeader !== true && tokens === undefined && deps.assertion === undefined) {
@@ -176,6 +176,30 @@ async function identityHeadersFor(
     assertion = deps.assertion.cachedAssertion(input) ?? (await deps.assertion.assertionFor(input));
   }
   headers.push([assertionHeaderName, assertion]);
+  return headers;
+}
+
+/**
+ * The profile's headers for an identity and its roles, rendered once. Identities are immutable
+ * and reused while their session is cached, and decide() hands back the same roles array for the
+ * same identity and scope, so the last rendering per identity (or per roles array, for anonymous
+ * callers) is reused while profile and roles are the same objects.
+ */
+const renderings = new WeakMap<
+  object,
+  { profile: CompiledHeaderProfile; roles: readonly string[]; headers: readonly Header[] }
+>();
+
+function renderedHeaders(
+  profile: CompiledHeaderProfile,
+  identity: Identity | null,
+  roles: readonly string[],
+): readonly Header[] {
+  const key: object = identity ?? roles;
+  const previous = renderings.get(key);
+  if (previous?.profile === profile && previous.roles === roles) return previous.headers;
+  const headers = profile.render(identity, roles);
+  renderings.set(key, { profile, roles, headers });
   return headers;
 }
 
