@@ -6,6 +6,10 @@ import { normaliseHost } from './host.ts';
 import { parseMethod } from './method.ts';
 import { hasOnlyUrlBytes, maxUrlLength, parseRequestTarget } from './request-target.ts';
 
+/** `shop.example.com`, `app.test:8443`: lower-case labels, the last one starting with a letter. */
+const plainAuthority =
+  /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)*[a-z](?:[a-z0-9-]*[a-z0-9])?(?::\d{1,5})?$/;
+
 /** scheme, authority, rest: split by hand so the path stays exactly as the client sent it. */
 const absoluteUrl = /^(https?):\/\/([^/?#]*)(.*)$/i;
 
@@ -35,22 +39,27 @@ export const nginxDialect: Dialect = {
       throw malformedRequest('X-Original-URL contains a space or a control character');
     }
     const parts = absoluteUrl.exec(raw);
-    const url = URL.parse(raw);
-    if (parts === null || url === null) {
+    if (parts === null) {
       throw malformedRequest('X-Original-URL must be an absolute http:// or https:// URL');
     }
     const scheme = (parts[1] ?? '').toLowerCase() === 'https' ? 'https' : 'http';
     const authority = parts[2] ?? '';
+    // A plain lower-case DNS name (its last label not numeric) reads the same to every parser;
+    // anything else is also read the WHATWG way and refused when the readings differ.
+    const url = plainAuthority.test(authority) ? null : URL.parse(raw);
+    if (url === null && !plainAuthority.test(authority)) {
+      throw malformedRequest('X-Original-URL must be an absolute http:// or https:// URL');
+    }
     // Userinfo has no place in a request nginx routed and is the classic confusion vector
     // (`https://good.example@evil.example/`), so it is refused rather than stripped.
-    if (authority.includes('@') || url.username !== '' || url.password !== '') {
+    if (authority.includes('@') || (url !== null && (url.username !== '' || url.password !== ''))) {
       throw malformedRequest('X-Original-URL must not contain user information');
     }
     const host = normaliseHost(authority, scheme);
     if (host === null) throw malformedRequest('X-Original-URL has an invalid host');
     // WHATWG URL rewrites some hosts (`0x7f.1` → `127.0.0.1`, `%61` → `a`); when it disagrees
     // with the raw reading, different components would see different hosts, so refuse.
-    if (!host.startsWith('[')) {
+    if (url !== null && !host.startsWith('[')) {
       const whatwg = url.hostname.replace(/\.$/, '') + (url.port === '' ? '' : `:${url.port}`);
       if (whatwg !== host) throw malformedRequest('X-Original-URL has an ambiguous host');
     }

@@ -315,6 +315,8 @@ function logDecision(
   audited: boolean,
 ): void {
   const logger = deps.logger;
+  // Allows are the hot path: build nothing for a debug line that is not written.
+  if (decision.outcome === 'allow' && !audited && !logger.isLevelEnabled('debug')) return;
   const fields = {
     requestId: request.requestId,
     dialect: request.dialect,
