@@ -78,8 +78,15 @@ bench-quick: install prerequisites ## CI regression guard: (a′), (b), (c), 2 s
 	bash scripts/bench/ensure-tools.sh wrk
 	node bench/run.ts --quick $(BENCH_ARGS)
 
+# SOAK_ARGS passes options to the mixed soak, e.g. `make soak SOAK_ARGS="--minutes 2 --users 8"`.
+SOAK_ARGS ?=
+
 .PHONY: soak
-soak: install prerequisites ## 10-minute soak of (c) at half load: zero errors, RSS growth under 10% after warm-up
+soak: install prerequisites ## 10-minute mixed soak through nginx (logins, checks, logouts, policy edits): zero wrong decisions and 5xx, flat RSS
+	node bench/mixed-soak.ts $(SOAK_ARGS)
+
+.PHONY: soak-load
+soak-load: install prerequisites ## 10-minute soak of (c) at half load: zero errors, RSS growth under 10% after warm-up
 	bash scripts/bench/ensure-tools.sh wrk
 	node bench/soak.ts $(BENCH_ARGS)
 
