@@ -137,7 +137,12 @@ export interface GuardVerdict {
   readonly reasons: readonly string[];
 }
 
-export const guardMinimumRatio = 0.6;
+/**
+ * Gross regressions only: the recorded run (docs/benchmarks.md) has (b) at about 0.75 and (c) at
+ * about 0.58 of (a′), and short runs on a 2-core machine swing by ±15%, so 0.4 fails a change
+ * that makes the hot path markedly slower without failing on noise.
+ */
+export const guardMinimumRatio = 0.4;
 
 export function regressionGuard(results: readonly ScenarioResult[]): GuardVerdict {
   const reasons: string[] = [];
