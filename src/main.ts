@@ -314,6 +314,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       logger: logger.child({ component: 'sign-in' }),
       metrics,
       audit,
+      forbiddenContact: config.pages.forbiddenContact,
       rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
       impersonation,
     }),

@@ -43,6 +43,8 @@ export interface SignInOptions {
   readonly metrics: Metrics;
   /** Logins, logouts and revocations go to the audit trail. */
   readonly audit: AuditLog;
+  /** Whom a denied person should ask, on `<prefix>/forbidden` (configuration `pages.forbiddenContact`). */
+  readonly forbiddenContact?: string | undefined;
   /** The roles an identity holds, for `/userinfo` (cluster scope). */
   readonly rolesOf: (identity: Identity) => readonly string[];
   /** `<prefix>/impersonate` is mounted when set (configuration `impersonation.enabled`). */
