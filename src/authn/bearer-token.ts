@@ -60,7 +60,7 @@ export interface BearerTokenAuthenticatorOptions {
  * confusion, CVE-2015-9235 / CVE-2016-10555), and `none` is no signature at all; RFC 8725 §3.1
  * asks for an explicit list of what each issuer uses.
  */
-const asymmetricAlgorithms: ReadonlySet<string> = new Set([
+export const bearerAlgorithms = [
   'RS256',
   'RS384',
   'RS512',
@@ -71,8 +71,10 @@ const asymmetricAlgorithms: ReadonlySet<string> = new Set([
   'ES384',
   'ES512',
   'EdDSA',
-  'Ed25519',
-]);
+] as const;
+
+/** `Ed25519` is jose's name for EdDSA over that curve; accepted where configured as such. */
+const asymmetricAlgorithms: ReadonlySet<string> = new Set([...bearerAlgorithms, 'Ed25519']);
 
 /** Claims without which a token cannot identify anyone or be bounded in time (RFC 9068 §2.2). */
 const requiredClaims = ['exp', 'iss', 'aud', 'sub'];

@@ -18,6 +18,8 @@ import type {
   TUnion,
 } from '@sinclair/typebox';
 import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.ts';
+import { bearerAlgorithms } from '../authn/bearer-token.ts';
+import { headerFields } from '../identity/header-profiles.ts';
 import { Formats } from './formats.ts';
 
 function Section<T extends TProperties>(description: string, properties: T) {
@@ -103,35 +105,15 @@ function Listener(defaultPort: number, description: string) {
   });
 }
 
-/** JOSE algorithms accepted for bearer tokens: asymmetric only. HS* would let anyone holding
- * the shared secret mint tokens, and `none` is unsigned (RFC 8725 §2.1, §3.1). */
-export const BearerAlgorithms = [
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-] as const;
+/**
+ * JOSE algorithms accepted for bearer tokens: the asymmetric ones the authenticator knows
+ * (authn/bearer-token.ts, the one list). HS* would let anyone holding the shared secret mint
+ * tokens, and `none` is unsigned (RFC 8725 §2.1, §3.1).
+ */
+export const BearerAlgorithms = bearerAlgorithms;
 
-/** Identity fields a custom identity header may carry; `claim:<name>` carries a raw claim. */
-export const CustomHeaderFields = [
-  'subject',
-  'user',
-  'email',
-  'name',
-  'preferredUsername',
-  'givenName',
-  'familyName',
-  'organisation',
-  'groups',
-  'roles',
-  'provider',
-] as const;
+/** Identity fields a custom identity header may carry (identity/header-profiles.ts). */
+export const CustomHeaderFields = headerFields;
 
 const CustomHeaderValue = Type.Union(
   [

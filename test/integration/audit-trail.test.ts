@@ -14,8 +14,8 @@ import {
   testPublicUrl,
   type TestGatehouse,
 } from '../fixtures/gatehouse/start.ts';
-import { browserlessLogin } from '../fixtures/oidc/browserless-login.ts';
-import { CookieJar } from '../fixtures/oidc/cookie-jar.ts';
+import { signInThrough } from '../fixtures/gatehouse/sign-in.ts';
+import type { CookieJar } from '../fixtures/oidc/cookie-jar.ts';
 
 const host = 'audit.trail.test';
 const callbackUrl = `${testPublicUrl}/oauth2/callback`;
@@ -75,24 +75,8 @@ afterAll(async () => {
 
 const audit = (event: string) => gatehouse.logs.matching({ logger: 'gatehouse.audit', event });
 
-async function signIn(username: string): Promise<CookieJar> {
-  const jar = new CookieJar();
-  let start: Response | undefined;
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    start = await jar.fetch(gatehouse.url('/oauth2/start'));
-    if (start.status === 302) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const callback = await browserlessLogin({
-    authorizationUrl: start?.headers.get('location') ?? '',
-    username,
-    password: username,
-    jar,
-    redirectUri: callbackUrl,
-  });
-  expect((await jar.fetch(gatehouse.url(`/oauth2/callback${callback.search}`))).status).toBe(302);
-  return jar;
-}
+const signIn = (username: string): Promise<CookieJar> =>
+  signInThrough(gatehouse, username, callbackUrl);
 
 async function formField(jar: CookieJar, path: string): Promise<string> {
   const html = await (await jar.fetch(gatehouse.url(path))).text();

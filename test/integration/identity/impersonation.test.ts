@@ -16,8 +16,8 @@ import {
   testPublicUrl,
   type TestGatehouse,
 } from '../../fixtures/gatehouse/start.ts';
-import { browserlessLogin } from '../../fixtures/oidc/browserless-login.ts';
-import { CookieJar } from '../../fixtures/oidc/cookie-jar.ts';
+import { signInThrough } from '../../fixtures/gatehouse/sign-in.ts';
+import type { CookieJar } from '../../fixtures/oidc/cookie-jar.ts';
 import { impersonationToken } from '../../../src/oidc/impersonation.ts';
 import { parseTicket, sessionKeyOf } from '../../../src/sessions/ticket.ts';
 
@@ -103,28 +103,8 @@ afterAll(async () => {
   await idp.close();
 });
 
-/** Signs `username` in through the real provider; returns the browser's cookie jar. */
-async function signIn(username: string): Promise<CookieJar> {
-  const jar = new CookieJar();
-  let start: Response | undefined;
-  // The provider registry discovers in the background right after the start.
-  for (let attempt = 0; attempt < 50; attempt += 1) {
-    start = await jar.fetch(gatehouse.url('/oauth2/start'));
-    if (start.status === 302) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  expect(start?.status).toBe(302);
-  const callback = await browserlessLogin({
-    authorizationUrl: start?.headers.get('location') ?? '',
-    username,
-    password: username,
-    jar,
-    redirectUri: callbackUrl,
-  });
-  const done = await jar.fetch(gatehouse.url(`/oauth2/callback${callback.search}`));
-  expect(done.status).toBe(302);
-  return jar;
-}
+const signIn = (username: string): Promise<CookieJar> =>
+  signInThrough(gatehouse, username, callbackUrl);
 
 function cookieOf(jar: CookieJar): string {
   return jar.cookieHeader(gatehouse.url('/')) ?? '';
