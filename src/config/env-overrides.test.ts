@@ -138,3 +138,12 @@ providers:
     );
   });
 });
+
+describe('development variables', () => {
+  it('ignores the tools-cache and test variables CI exports for every command', () => {
+    const result = loadConfig({
+      env: { GATEHOUSE_TOOLS_DIR: '/root/.cache/gatehouse/tools', GATEHOUSE_SKIP_KUBE: '1' },
+    });
+    expect(result.ok).toBe(true);
+  });
+});

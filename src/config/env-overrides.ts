@@ -21,6 +21,14 @@ export const ENV_PREFIX = 'GATEHOUSE_';
 export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([
   'GATEHOUSE_CONFIG',
   'GATEHOUSE_CONFIG_FILE',
+  // The development tools cache (scripts/kube/build.sh, scripts/helm/ensure-helm.sh), set by CI
+  // for every command, including the ones that start gatehouse.
+  'GATEHOUSE_TOOLS_DIR',
+  'GATEHOUSE_SKIP_KUBE',
+  'GATEHOUSE_GO_BUILD_PARALLELISM',
+  'GATEHOUSE_BENCH_REDIS_URL',
+  'GATEHOUSE_IMAGE_CHECK_KEEP',
+  'GATEHOUSE_TEST_REDIS_PORT',
 ]);
 
 /**
