@@ -265,7 +265,6 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     signInUrl: (request: AuthRequest) =>
       `${signInStart}?rd=${encodeURIComponent(request.originalUrl)}`,
     forbiddenContact: config.pages.forbiddenContact,
-    stylesheetHref: `${publicBase}${config.routes.prefix}/static/gatehouse.css`,
     metrics,
     audit,
     logger: logger.child({ component: 'authz' }),

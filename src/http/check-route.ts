@@ -33,7 +33,6 @@ export interface CheckDependencies {
   /** Absolute sign-in URL carrying the original URL as `rd`. */
   readonly signInUrl: (request: AuthRequest) => string;
   readonly forbiddenContact: string;
-  readonly stylesheetHref: string;
   readonly metrics: Metrics;
   /** Every denial is one line on the audit trail. */
   readonly audit: AuditLog;
@@ -297,7 +296,6 @@ function writeResponse(
       reason: decision.reason,
       requestId: request.requestId,
       contact: deps.forbiddenContact,
-      stylesheetHref: deps.stylesheetHref,
     });
   } else if (response.status >= 400) {
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');

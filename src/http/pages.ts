@@ -122,11 +122,6 @@ export function forbiddenPage(options: {
   reason: string;
   requestId: string;
   contact: string;
-  /**
-   * Not linked: the page is shown on the application's host, where gatehouse's stylesheet is
-   * another origin; it is inlined instead (see `pageContentSecurityPolicy`).
-   */
-  stylesheetHref: string;
   /** The sign-in portal (who am I signed in as), when the page knows where it is. */
   portalHref?: string | undefined;
   /** The sign-out confirmation, to come back to the denied address as another user. */

@@ -17,11 +17,8 @@ import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
  * http/pages.ts, never cached (they describe one session or one denial).
  */
 
-/** The sign-in options plus the 403 page's contact text (`pages.forbiddenContact`). */
-export type PortalOptions = SignInOptions & {
-  /** Omitted: the configuration schema's default text. */
-  readonly forbiddenContact?: string | undefined;
-};
+/** `forbiddenContact` omitted: the configuration schema's default text. */
+export type PortalOptions = SignInOptions;
 
 /** Mounts `<prefix>`, `<prefix>/` and `<prefix>/forbidden`; called from routes.ts. */
 export function mountPortal(
@@ -134,7 +131,6 @@ export function forbiddenHandler(options: PortalOptions): Middleware {
         reason,
         requestId: requestIdOf(ctx),
         contact,
-        stylesheetHref: paths.stylesheetHref,
         portalHref: `${home}/`,
         signOutHref,
       }),

@@ -256,7 +256,6 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
       signInUrl: (request) =>
         `${reserved.url}/oauth2/start?${new URLSearchParams({ rd: request.originalUrl }).toString()}`,
       forbiddenContact: 'Ask the test.',
-      stylesheetHref: '/oauth2/static/gatehouse.css',
       metrics,
       logger: silent,
     },
