@@ -41,10 +41,10 @@ gatehouse is running on its embedded defaults.
   operations       http://127.0.0.1:${ops.port}/readyz  /metrics
   policies         ${config.policy.files.directory}/ (edit a file: gatehouse reloads it)
 ${idp === null ? '' : `  identity prov.   ${idp.issuer}  users: ${DEMO_USERS.map((u) => `${u.username}/${u.password}`).join(', ')}\n`}
-Try:
-  curl -i -H 'X-Original-URL: http://app.localhost/public/' http://127.0.0.1:${main.port}/authz/nginx   # 200
-  curl -i -H 'X-Original-URL: http://app.localhost/'        http://127.0.0.1:${main.port}/authz/nginx   # 401
-  curl -i -H 'X-Original-URL: http://app.localhost/metrics' http://127.0.0.1:${main.port}/authz/nginx   # 403
+Try (as ingress-nginx asks: the routed host in ?host=, the method in X-Original-Method):
+  curl -i -H 'X-Original-Method: GET' -H 'X-Original-URL: http://app.localhost/public/' 'http://127.0.0.1:${main.port}/authz/nginx?host=app.localhost'   # 200
+  curl -i -H 'X-Original-Method: GET' -H 'X-Original-URL: http://app.localhost/'        'http://127.0.0.1:${main.port}/authz/nginx?host=app.localhost'   # 401
+  curl -i -H 'X-Original-Method: GET' -H 'X-Original-URL: http://app.localhost/metrics' 'http://127.0.0.1:${main.port}/authz/nginx?host=app.localhost'   # 403
 
 Press Ctrl+C to stop.
 `);

@@ -101,3 +101,10 @@ say "chromium: ok ($("$chromium" --version 2>/dev/null | head -n 1))"
 command -v wrk >/dev/null || apt_install wrk
 command -v wrk >/dev/null || fail "wrk is missing after installation (apt-get install wrk)"
 say "wrk: ok"
+
+# --- Traefik for test/e2e/traefik.test.ts and the differential test (test/differential/) -------
+# Built from its Go module (v3.6.12; release binaries cannot be downloaded here), about 13
+# minutes on 2 cores once, then cached in GATEHOUSE_TOOLS_DIR like kube-apiserver. The build
+# script fails loudly, with the fix, when Go is missing.
+bash "$(dirname "$0")/traefik/build.sh" >/dev/null
+say "traefik: ok ($(bash "$(dirname "$0")/traefik/build.sh" --print-path))"

@@ -88,8 +88,10 @@ export function renderAppIngress(options: AppIngressOptions, prefix: string): st
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_method GET;
       proxy_http_version 1.1;
-      rewrite ^ ${nginxAuthPath}? break;
-      proxy_pass ${gatehouse};
+      # The routed host, as in the auth-url (\`?host=$host\`): without it gatehouse refuses the
+      # check. \`proxy_pass\` with a variable sends exactly this URI (gatehouse is an IP here; a
+      # DNS name would need a \`resolver\`).
+      proxy_pass ${gatehouse}${nginxAuthPath}?host=$host;
     }
 `;
   const rendered = renderNginxConfig(

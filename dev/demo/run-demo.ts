@@ -127,13 +127,15 @@ const ops = new URL(gatehouse.operationsUrl);
 const users = DEMO_USERS.map((user) => `${user.username}/${user.password}`).join(', ');
 const idpLine = idp === null ? '' : `  identity provider  ${idp.issuer}   users: ${users}\n`;
 const authz = `http://127.0.0.1:${main.port}/authz/nginx`;
+/** The check URL as ingress-nginx sends it for the demo host (`auth-url: …?host=$host`). */
+const authzForApp = `${authz}?host=${appHost}`;
 
 const withNginx = (running: RunningAppIngress, demoApp: DemoApp) => `
 The gatehouse demo: nginx (ingress-nginx style) -> gatehouse -> demo app.
 
   open               ${running.origin}/
   demo app           ${demoApp.url}  (behind nginx; nginx adds the identity headers)
-  gatehouse          http://127.0.0.1:${main.port}  (auth-url: /authz/nginx; sign-in: ${running.origin}${config.routes.prefix}/start)
+  gatehouse          http://127.0.0.1:${main.port}  (auth-url: /authz/nginx?host=$host; sign-in: ${running.origin}${config.routes.prefix}/start)
   operations         http://127.0.0.1:${ops.port}/readyz  /metrics
 ${idpLine}  policies           ${config.policy.files.directory}/ (edit a file: gatehouse reloads it)
 
@@ -155,10 +157,10 @@ For the full picture (nginx in front of a demo app at ${origin}), install nginx 
   sign-in            ${config.publicUrl}${config.routes.prefix}/start
   operations         http://127.0.0.1:${ops.port}/readyz  /metrics
 ${idpLine}
-Ask it what ingress-nginx would ask:
-  curl -i -H 'X-Original-URL: http://${appHost}/public/' ${authz}   # 200
-  curl -i -H 'X-Original-URL: http://${appHost}/'        ${authz}   # 401 + Location: sign-in
-  curl -i -H 'X-Original-URL: http://${appHost}/metrics' ${authz}   # 403
+Ask it what ingress-nginx would ask (the routed host in ?host=, the method in X-Original-Method):
+  curl -i -H 'X-Original-Method: GET' -H 'X-Original-URL: http://${appHost}/public/' '${authzForApp}'   # 200
+  curl -i -H 'X-Original-Method: GET' -H 'X-Original-URL: http://${appHost}/'        '${authzForApp}'   # 401 + Location: sign-in
+  curl -i -H 'X-Original-Method: GET' -H 'X-Original-URL: http://${appHost}/metrics' '${authzForApp}'   # 403
 `;
 
 process.stdout.write(

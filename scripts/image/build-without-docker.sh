@@ -156,8 +156,13 @@ log "ready: /readyz 200"
 
 # --- 4. one check per documented outcome, then SIGTERM --------------------------------------------
 check() { # <url> -> "<status> <location>"
+  # As ingress-nginx asks with the documented auth-url (…/authz/nginx?host=$host): the routed
+  # host in the query, here the URL's host (no port in these URLs).
+  local host=${1#*://}
+  host=${host%%/*}
   curl -s -o /dev/null -w '%{http_code} %header{location}' \
-    -H "X-Original-URL: $1" -H 'X-Original-Method: GET' "http://127.0.0.1:${main_port}/authz/nginx"
+    -H "X-Original-URL: $1" -H 'X-Original-Method: GET' \
+    "http://127.0.0.1:${main_port}/authz/nginx?host=${host}"
 }
 public=$(check 'https://app.localhost/public/logo.png')
 [[ "${public}" == "200 "* ]] || die "a guest rule must allow (expected 200, got '${public}')"

@@ -232,7 +232,6 @@ describe('decide: request facts', () => {
   it.each([
     ['app.localhost:8080', '/admin', 'admin'], // port dropped
     ['app.localhost.', '/admin', 'admin'], // trailing dot, as nginx strips it
-    ['app.localhost', '/public/../admin', 'admin'], // dot-segments resolved before matching
     ['app.localhost', '//admin', 'admin'],
     ['app.localhost', '/%61dmin', 'admin'], // %61 = "a", unreserved
     ['app.localhost', '/ADMIN', 'app'], // case-sensitive: not the admin rule
@@ -243,6 +242,18 @@ describe('decide: request facts', () => {
     const path = target.split('?')[0]!;
     expect(ruleName(demoSnapshot, request(host, path))).toBe(`demo/app#${expected}`);
   });
+
+  // Attack review finding 4: resolving `/admin/../public/x` to a public path judged a path the
+  // upstream (Koa, Express: no normalisation) served as /admin.
+  it.each(['/public/../admin', '/admin/../public/x', '/public/./x'])(
+    'denies %s as ambiguous-path, never resolving the dot-segments',
+    (path) => {
+      expect(decide(request('app.localhost', path), null, demoSnapshot, options)).toMatchObject({
+        outcome: 'forbidden',
+        reason: 'ambiguous-path',
+      });
+    },
+  );
 
   it('a wildcard matches one or more labels but never the apex', () => {
     const snapshot = buildSnapshot([
@@ -286,6 +297,31 @@ describe('decide: request facts', () => {
     expect(ruleName(snapshot, request('h.test', '/metrics/'))).toBe('demo/p#rest');
     expect(ruleName(snapshot, request('h.test', '/metrics', 'POST'))).toBe('demo/p#rest');
     expect(ruleName(snapshot, request('h.test', '/metrics', 'PROPFIND'))).toBe('demo/p#rest');
+  });
+
+  // Attack review finding 6: a Deny written for GET let HEAD through to the catch-all, and most
+  // frameworks answer HEAD with the GET handler.
+  it('GET also covers HEAD, as nginx limit_except does; other methods still fall through', () => {
+    const snapshot = buildSnapshot([
+      policy({
+        hosts: ['h.test'],
+        rules: [
+          {
+            name: 'no-export',
+            match: [{ path: { type: 'PathPrefix', value: '/export' }, methods: ['GET'] }],
+            action: 'Deny',
+          },
+          rule('head-only', 'Exact', '/ping', ['guest'], ['HEAD']),
+          prefix('rest', '/', ['guest']),
+        ],
+      }),
+    ]);
+    const head = decide(request('h.test', '/export/all', 'HEAD'), null, snapshot, options);
+    expect(head).toMatchObject({ outcome: 'forbidden', reason: 'deny-rule' });
+    expect(ruleName(snapshot, request('h.test', '/export/all', 'POST'))).toBe('demo/p#rest');
+    // HEAD does not imply GET.
+    expect(ruleName(snapshot, request('h.test', '/ping', 'GET'))).toBe('demo/p#rest');
+    expect(ruleName(snapshot, request('h.test', '/ping', 'HEAD'))).toBe('demo/p#head-only');
   });
 });
 

@@ -7,9 +7,10 @@
  * `%C0%AF`) are CVE-2000-0884 / CAPEC-80.
  *
  * The output is a canonical form: only unreserved characters (RFC 3986 §2.3) are decoded, every
- * other escape is kept with upper-case hex (RFC 3986 §6.2.2.1), dot-segments are resolved (RFC
- * 3986 §5.2.4, climbing above the root stays at the root as nginx does), and repeated slashes are
- * merged (nginx `merge_slashes on`, the default). Normalising an already normalised path returns
+ * other escape is kept with upper-case hex (RFC 3986 §6.2.2.1), and repeated slashes are merged
+ * (nginx `merge_slashes on`, the default). Dot-segments, literal or encoded, are refused: the
+ * proxies pass the raw path upstream, so resolving them (RFC 3986 §5.2.4) would judge a path that
+ * the upstream may not serve. Normalising an already normalised path returns
  * it unchanged.
  */
 import type { NormalisedPath } from './auth-request.ts';
@@ -186,8 +187,12 @@ export function normalisePath(rawPath: string): NormalisedPath {
     const atEnd = index >= rawPath.length;
     if (segment === '.' || segment === '..') {
       if (decodedDot) return ambiguous('encoded dot-segment (%2E) in path');
-      if (segment === '..') segments.pop();
-      trailingSlash = true;
+      // nginx (`proxy_pass` without a URI, as ingress-nginx renders it) and Caddy pass the raw
+      // path upstream, and Koa, Express and anything else that does not normalise route
+      // `/admin/../public/x` under /admin: resolving it here judged a path the upstream never
+      // served. Browsers remove dot-segments before sending (WHATWG URL), so only crafted
+      // requests carry them; oauth2-proxy refuses them too.
+      return ambiguous('dot-segment ("." or "..") in path');
     } else if (segment === '') {
       // Repeated slashes merge; an empty last segment is the trailing slash.
       trailingSlash = true;

@@ -15,6 +15,20 @@ export const methodBits: ReadonlyMap<string, number> = new Map(
   ),
 );
 
+const getBit = methodBits.get('GET') ?? 0;
+const headBit = methodBits.get('HEAD') ?? 0;
+
+/**
+ * The bitmask of a match's `methods`. `GET` also covers `HEAD`, as nginx `limit_except GET` does
+ * and as RFC 9110 §9.3.2 defines HEAD (GET without the body): otherwise a `Deny` written for GET
+ * would let HEAD through to the same handler, which most frameworks answer as a GET.
+ */
+export function methodMaskOf(methods: readonly string[]): number {
+  let mask = 0;
+  for (const method of methods) mask |= methodBits.get(method) ?? 0;
+  return (mask & getBit) === 0 ? mask : mask | headBit;
+}
+
 /** One `match` entry of one rule, ready to be tested against a request. */
 export interface CompiledMatch extends PrecedenceFacts {
   /** Shared, frozen: decide() puts this very object into the Decision. */

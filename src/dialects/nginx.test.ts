@@ -3,7 +3,7 @@ import type { Identity } from '../authn/identity.ts';
 import type { Decision, Outcome } from '../authz/decision.ts';
 import { BadRequestError } from '../http/errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
-import { nginxDialect } from './nginx.ts';
+import { createNginxDialect, nginxDialect } from './nginx.ts';
 import { ProxyTrust } from './proxy-trust.ts';
 
 const trust = new ProxyTrust(['10.0.0.0/8']);
@@ -14,7 +14,7 @@ const browserAccept = 'text/html,application/xhtml+xml,*/*;q=0.8';
 function check(headers: Record<string, string>, remoteAddress = ingressPod): IncomingCheck {
   return {
     method: 'GET',
-    target: '/authz/nginx',
+    target: routedTarget(headers['x-original-url']),
     headers: {
       host: 'gatehouse.auth.svc',
       'x-original-method': 'GET',
@@ -26,6 +26,12 @@ function check(headers: Record<string, string>, remoteAddress = ingressPod): Inc
     },
     remoteAddress,
   };
+}
+
+/** The documented auth-url, `/authz/nginx?host=$host`, for the host of the URL. */
+function routedTarget(originalUrl: string | undefined): string {
+  const host = /^https?:\/\/([a-z0-9.-]+)/i.exec(originalUrl ?? '')?.[1];
+  return host === undefined ? '/authz/nginx' : `/authz/nginx?host=${host.toLowerCase()}`;
 }
 
 function parse(headers: Record<string, string>, remoteAddress?: string) {
@@ -74,7 +80,7 @@ const inputs: RespondInputs = {
 describe('nginx dialect: parse', () => {
   it('reads the original request from X-Original-URL and X-Original-Method', () => {
     const request = parse({
-      'x-original-url': 'https://Shop.Example.com:443/a/./b/../cart?item=1&x=%2F',
+      'x-original-url': 'https://Shop.Example.com:443/a//%63art?item=1&x=%2F',
       'x-original-method': 'post',
       cookie: '_gatehouse=v1.abc.def',
       authorization: 'Bearer eyJ',
@@ -85,7 +91,7 @@ describe('nginx dialect: parse', () => {
       scheme: 'https',
       host: 'shop.example.com',
       path: { ok: true, value: '/a/cart' },
-      originalUrl: 'https://shop.example.com/a/./b/../cart?item=1&x=%2F',
+      originalUrl: 'https://shop.example.com/a//%63art?item=1&x=%2F',
       clientIp: '198.51.100.23',
       requestId: 'req-1',
       acceptsRedirect: true,
@@ -93,23 +99,120 @@ describe('nginx dialect: parse', () => {
     });
   });
 
-  it('keeps a non-default port, defaults the method to GET and the path to "/"', () => {
-    const request = parse({ 'x-original-url': 'http://shop.example.com:8080?x=1' });
+  it('keeps a non-default port', () => {
+    const request = parse({ 'x-original-url': 'http://shop.example.com:8080/?x=1' });
     expect(request.host).toBe('shop.example.com:8080');
     expect(request.path).toEqual({ ok: true, value: '/' });
-    // A plain `auth_request` setup sends neither X-Original-Method nor the client's Accept.
-    const withoutMethod = nginxDialect.parse(
-      {
-        method: 'GET',
-        target: '/authz/nginx',
-        headers: { 'x-original-url': 'http://shop.example.com/' },
-        remoteAddress: ingressPod,
-      },
-      trust,
-      'req-2',
+  });
+
+  // Finding 3 of the attack review: nginx subrequests are always GET, so a plain auth_request
+  // setup without X-Original-Method had every method-scoped rule judged as GET.
+  it('refuses a check without X-Original-Method (400 naming the header), never judging it as GET', () => {
+    const error = parseError({
+      'x-original-method': '',
+      'x-original-url': 'http://shop.example.com/',
+    });
+    expect(error.status).toBe(400);
+    expect(error.message).toMatch(
+      /X-Original-Method is missing.*proxy_set_header X-Original-Method \$request_method/,
     );
-    expect(withoutMethod.method).toBe('GET');
-    expect(withoutMethod.acceptsRedirect).toBe(false);
+    const headers = { ...check({ 'x-original-url': 'http://shop.example.com/' }).headers };
+    delete headers['x-original-method'];
+    expect(() =>
+      nginxDialect.parse(
+        {
+          method: 'GET',
+          target: '/authz/nginx?host=shop.example.com',
+          headers,
+          remoteAddress: ingressPod,
+        },
+        trust,
+        'req-2',
+      ),
+    ).toThrow(/X-Original-Method is missing/);
+  });
+
+  // Finding 1: `Host: app.example.com?` with an absolute-form request line made nginx send
+  // `X-Original-URL: http://app.example.com?/admin`, which was judged as `/`.
+  it.each([
+    ['"?" after the host', 'http://shop.example.com?/admin'],
+    ['"#" after the host', 'http://shop.example.com#/admin'],
+    ['nothing after the host', 'http://shop.example.com'],
+    ['"?" and a query after the host', 'http://shop.example.com?x=/admin'],
+    ['a backslash after the host', 'http://shop.example.com\\admin'],
+  ])('refuses %s (400 malformed-request), never repairing it to a path', (_what, url) => {
+    const error = parseError({ 'x-original-url': url });
+    expect(error.status).toBe(400);
+    expect(error.code).toBe('malformed_request');
+  });
+
+  it.each([
+    'shop.example.com%3f',
+    'shop.example.com\\',
+    'shop example.com',
+    'sh"op.example.com',
+    "shop.example.com'",
+  ])('refuses an authority holding characters no host may hold: %s', (authority) => {
+    expect(parseError({ 'x-original-url': `http://${authority}/admin` }).status).toBe(400);
+  });
+
+  // Finding 2: nginx routes an absolute-form request by the request-line host, while
+  // X-Original-URL carries the client's Host header.
+  describe('the routed host (?host=$host)', () => {
+    const parseWith = (target: string, url = 'http://www.example.com/admin') =>
+      nginxDialect.parse({ ...check({ 'x-original-url': url }), target }, trust, 'req-3');
+
+    it('refuses a check whose X-Original-URL host differs from the routed host, naming both', () => {
+      expect(() => parseWith('/authz/nginx?host=app.example.com')).toThrow(
+        /X-Original-URL names host "www.example.com" but nginx routed the request to "app.example.com"/,
+      );
+    });
+
+    it('compares without the port, which $host never carries', () => {
+      const request = parseWith(
+        '/authz/nginx?host=www.example.com',
+        'http://www.example.com:8080/a',
+      );
+      expect(request.host).toBe('www.example.com:8080');
+    });
+
+    it('refuses a check without the routed host by default, with the fix in the message', () => {
+      expect(() => parseWith('/authz/nginx')).toThrow(/add \?host=\$host to the auth URL/);
+      expect(() => parseWith('/authz/nginx?other=1')).toThrow(/add \?host=\$host/);
+    });
+
+    it('accepts a check without it only when the setting is off', () => {
+      const lenient = createNginxDialect({ requireRoutedHost: false });
+      const request = lenient.parse(
+        { ...check({ 'x-original-url': 'http://www.example.com/admin' }), target: '/authz/nginx' },
+        trust,
+        'req-4',
+      );
+      expect(request.host).toBe('www.example.com');
+      // A routed host that is present is still checked.
+      expect(() =>
+        lenient.parse(
+          {
+            ...check({ 'x-original-url': 'http://www.example.com/' }),
+            target: '/authz/nginx?host=app.example.com',
+          },
+          trust,
+          'req-5',
+        ),
+      ).toThrow(/nginx routed the request to "app.example.com"/);
+    });
+
+    // `$host` is interpolated unescaped, and nginx lets `&`, `?`, `#` and `%` through in Host.
+    it.each([
+      ['twice (a Host of "a&host=b")', '/authz/nginx?host=www.example.com&host=app.example.com'],
+      ['with a "?"', '/authz/nginx?host=www.example.com?'],
+      ['with a "#"', '/authz/nginx?host=www.example.com#x'],
+      ['percent-encoded', '/authz/nginx?host=www%2Eexample.com'],
+      ['with a port', '/authz/nginx?host=www.example.com:80'],
+      ['empty', '/authz/nginx?host='],
+    ])('refuses a routed host given %s', (_what, target) => {
+      expect(() => parseWith(target)).toThrow(BadRequestError);
+    });
   });
 
   it('matches on the raw path, so encoded traversal is seen and flagged ambiguous', () => {

@@ -35,16 +35,20 @@ ${kindRows}
 
 ## How a request is decided
 
-1. **Facts**: method, scheme, host (lower-cased, default port dropped) and the path normalised the
-   way the proxy routes it (unreserved characters percent-decoded, dot-segments resolved,
-   repeated slashes merged). Query and fragment never take part. A path whose meaning depends on
-   who decodes it — encoded \`/\` or \`\\\`, encoded dot-segments, \`;\` path parameters, NUL or
+1. **Facts**: method, scheme, host (lower-cased, default port dropped) and the path in the form
+   policies match on (unreserved characters percent-decoded, repeated slashes merged). Query and
+   fragment never take part. The facts are those of the request the proxy routes to the upstream;
+   a check gatehouse cannot tie to it is refused (400), never repaired (docs/security.md). A path
+   whose meaning depends on who reads it — literal or encoded dot-segments (\`/a/../b\`,
+   \`/a/%2e%2e/b\`: nginx and Caddy pass them to the upstream raw, and many upstreams route
+   \`/admin/../public\` under \`/admin\`), encoded \`/\` or \`\\\`, \`;\` path parameters, NUL or
    control characters, invalid UTF-8 — is denied (403 \`ambiguous-path\`).
 2. **Candidates**: every rule of every policy whose \`hosts\` match the host.
 3. **Precedence** (Gateway API's, total): exact host over wildcard, longer wildcard over shorter;
    \`Exact\` path over \`PathPrefix\`; longer prefix over shorter; a match with \`methods\` over one
-   without; \`ClusterAccessPolicy\` over \`AccessPolicy\`; older \`creationTimestamp\`; then
-   \`namespace/name\`; then rule and match order.
+   without (\`GET\` also covers \`HEAD\`, as nginx \`limit_except\` does; a method no match lists
+   falls through to the next rule); \`ClusterAccessPolicy\` over \`AccessPolicy\`; older
+   \`creationTimestamp\`; then \`namespace/name\`; then rule and match order.
 4. **No rule matches**: 403 \`no-matching-rule\` (configuration \`authz.noMatch\` can choose
    \`authenticate\` or \`allow\` instead).
 5. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
@@ -54,6 +58,24 @@ ${kindRows}
    signed-in caller → 401 (sign in); a signed-in caller without a role → 403.
 7. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if an Ingress or HTTPRoute in its
    namespace declares that host; a \`RoleMapping\` grants roles only inside its namespace.
+
+## Exact matching and spelling variants
+
+Matching is exact: case-sensitive, \`Exact /secret\` does not cover \`/secret/\`, and a prefix
+matches whole segments (\`/admin\` covers \`/admin\` and \`/admin/x\`, not \`/admin.json\`).
+gatehouse does not guess what the upstream does with other spellings, because a guess that is
+wrong is a bypass. But if the upstream routes case-insensitively (\`/ADMIN\` serves \`/admin\`),
+trims trailing slashes (\`/secret/\` serves \`/secret\`) or matches suffixes (\`/secret.json\` serves
+\`/secret\`), those spellings fall to another rule — often a catch-all — and reach the page a
+\`Deny\` or a protected \`Exact\` rule meant to close. Either add matches for the spellings your
+upstream accepts, or make the upstream strict. \`gatehouse check\` decides the variants of the
+checked path too and prints a \`warning:\` line (JSON: \`variants\`) when one of them is refused
+more strictly than the path you asked about:
+
+\`\`\`text
+$ gatehouse check --policies examples/policies GET http://app.localhost/METRICS
+warning:        /METRICS is judged more leniently than /metrics, which is forbidden (rule demo/app/metrics): an upstream that ignores case serves /metrics here; …
+\`\`\`
 
 ## \`AccessPolicy\` and \`ClusterAccessPolicy\` — \`spec\`
 

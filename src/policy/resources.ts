@@ -169,7 +169,7 @@ export const RuleMatchSchema = Type.Object({
       minItems: 1,
       maxItems: 9,
       description:
-        'HTTP methods the match covers. Omitted: every method. A match with methods takes precedence over one without.',
+        'HTTP methods the match covers. Omitted: every method. `GET` also covers `HEAD` (as nginx `limit_except` does). A match with methods takes precedence over one without; a request whose method no match of a rule lists falls through to the next rule.',
     }),
   ),
 });

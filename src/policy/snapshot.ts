@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { MatchedRule, UpstreamTokens } from '../authz/decision.ts';
-import { RuleIndex, methodBits } from '../authz/rule-index.ts';
+import { RuleIndex, methodMaskOf } from '../authz/rule-index.ts';
 import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
 import { RoleIndex } from '../authz/roles.ts';
 import type { RoleGrant } from '../authz/roles.ts';
@@ -120,8 +120,7 @@ function compilePolicy(
       const exact = match.path?.type === 'Exact';
       const value = match.path?.value ?? '/';
       const path = exact || !value.endsWith('/') ? value : value.slice(0, -1);
-      let methodMask = 0;
-      for (const method of match.methods ?? []) methodMask |= methodBits.get(method) ?? 0;
+      const methodMask = methodMaskOf(match.methods ?? []);
       const compiled: CompiledMatch = Object.freeze({
         rule: matched,
         scope: object.namespace,

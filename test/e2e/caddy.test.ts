@@ -112,6 +112,33 @@ describe('signed-in users (bearer token)', () => {
   });
 });
 
+describe('the decision boundary', () => {
+  // Attack review finding 4: Caddy passes the raw path upstream, and a Koa upstream routed
+  // `/admin/../public/x` under /admin while gatehouse had judged /public/x.
+  it.each(['/admin/../public/x', '/public/../admin/x', '/admin/./x'])(
+    'literal dot-segments (%s) never reach the upstream',
+    async (path) => {
+      const before = upstream.received.length;
+      const response = await request(path);
+      expect(response.status).toBe(403);
+      expect(response.body).toBe('ambiguous-path\n');
+      expect(upstream.received.length).toBe(before);
+    },
+  );
+
+  // Finding 6: a Deny written for GET let HEAD through.
+  it('judges HEAD under a Deny written for GET', async () => {
+    const authorization = await stack.bearer(users.alice);
+    for (const method of ['GET', 'HEAD']) {
+      const response = await request('/export/all', {
+        method,
+        headers: [['Authorization', authorization]],
+      });
+      expect(response.status, method).toBe(403);
+    }
+  });
+});
+
 describe('forged identity headers', () => {
   it.each([
     ['X-Auth-Request-User', 'anonymous', false],

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../fixtures/gatehouse/free-port.ts';
+import { nginxAuthTarget } from '../fixtures/gatehouse/checks.ts';
 import { send } from '../fixtures/gatehouse/http-client.ts';
 import { shopHost, testPolicies } from '../fixtures/gatehouse/policies.ts';
 import { RedisProcess, waitFor } from '../fixtures/redis/redis-process.ts';
@@ -190,8 +191,9 @@ describe('SIGTERM under load', () => {
 
     const check = (session: MintedSession) =>
       send(main, {
-        path: '/authz/nginx',
+        path: nginxAuthTarget(protectedUrl),
         headers: [
+          ['X-Original-Method', 'GET'],
           ['X-Original-URL', protectedUrl],
           ['Cookie', session.cookie],
         ],

@@ -4,8 +4,11 @@
  * (`normalize_path` + `merge_slashes`) percent-decode the path, merge repeated slashes and resolve
  * dot-segments before they pick a location or route. If gatehouse judged any other path, a request
  * could be matched against one rule and routed to another: the CVE-2021-41773 / CVE-2026-34908
- * family of auth bypasses. So: whenever normalisePath() accepts a path, decoding its result must
- * give exactly what the model gives for the raw path, and normalising again changes nothing.
+ * family of auth bypasses. The upstream, though, receives the raw path (nginx `proxy_pass`
+ * without a URI, Caddy), so gatehouse refuses dot-segments instead of resolving them: whenever
+ * normalisePath() accepts a path, decoding its result must give exactly what the model gives for
+ * the raw path AND what merging slashes alone gives (no dot-segment was resolved), and
+ * normalising again changes nothing.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -176,6 +179,9 @@ describe('normalisePath (property)', () => {
           const routed = routedByNginx(raw);
           expect(routed, 'nginx would not route what gatehouse accepted').not.toBeNull();
           expect(decodeURIComponent(result.value)).toBe(routed);
+          // ...and that is the raw path the upstream receives, up to merged slashes: no
+          // dot-segment was resolved on the way.
+          expect(routed).toBe(percentDecode(raw)?.replace(/\/{2,}/g, '/'));
           // Nothing gatehouse accepts decodes to a separator, a backslash or a control character.
           // eslint-disable-next-line no-control-regex -- looking for control characters
           expect(routed).not.toMatch(/[\\;\u0000-\u001f\u007f-\u009f]/);

@@ -84,7 +84,7 @@ bearer:
   it('answers a header block over 16 KiB (server.maxHeaderSize) with 431', async () => {
     const status = await sendRaw(
       gatehouse.url(''),
-      `GET /authz/nginx HTTP/1.1\r\nHost: x\r\nX-Original-URL: https://${shopHost}/public/\r\n` +
+      `GET /authz/nginx?host=${shopHost} HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URL: https://${shopHost}/public/\r\n` +
         `X-Padding: ${'p'.repeat(17 * 1024)}`,
     );
     expect(status).toBe(431);
@@ -96,7 +96,7 @@ bearer:
     );
     const status = await sendRaw(
       gatehouse.url(''),
-      `GET /authz/nginx HTTP/1.1\r\nHost: x\r\nX-Original-URL: https://${shopHost}/public/\r\nCookie: ${cookie}`,
+      `GET /authz/nginx?host=${shopHost} HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URL: https://${shopHost}/public/\r\nCookie: ${cookie}`,
     );
     expect(status).toBe(431);
   });
@@ -127,7 +127,7 @@ bearer:
   });
 
   it('cuts off a client sending its headers byte by byte (slowloris) once server.headersTimeout (1 s) passes', async () => {
-    const head = `GET /authz/nginx HTTP/1.1\r\nHost: x\r\nX-Original-URL: https://${shopHost}/${'a'.repeat(100)}`;
+    const head = `GET /authz/nginx?host=${shopHost} HTTP/1.1\r\nHost: x\r\nX-Original-Method: GET\r\nX-Original-URL: https://${shopHost}/${'a'.repeat(100)}`;
     const exchange = await rawExchange(gatehouse.url(''), {
       // One chunk per byte: the head is ASCII, so splitting by code unit is exact.
       chunks: head.split(''),

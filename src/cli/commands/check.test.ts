@@ -150,8 +150,16 @@ describe('gatehouse check over examples/policies', () => {
   });
 
   it('normalises the path and says why an ambiguous one is refused', async () => {
+    // Dot-segments are refused, never resolved: the upstream receives them raw.
     const dots = await report(['GET', 'http://app.localhost/public/../admin?x=1']);
-    expect([dots.report.path, dots.report.rule]).toEqual(['/admin', 'admin']);
+    expect([dots.status, dots.report.reason, dots.report.path, dots.report.pathProblem]).toEqual([
+      4,
+      'ambiguous-path',
+      null,
+      'dot-segment ("." or "..") in path',
+    ]);
+    const merged = await report(['GET', 'http://app.localhost//admin//x?y=1']);
+    expect([merged.report.path, merged.report.rule]).toEqual(['/admin/x', 'admin']);
 
     const run = await check([
       '--policies',
@@ -162,6 +170,43 @@ describe('gatehouse check over examples/policies', () => {
     expect(run.status).toBe(4);
     expect(run.stdout).toContain('path:       ambiguous: encoded "/" (%2F) in path\n');
     expect(run.stdout).toContain('policy:     (no rule matched)\n');
+  });
+});
+
+// Attack review finding 7: matching stays exact, but `gatehouse check` says when a spelling
+// variant passes where the path it may be served as is refused.
+describe('gatehouse check: spelling variants of a refused path', () => {
+  it('warns that /METRICS is judged more leniently than /metrics, which is denied (an upstream ignoring case)', async () => {
+    const run = await check([
+      '--policies',
+      'examples/policies',
+      'GET',
+      'http://app.localhost/METRICS',
+    ]);
+    expect(run.stdout).toMatch(
+      /^warning: +\/METRICS is judged more leniently than \/metrics, which is forbidden \(rule demo\/app\/metrics\): an upstream that ignores case serves \/metrics here/m,
+    );
+    const json = await report(['--user', 'bob', 'GET', 'http://app.localhost/METRICS']);
+    expect(json.report.variants).toEqual([
+      { path: '/metrics', upstream: 'case', outcome: 'forbidden', rule: 'demo/app/metrics' },
+    ]);
+  });
+
+  it('warns about the trailing slash and suffix variants of a refused path', async () => {
+    const { report: json } = await report(['GET', 'http://app.localhost/metrics.json']);
+    expect(json.variants.map((variant) => [variant.path, variant.upstream])).toEqual([
+      ['/metrics', 'suffix'],
+    ]);
+  });
+
+  it('says nothing when no variant is refused more strictly', async () => {
+    const run = await check([
+      '--policies',
+      'examples/policies',
+      'GET',
+      'http://app.localhost/metrics',
+    ]);
+    expect(run.stdout).not.toContain('warning:');
   });
 });
 
@@ -371,5 +416,80 @@ spec:
       'Exit status: 0 allow, 3 unauthenticated (401), 4 forbidden (403), 2 usage or load error.',
     );
     expect(run.stdout).toContain('tenancy');
+  });
+});
+
+describe('gatehouse check: guardrails', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gatehouse-check-guardrail-'));
+    await writeFile(
+      join(directory, 'policies.yaml'),
+      `apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: shop, namespace: shop }
+spec:
+  hosts: [shop.example.com]
+  rules:
+    - name: everything
+      match: [{ path: { type: PathPrefix, value: / } }]
+      roles: [guest]
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: ClusterAccessPolicy
+metadata: { name: platform }
+spec:
+  hosts: ['*.example.com']
+  mode: Audit
+  rules:
+    - name: no-admin
+      enforcement: Guardrail
+      match: [{ path: { type: PathPrefix, value: /admin } }]
+      action: Deny
+    - name: ops-only
+      enforcement: Guardrail
+      match: [{ path: { type: PathPrefix, value: /ops } }]
+      roles: [ops]
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: ClusterRoleMapping
+metadata: { name: ops }
+spec:
+  roles: [ops]
+  subjects: [{ kind: User, name: olga }]
+`,
+    );
+  });
+  afterAll(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it("says when a guardrail decided, over a tenant's catch-all and in audit mode", async () => {
+    const run = await check(['--policies', directory, 'GET', 'https://shop.example.com/admin']);
+    expect(run.status).toBe(4);
+    expect(run.stdout).toContain('policy:         ClusterAccessPolicy platform\n');
+    expect(run.stdout).toContain(
+      'guardrail:      platform/no-admin decided (checked before every other rule; audit mode does not apply)\n',
+    );
+    expect(run.stdout).not.toContain('mode:');
+  });
+
+  it('says when a request passed a guardrail and another rule decided', async () => {
+    const run = await check([
+      '--policies',
+      directory,
+      '--output',
+      'json',
+      '--user',
+      'olga',
+      'GET',
+      'https://shop.example.com/ops',
+    ]);
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      outcome: 'allow',
+      rule: 'everything',
+      guardrail: { policy: 'platform', rule: 'ops-only', decided: false },
+    });
   });
 });

@@ -18,6 +18,8 @@ import { loadConfig } from '../../config/load.ts';
 import { formatProblems } from '../../config/problems.ts';
 import { normaliseHost } from '../../dialects/host.ts';
 import type { CliCommand, CliIo } from '../command.ts';
+import { describeVariant, stricterVariants } from '../path-variants.ts';
+import type { PathVariant } from '../path-variants.ts';
 import {
   formatPolicyProblem,
   kubeconfigLister,
@@ -56,7 +58,9 @@ Options:
   --output text|json      text (default) or one JSON object with the fields outcome, status,
                           reason, mode, auditOverride, policy {kind, namespace, name}, rule,
                           rolesHeld, rolesRequired, method, scheme, host, path, pathProblem,
-                          identity, explanation
+                          identity, explanation, variants (spellings of the path that an
+                          upstream ignoring case, trimming slashes or matching suffixes may
+                          serve as this one, and that the policy refuses more strictly)
   --strict-audit          exit by the would-be outcome when an Audit policy decided
   -h, --help              this text
 
@@ -185,6 +189,12 @@ export interface CheckReport {
     readonly name: string;
   } | null;
   readonly rule: string | null;
+  /**
+   * The guardrail (a ClusterAccessPolicy rule with `enforcement: Guardrail`) that was checked
+   * first: `decided` when it refused the request (it is then also `policy`/`rule`), else the
+   * request passed it and `rule` decided. Null when no guardrail matched.
+   */
+  readonly guardrail: { readonly policy: string; readonly rule: string; readonly decided: boolean } | null;
   readonly rolesHeld: readonly string[];
   readonly rolesRequired: readonly string[];
   readonly method: string;
@@ -199,9 +209,15 @@ export interface CheckReport {
     readonly groups: readonly string[];
     readonly claims: Readonly<Record<string, unknown>>;
   } | null;
+  /** Spellings of the path that an upstream may serve as this one, refused more strictly. */
+  readonly variants: readonly PathVariant[];
 }
 
-export function checkReport(request: AuthRequest, decision: Decision): CheckReport {
+export function checkReport(
+  request: AuthRequest,
+  decision: Decision,
+  variants: readonly PathVariant[] = [],
+): CheckReport {
   const { rule, identity } = decision;
   return {
     outcome: decision.outcome,
@@ -213,6 +229,7 @@ export function checkReport(request: AuthRequest, decision: Decision): CheckRepo
     policy:
       rule === null ? null : { kind: rule.kind, namespace: rule.namespace, name: rule.policy },
     rule: rule?.rule ?? null,
+    guardrail: guardrailOf(decision),
     rolesHeld: decision.roles,
     rolesRequired: rule?.requiredRoles ?? [],
     method: request.method,
@@ -229,7 +246,15 @@ export function checkReport(request: AuthRequest, decision: Decision): CheckRepo
             groups: identity.groups,
             claims: identity.claims,
           },
+    variants,
   };
+}
+
+function guardrailOf(decision: Decision): CheckReport['guardrail'] {
+  const { rule, guardrail } = decision;
+  if (rule?.enforcement === 'Guardrail') return { policy: rule.policy, rule: rule.rule, decided: true };
+  if (guardrail === undefined) return null;
+  return { policy: guardrail.policy, rule: guardrail.rule, decided: false };
 }
 
 /** The service answers a refusal of an Audit policy as allowed (http/check-route.ts). */
@@ -262,6 +287,15 @@ export function formatCheckReport(report: CheckReport): string {
     lines.push(['policy', `${kind} ${namespace === '' ? name : `${namespace}/${name}`}`]);
     lines.push(['rule', report.rule ?? '']);
   }
+  const { guardrail } = report;
+  if (guardrail !== null) {
+    lines.push([
+      'guardrail',
+      guardrail.decided
+        ? `${guardrail.policy}/${guardrail.rule} decided (checked before every other rule; audit mode does not apply)`
+        : `${guardrail.policy}/${guardrail.rule} passed (its roles are held); the rule above decided`,
+    ]);
+  }
   if (report.mode === 'Audit') {
     lines.push([
       'mode',
@@ -290,6 +324,9 @@ export function formatCheckReport(report: CheckReport): string {
       'identity',
       details.length === 0 ? identity.user : `${identity.user} (${details.join('; ')})`,
     ]);
+  }
+  for (const variant of report.variants) {
+    lines.push(['warning', describeVariant(report.path ?? '', variant)]);
   }
   const width = Math.max(...lines.map(([label]) => label.length)) + 1;
   return lines.map(([label, value]) => `${`${label}:`.padEnd(width)} ${value}\n`).join('');
@@ -475,13 +512,12 @@ export const checkCommand: CliCommand = {
     if (!reportPolicyLoad(setup.policies, io, 'check') || !setup.policies.ok) {
       return checkExitStatus.usageOrLoadError;
     }
-    const decision = decide(
-      parsed.request,
-      parsed.identity,
-      setup.policies.snapshot,
-      setup.options,
-    );
-    const report = checkReport(parsed.request, decision);
+    const { snapshot } = setup.policies;
+    const { identity } = parsed;
+    const decideFor = (request: AuthRequest) => decide(request, identity, snapshot, setup.options);
+    const decision = decideFor(parsed.request);
+    const variants = stricterVariants(parsed.request, decision, decideFor, ruleKey);
+    const report = checkReport(parsed.request, decision, variants);
     io.stdout(parsed.json ? `${JSON.stringify(report)}\n` : formatCheckReport(report));
     return exitStatusOf(decision, parsed.strictAudit);
   },

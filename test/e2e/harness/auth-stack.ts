@@ -9,6 +9,8 @@ import { startTokenIssuer } from '../../fixtures/gatehouse/token-issuer.ts';
 import type { TokenIssuer } from '../../fixtures/gatehouse/token-issuer.ts';
 
 export const appHost = 'app.test';
+/** A second site on the same proxy, open to everyone: the host a confused check is judged on. */
+export const wwwHost = 'www.test';
 export const publicUrl = 'https://auth.app.test';
 /** ingress-nginx `auth-signin`: gatehouse's sign-in start on its public URL. */
 export const signInUrl = `${publicUrl}/oauth2/start`;
@@ -25,8 +27,8 @@ export const identityHeaders = [
 
 /**
  * app.test: `/public` for everyone, `/catalogue` readable by everyone but writable only when
- * signed in, `/admin` for app-operators, `/alice` and `/bob` each for one user, the rest for
- * any signed-in user.
+ * signed in, `/admin` for app-operators, `GET /export` denied to everyone, `/alice` and `/bob`
+ * each for one user, the rest for any signed-in user. www.test: everything for everyone.
  */
 export const appPolicies = `
 apiVersion: gatehouse.dev/v1alpha1
@@ -44,6 +46,9 @@ spec:
     - name: admin
       match: [{ path: { type: PathPrefix, value: /admin } }]
       roles: [app-admin]
+    - name: no-export
+      match: [{ path: { type: PathPrefix, value: /export }, methods: [GET] }]
+      action: Deny
     - name: alice-only
       match: [{ path: { type: PathPrefix, value: /alice } }]
       roles: [alice-only]
@@ -53,6 +58,16 @@ spec:
     - name: app
       match: [{ path: { type: PathPrefix, value: / } }]
       roles: [authenticated]
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: www, namespace: www }
+spec:
+  hosts: [${wwwHost}]
+  rules:
+    - name: everything
+      match: [{ path: { type: PathPrefix, value: / } }]
+      roles: [guest]
 ---
 apiVersion: gatehouse.dev/v1alpha1
 kind: RoleMapping

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePort } from '../../fixtures/gatehouse/free-port.ts';
+import { routedServerHeader } from './nginx.ts';
 import { requireExecutable, startProcess } from './process.ts';
 
 /** gatehouse's endpoint for Traefik ForwardAuth and Caddy forward_auth (DESIGN.md, Endpoints). */
@@ -21,6 +22,8 @@ export interface CaddyOptions {
   readonly copyHeaders: readonly string[];
   /** Site host; default `app.test`. Requests name it in their `Host` header. */
   readonly host?: string;
+  /** More sites with the same handlers (one per application host). */
+  readonly extraHosts?: readonly string[];
 }
 
 export interface RunningCaddy {
@@ -39,7 +42,22 @@ function dialAddress(url: string): string {
 }
 
 export function renderCaddyfile(options: CaddyOptions, paths: { dataDir: string; port: number }) {
-  const host = options.host ?? 'app.test';
+  const hosts = [options.host ?? 'app.test', ...(options.extraHosts ?? [])];
+  const sites = hosts.map(
+    (host) => `
+http://${host}:${String(paths.port)} {
+  bind 127.0.0.1
+  forward_auth ${dialAddress(options.gatehouseUrl)} {
+    uri ${forwardAuthPath}
+    copy_headers ${options.copyHeaders.join(' ')}
+  }
+  reverse_proxy ${dialAddress(options.upstreamUrl)} {
+    # Test instrumentation: which site served the request.
+    header_up ${routedServerHeader} ${host}
+  }
+}
+`,
+  );
   return `# Rendered by test/e2e/harness/caddy.ts.
 {
   # No admin endpoint (it would take port 2019), no certificates; storage in the temp dir.
@@ -47,16 +65,7 @@ export function renderCaddyfile(options: CaddyOptions, paths: { dataDir: string;
   auto_https off
   storage file_system ${paths.dataDir}
 }
-
-http://${host}:${String(paths.port)} {
-  bind 127.0.0.1
-  forward_auth ${dialAddress(options.gatehouseUrl)} {
-    uri ${forwardAuthPath}
-    copy_headers ${options.copyHeaders.join(' ')}
-  }
-  reverse_proxy ${dialAddress(options.upstreamUrl)}
-}
-`;
+${sites.join('')}`;
 }
 
 export async function startCaddy(options: CaddyOptions): Promise<RunningCaddy> {

@@ -42,7 +42,24 @@ export interface NginxOptions {
   readonly extraLocations?: string;
   /** `server_name`; default `app.test`. Requests name it in their `Host` header. */
   readonly serverName?: string;
+  /** More hosts, each its own `server` block with the same locations (one Ingress per host). */
+  readonly extraServerNames?: readonly string[];
+  /**
+   * `ingress-nginx` (default): the auth location as ingress-nginx renders `auth-url`. `plain`: the
+   * minimal `auth_request` setup docs/proxy-protocols.md documents for nginx without a controller.
+   */
+  readonly style?: 'ingress-nginx' | 'plain';
+  /**
+   * Append `?host=$host` to the auth URL (default true), as the documented `auth-url` does.
+   * False renders the unsafe form of 0.1.0, for the tests that show why it is needed.
+   */
+  readonly routedHost?: boolean;
+  /** `plain` only: leave out `X-Original-Method`, as plain setups written before 0.2 did. */
+  readonly omitOriginalMethod?: boolean;
 }
+
+/** Test instrumentation (not part of any documented setup): which server block routed a request. */
+export const routedServerHeader = 'X-E2e-Routed-Server';
 
 export interface RenderedPaths {
   /** Scratch folder for pid, logs, temp files and the cache. */
@@ -83,12 +100,65 @@ function quoted(value: string): string {
 }
 
 export function renderNginxConfig(options: NginxOptions, paths: RenderedPaths): string {
-  const serverName = options.serverName ?? 'app.test';
+  const serverNames = [options.serverName ?? 'app.test', ...(options.extraServerNames ?? [])];
+  const { prefix } = paths;
+  const servers = serverNames
+    .map((name) =>
+      options.style === 'plain'
+        ? renderPlainServer(options, paths, name)
+        : renderIngressNginxServer(options, paths, name),
+    )
+    .join('\n');
+
+  return `# Rendered by test/e2e/harness/nginx.ts (${options.style ?? 'ingress-nginx'} style) for
+# ${serverNames.join(', ')}.
+load_module ${developmentKitModule};
+load_module ${setMiscModule};
+pid ${prefix}/nginx.pid;
+error_log ${prefix}/logs/error.log info;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+  access_log ${prefix}/logs/access.log;
+  client_body_temp_path ${prefix}/cache/body;
+  proxy_temp_path ${prefix}/cache/proxy;
+  fastcgi_temp_path ${prefix}/cache/fcgi;
+  uwsgi_temp_path ${prefix}/cache/uwsgi;
+  scgi_temp_path ${prefix}/cache/scgi;
+  proxy_cache_path ${prefix}/cache/auth levels=1:2 keys_zone=auth_cache:10m max_size=128m inactive=30m use_temp_path=off;
+
+  map $http_x_request_id $req_id { default $http_x_request_id; "" $request_id; }
+
+  # A request for a host no Ingress names reaches no application (ingress-nginx's default server
+  # answers from its default backend).
+  server {
+    listen 127.0.0.1:${String(paths.port)} default_server;
+    server_name _;
+    location / { return 404; }
+  }
+${servers}
+}
+`;
+}
+
+/** The auth URL: gatehouse's endpoint, with the routed host unless the test wants it left out. */
+function authUrlOf(options: NginxOptions): string {
+  const url = new URL(nginxAuthPath, options.gatehouseUrl).href;
+  return options.routedHost === false ? url : `${url}?host=$host`;
+}
+
+const indent = (lines: readonly string[], depth: number) =>
+  lines.map((line) => `${' '.repeat(depth)}${line}`).join('\n');
+
+function renderIngressNginxServer(
+  options: NginxOptions,
+  paths: RenderedPaths,
+  serverName: string,
+): string {
   const ingressPath = '/';
   const authLocation = authLocationName(ingressPath, 'Prefix');
   const signInLocation = signInLocationName(ingressPath, options.signInUrl);
   const authUrl = new URL(nginxAuthPath, options.gatehouseUrl);
-  const { prefix } = paths;
 
   const authMethod =
     options.authMethod === undefined
@@ -112,28 +182,9 @@ export function renderNginxConfig(options: NginxOptions, paths: RenderedPaths): 
     `auth_request_set $authHeader${String(index)} ${upstreamVariable(header)};`,
     `proxy_set_header '${header}' $authHeader${String(index)};`,
   ]);
-  const indent = (lines: readonly string[], depth: number) =>
-    lines.map((line) => `${' '.repeat(depth)}${line}`).join('\n');
 
-  return `# Rendered by test/e2e/harness/nginx.ts: ingress-nginx auth-url / auth-signin /
-# auth-response-headers${options.authCacheKey === undefined ? '' : ' / auth-cache-key'} for ${serverName}.
-load_module ${developmentKitModule};
-load_module ${setMiscModule};
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log info;
-worker_processes 1;
-events { worker_connections 256; }
-http {
-  access_log ${prefix}/logs/access.log;
-  client_body_temp_path ${prefix}/cache/body;
-  proxy_temp_path ${prefix}/cache/proxy;
-  fastcgi_temp_path ${prefix}/cache/fcgi;
-  uwsgi_temp_path ${prefix}/cache/uwsgi;
-  scgi_temp_path ${prefix}/cache/scgi;
-  proxy_cache_path ${prefix}/cache/auth levels=1:2 keys_zone=auth_cache:10m max_size=128m inactive=30m use_temp_path=off;
-
-  map $http_x_request_id $req_id { default $http_x_request_id; "" $request_id; }
-
+  return `
+  # ingress-nginx auth-url / auth-signin / auth-response-headers${options.authCacheKey === undefined ? '' : ' / auth-cache-key'} for ${serverName}.
   server {
     listen 127.0.0.1:${String(paths.port)};
     server_name ${serverName};
@@ -159,7 +210,7 @@ ${indent(authMethod, 6)}
       proxy_ssl_server_name on;
       proxy_pass_request_headers on;
       proxy_http_version 1.1;
-      set $target ${authUrl.href};
+      set $target ${quoted(authUrlOf(options))};
       proxy_pass $target;
     }
 
@@ -189,12 +240,51 @@ ${indent(responseHeaders, 6)}
       proxy_set_header X-Forwarded-For $remote_addr;
       proxy_set_header X-Forwarded-Host $http_host;
       proxy_set_header X-Forwarded-Proto $pass_access_scheme;
+      proxy_set_header ${routedServerHeader} ${serverName};
       proxy_http_version 1.1;
       proxy_pass ${options.upstreamUrl};
     }
-  }
+  }`;
 }
-`;
+
+/**
+ * The plain nginx setup docs/proxy-protocols.md documents: `auth_request` to a location that
+ * proxies to `/authz/nginx?host=$host` with `X-Original-URL` and `X-Original-Method`, and the
+ * 401's `Location` used for the redirect (no set-misc needed).
+ */
+function renderPlainServer(options: NginxOptions, paths: RenderedPaths, serverName: string) {
+  const responseHeaders = options.responseHeaders.flatMap((header, index) => [
+    `auth_request_set $identity${String(index)} ${upstreamVariable(header)};`,
+    `proxy_set_header ${header} $identity${String(index)};`,
+  ]);
+  return `
+  # plain nginx auth_request for ${serverName}.
+  server {
+    listen 127.0.0.1:${String(paths.port)};
+    server_name ${serverName};
+
+    location = /_gatehouse {
+      internal;
+      proxy_pass ${authUrlOf(options)};
+      proxy_pass_request_body off;
+      proxy_set_header Content-Length "";
+      proxy_set_header X-Original-URL $scheme://$http_host$request_uri;
+      ${options.omitOriginalMethod === true ? '' : 'proxy_set_header X-Original-Method $request_method;'}
+      proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-For $remote_addr;
+    }
+
+${options.extraLocations ?? ''}
+
+    location / {
+      auth_request /_gatehouse;
+      auth_request_set $signin $upstream_http_location;
+      error_page 401 =302 $signin;
+${indent(responseHeaders, 6)}
+      proxy_set_header ${routedServerHeader} ${serverName};
+      proxy_pass ${options.upstreamUrl};
+    }
+  }`;
 }
 
 export interface RunningNginx {

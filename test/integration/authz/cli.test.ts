@@ -172,8 +172,9 @@ bearer:
       .setExpirationTime('10m')
       .sign((await generateKeyPair('RS256')).privateKey);
     const slow: Promise<RawResponse> = send(main, {
-      path: '/authz/nginx',
+      path: `/authz/nginx?host=${shopHost}`,
       headers: [
+        ['X-Original-Method', 'GET'],
         ['X-Original-URL', `https://${shopHost}/admin`],
         ['Authorization', `Bearer ${token}`],
       ],
@@ -186,8 +187,11 @@ bearer:
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(await statusOrError(readyz)).toBe(503);
     const during = await send(main, {
-      path: '/authz/nginx',
-      headers: [['X-Original-URL', `https://${shopHost}/public/catalogue`]],
+      path: `/authz/nginx?host=${shopHost}`,
+      headers: [
+        ['X-Original-Method', 'GET'],
+        ['X-Original-URL', `https://${shopHost}/public/catalogue`],
+      ],
     });
     expect(during.status).toBe(200);
 

@@ -105,7 +105,7 @@ describe.skipIf(skip)('the chart on a real API server', () => {
     expect(result.code, result.stderr).toBe(0);
     const notes = result.stdout.slice(result.stdout.indexOf('NOTES:'));
     expect(notes).toContain(
-      'nginx.ingress.kubernetes.io/auth-url: "http://gatehouse.gatehouse.svc.cluster.local:8080/authz/nginx"',
+      'nginx.ingress.kubernetes.io/auth-url: "http://gatehouse.gatehouse.svc.cluster.local:8080/authz/nginx?host=$host"',
     );
     // ingress-nginx appends ?rd=$scheme://$host$escaped_request_uri itself (proxy-protocols.md §1.2).
     expect(notes).toContain(
@@ -114,6 +114,10 @@ describe.skipIf(skip)('the chart on a real API server', () => {
     expect(notes).toContain(
       'address: http://gatehouse.gatehouse.svc.cluster.local:8080/authz/forward-auth',
     );
+    // Traefik must set the forwarded headers itself (docs/proxy-protocols.md §3).
+    expect(notes).toContain('trustForwardHeader: false');
+    expect(notes).not.toContain('trustForwardHeader: true\n');
+    expect(notes).toContain('addAuthCookiesToResponse: [_gatehouse]');
     expect(notes).toContain('path: /authz/ext-authz');
     expect(notes).toContain('failOpen: false');
     expect(notes).toContain('redirect URI is https://auth.example.com/oauth2/callback');
