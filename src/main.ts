@@ -22,10 +22,10 @@ import type { Config } from './config/schema.ts';
 import {
   extAuthzDialect,
   forwardAuthDialect,
-  nginxDialect,
+  createNginxDialect,
   ProxyTrust,
 } from './dialects/dialects.ts';
-import type { CheckDependencies } from './http/check-route.ts';
+import { bearerChallengeFor, type CheckDependencies } from './http/check-route.ts';
 import { createMainHandler } from './http/main-app.ts';
 import { createOperationsApp, type ReadinessCheck } from './http/operations-app.ts';
 import { AssertionSigner } from './identity/assertion.ts';
@@ -249,6 +249,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   });
   authenticators.push(sessionAuthenticator);
 
+  const proxyTrust = new ProxyTrust(config.trustedProxies);
   const publicBase = config.publicUrl.replace(/\/+$/, '');
   const signInStart = `${publicBase}${config.routes.prefix}/start`;
   const check: CheckDependencies = {
@@ -260,7 +261,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     },
     headerProfiles,
     ...(assertion === undefined ? {} : { assertion }),
-    proxyTrust: new ProxyTrust(config.trustedProxies),
+    proxyTrust,
+    // RFC 6750 §3: an anonymous 401 tells API clients how to authenticate.
+    bearerChallenge:
+      config.bearer.issuers.length > 0 ? bearerChallengeFor(config.publicUrl) : undefined,
+    now,
     rejectForgedIdentityHeaders: config.identityHeaders.rejectClientCopies,
     signInUrl: (request: AuthRequest) =>
       `${signInStart}?rd=${encodeURIComponent(request.originalUrl)}`,
@@ -287,7 +292,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
 
   const mainHandler = createMainHandler({
     check,
-    dialects: { nginx: nginxDialect, forwardAuth: forwardAuthDialect, extAuthz: extAuthzDialect },
+    dialects: {
+      nginx: createNginxDialect(config.dialects.nginx),
+      forwardAuth: forwardAuthDialect,
+      extAuthz: extAuthzDialect,
+    },
     routesPrefix: config.routes.prefix,
     logger: logger.child({ component: 'http' }),
     ...(signingKeys === undefined ? {} : { jwks: () => jwksDocument(signingKeys) }),
@@ -306,6 +315,13 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       refreshMarginMs: config.sessions.refreshMargin,
       allowedRedirectDomains: config.redirects.allowedDomains,
       defaultRedirectUrl: config.redirects.defaultUrl,
+      allowHttpRedirects: config.redirects.allowHttp,
+      signInLimits: {
+        clientRateLimit: config.signIn.clientRateLimit,
+        clientRateWindowMs: config.signIn.clientRateWindow,
+        maxPending: config.signIn.maxPending,
+      },
+      proxyTrust,
       store: sessions,
       providers,
       now,
@@ -430,7 +446,9 @@ async function createSessionStore(
     logger: logger.child({ component: 'sessions' }),
   };
   if (config.sessions.store === 'memory') {
-    return { store: new MemorySessionStore(timing), redis: null };
+    // Pending login states are bounded by signIn.maxPending; the memory store must hold as many.
+    const maxEntries = Math.max(10_000, config.signIn.maxPending);
+    return { store: new MemorySessionStore({ ...timing, maxEntries }), redis: null };
   }
   const redis = config.sessions.redis;
   const client = createRedisClient(

@@ -11,7 +11,10 @@ export const auditLoggerName = 'gatehouse.audit';
 export type AuditEvent =
   | {
       readonly event: 'deny';
+      /** gatehouse's own id, generated for every request. */
       readonly requestId: string;
+      /** The ingress's `X-Request-ID`, when a trusted proxy sent a well-formed one. */
+      readonly proxyRequestId?: string;
       readonly outcome: 'unauthenticated' | 'forbidden';
       readonly reason: string;
       readonly dialect: string;

@@ -1,4 +1,5 @@
 import type { AuthRequest } from '../authz/auth-request.ts';
+import type { TrustedSenderHeaders } from '../identity/forged-headers.ts';
 import type { Identity } from './identity.ts';
 
 /**
@@ -24,6 +25,11 @@ export type AuthnResult =
 export interface Authenticator {
   /** Label used in logs and metrics: `bearer`, `session`, `header`, `basic`. */
   readonly name: string;
+  /**
+   * Credential headers only some clients may send (pre-authentication by an SSO front): the
+   * check route refuses them from anyone else and has Envoy remove them before the upstream.
+   */
+  readonly trustedSenderHeaders?: readonly TrustedSenderHeaders[];
   authenticate(request: AuthRequest): Promise<AuthnResult>;
 }
 
@@ -35,9 +41,13 @@ export interface Authenticator {
 export class AuthenticatorChain implements Authenticator {
   readonly name = 'chain';
   readonly #authenticators: readonly Authenticator[];
+  readonly trustedSenderHeaders: readonly TrustedSenderHeaders[];
 
   constructor(authenticators: readonly Authenticator[]) {
     this.#authenticators = authenticators;
+    this.trustedSenderHeaders = Object.freeze(
+      authenticators.flatMap((authenticator) => authenticator.trustedSenderHeaders ?? []),
+    );
   }
 
   async authenticate(request: AuthRequest): Promise<AuthnResult> {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
+import type { TrustedSenderHeaders } from '../identity/forged-headers.ts';
 import { decodeHeaderList, decodeHeaderValue } from '../identity/header-value.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import type { Identity } from './identity.ts';
@@ -30,6 +31,12 @@ export type PreauthIgnoredReason = 'untrusted-client' | 'bad-secret' | 'missing-
 
 /** Rejection code when a trusted hop sent values that cannot be a user (stable, for metrics). */
 export const malformedPreauth = 'malformed-preauth';
+
+/**
+ * The family of geOrchestra's pre-authentication headers: a front may send more of them than
+ * gatehouse reads (`preauth-tel`, ...), and none may come from anyone else or reach the upstream.
+ */
+export const preauthHeaderPrefix = 'preauth-';
 
 /** geOrchestra's security-proxy header set (geOrchestra docs, "pre-authentication"). */
 export const georchestraHeaders = {
@@ -83,6 +90,13 @@ export class TrustedHeaderAuthenticator implements Authenticator {
   readonly #onIgnored: (reason: PreauthIgnoredReason) => void;
   /** Every header whose presence means "someone is asserting an identity". */
   readonly #assertingHeaders: readonly string[];
+  /**
+   * The headers only a front may send, for the check route: the asserting headers, the whole
+   * `preauth-*` family and the shared secret. From any other client they are refused (403
+   * `forged-identity-header`) before this authenticator runs; from a front they are read here and
+   * Envoy is told to remove them (the secret must never reach an upstream, docs/identity.md).
+   */
+  readonly trustedSenderHeaders: readonly TrustedSenderHeaders[];
 
   /** @throws TypeError when the secret is shorter than 16 characters or a header name is invalid. */
   constructor(options: TrustedHeaderAuthenticatorOptions) {
@@ -108,6 +122,14 @@ export class TrustedHeaderAuthenticator implements Authenticator {
       ...(this.#remoteUserHeader === undefined ? [] : [this.#remoteUserHeader]),
       ...(this.#groupsHeader === undefined ? [] : [this.#groupsHeader]),
     ];
+    const trust = this.#trust;
+    this.trustedSenderHeaders = Object.freeze([
+      Object.freeze({
+        names: Object.freeze([...new Set([...this.#assertingHeaders, this.#secretHeader])]),
+        prefixes: Object.freeze([preauthHeaderPrefix]),
+        isTrustedSender: (clientIp: string) => trust.isTrusted(clientIp),
+      }),
+    ]);
   }
 
   authenticate(request: AuthRequest): Promise<AuthnResult> {

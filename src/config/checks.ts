@@ -3,6 +3,7 @@
  * configuration (durations in milliseconds). Pure: connectivity (Redis, issuers, key files) is
  * checked at start-up and by readiness, never here.
  */
+import { getPublicSuffix } from 'tldts';
 import { formatDuration } from './duration.ts';
 import type { PathSegment, PendingProblem } from './problems.ts';
 import type { Config } from './schema.ts';
@@ -30,6 +31,26 @@ export function checkConfig(config: Config): PendingProblem[] {
   checkPreAuthentication(config, report);
   checkBasicAuth(config, report);
   return problems;
+}
+
+/**
+ * Settings that work but are probably not what the operator wants: loading succeeds, and
+ * `gatehouse serve` logs each one at start-up (path and message, like a problem).
+ */
+export function warnConfig(config: Config): PendingProblem[] {
+  const warnings: PendingProblem[] = [];
+  const { cookie } = config.sessions;
+  const publicUrl = new URL(config.publicUrl);
+  // checkCookie refuses this for any other host; on loopback only Chromium and Firefox store a
+  // Secure cookie over http (W3C Secure Contexts §3.2; WebKit bug 218980: Safari does not).
+  if (cookie.secure && publicUrl.protocol === 'http:') {
+    warnings.push({
+      segments: ['sessions', 'cookie', 'secure'],
+      message:
+        'is true but publicUrl is http://: Chrome and Firefox keep Secure cookies from localhost, but Safari and most HTTP clients drop them, so sign-in loops there; serve https, or set secure: false for a local run',
+    });
+  }
+  return warnings;
 }
 
 type Report = (segments: readonly PathSegment[], message: string) => void;
@@ -63,14 +84,35 @@ function checkCookie(config: Config, report: Report): void {
     );
   }
   // A browser refuses a Set-Cookie whose Domain does not cover the responding host (RFC 6265 §5.3).
-  const domain = cookie.domain.replace(/^\./, '');
+  const domain = cookie.domain.replace(/^\./, '').toLowerCase();
   const host = publicUrl.hostname;
-  if (domain !== '' && host !== domain && !host.endsWith(`.${domain}`)) {
+  if (domain === '') return;
+  const problem = cookieDomainProblem(domain);
+  if (problem !== undefined) {
+    report(['sessions', 'cookie', 'domain'], problem);
+  } else if (host !== domain && !host.endsWith(`.${domain}`)) {
     report(
       ['sessions', 'cookie', 'domain'],
       `must be ${host} or a parent domain of it (publicUrl)`,
     );
   }
+}
+
+/**
+ * Why browsers would drop a cookie with this Domain attribute, if they would. RFC 6265 §5.3
+ * step 5 (RFC 6265bis §5.7 step 9) ignores a Domain that is a public suffix, and browsers treat
+ * an unlisted single label (`localhost`, `internal`) as one too (the PSL's implicit `*` rule):
+ * the cookie is never stored and sign-in loops forever. The list is the Public Suffix List as
+ * bundled by tldts (ICANN and private sections, so `github.io` counts), read offline.
+ */
+function cookieDomainProblem(domain: string): string | undefined {
+  if (!domain.includes('.')) {
+    return `"${domain}" is a single label: browsers drop such a cookie and sign-in loops; use a parent with at least two labels (demo.localhost for auth.demo.localhost and app.demo.localhost), or leave it empty`;
+  }
+  if (getPublicSuffix(domain, { allowPrivateDomains: true }) === domain) {
+    return `"${domain}" is a public suffix (Public Suffix List): browsers refuse the cookie, and if they did not, every site under it would receive it; use your own registrable domain`;
+  }
+  return undefined;
 }
 
 function checkServer(config: Config, report: Report): void {

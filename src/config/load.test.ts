@@ -298,6 +298,92 @@ providers: [{ name: a, issuer: https://a.example.com, clientId: a, scopes: [emai
   });
 });
 
+describe('sessions.cookie.domain', () => {
+  const withDomain = (publicUrl: string, domain: string): string =>
+    `publicUrl: ${publicUrl}\nsessions: { cookie: { domain: "${domain}" } }\n`;
+
+  // RFC 6265 §5.3 step 5 and RFC 6265bis §5.7: a user agent ignores a Domain attribute naming a
+  // public suffix, and browsers drop one naming a single label, so the sign-in would loop forever.
+  it('refuses a single-label domain such as localhost', () => {
+    expect(lines(problemsOf(withDomain('http://auth.localhost:8080', 'localhost')))).toEqual([
+      'sessions.cookie.domain: "localhost" is a single label: browsers drop such a cookie and sign-in loops; use a parent with at least two labels (demo.localhost for auth.demo.localhost and app.demo.localhost), or leave it empty',
+    ]);
+    expect(lines(problemsOf(withDomain('https://auth.internal', '.internal')))).toEqual([
+      'sessions.cookie.domain: "internal" is a single label: browsers drop such a cookie and sign-in loops; use a parent with at least two labels (demo.localhost for auth.demo.localhost and app.demo.localhost), or leave it empty',
+    ]);
+  });
+
+  it('refuses a public suffix from the Public Suffix List (ICANN and private sections)', () => {
+    for (const [url, domain, suffix] of [
+      ['https://auth.example.co.uk', 'co.uk', 'co.uk'],
+      ['https://me.github.io', '.github.io', 'github.io'],
+      ['https://d111.cloudfront.net', 'cloudfront.net', 'cloudfront.net'],
+    ] as const) {
+      expect(lines(problemsOf(withDomain(url, domain)))).toEqual([
+        `sessions.cookie.domain: "${suffix}" is a public suffix (Public Suffix List): browsers refuse the cookie, and if they did not, every site under it would receive it; use your own registrable domain`,
+      ]);
+    }
+  });
+
+  it('accepts a registrable domain or a subdomain of one, and two-label *.localhost parents', () => {
+    expect(
+      loaded(withDomain('https://auth.example.co.uk', 'example.co.uk')).sessions.cookie.domain,
+    ).toBe('example.co.uk');
+    expect(loaded(withDomain('https://me.github.io', 'me.github.io')).sessions.cookie.domain).toBe(
+      'me.github.io',
+    );
+    expect(
+      loaded(withDomain('https://auth.apps.example.com', '.apps.example.com')).sessions.cookie
+        .domain,
+    ).toBe('.apps.example.com');
+    expect(
+      loaded(withDomain('http://auth.demo.localhost:8080', 'demo.localhost')).sessions.cookie
+        .domain,
+    ).toBe('demo.localhost');
+  });
+
+  it('must contain the publicUrl host (RFC 6265 §5.3 step 6)', () => {
+    expect(lines(problemsOf(withDomain('https://auth.example.com', 'example.org')))).toEqual([
+      'sessions.cookie.domain: must be auth.example.com or a parent domain of it (publicUrl)',
+    ]);
+    expect(lines(problemsOf(withDomain('https://auth.example.com', 'badexample.com')))).toEqual([
+      'sessions.cookie.domain: must be auth.example.com or a parent domain of it (publicUrl)',
+    ]);
+  });
+});
+
+describe('start-up warnings', () => {
+  function warningsOf(yaml: string): string[] {
+    const result = load(yaml);
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    return lines(result.warnings);
+  }
+
+  it('warns about Secure cookies under an http:// publicUrl (localhost), naming the setting', () => {
+    expect(warningsOf('publicUrl: http://auth.localhost:8080\n')).toEqual([
+      'sessions.cookie.secure: is true but publicUrl is http://: Chrome and Firefox keep Secure cookies from localhost, but Safari and most HTTP clients drop them, so sign-in loops there; serve https, or set secure: false for a local run',
+    ]);
+    expect(
+      warningsOf('publicUrl: http://127.0.0.1:8080\nsessions: { cookie: { secure: true } }\n'),
+    ).toHaveLength(1);
+    expect(
+      warningsOf(
+        'publicUrl: http://auth.localhost:8080\nsessions: { cookie: { secure: false } }\n',
+      ),
+    ).toEqual([]);
+    expect(warningsOf('publicUrl: https://auth.example.com\n')).toEqual([]);
+  });
+
+  it('locates a warning like a problem', () => {
+    const result = load(
+      'publicUrl: http://auth.localhost:8080\nsessions:\n  cookie:\n    secure: true\n',
+    );
+    expect(result.ok && result.warnings).toEqual([
+      expect.objectContaining({ path: 'sessions.cookie.secure', source: 'gatehouse.yaml:4:13' }),
+    ]);
+  });
+});
+
 describe('loadConfig result', () => {
   it('is deeply frozen: a consumer cannot change it', () => {
     const config = loaded(`

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
-import { checkConfig } from './checks.ts';
+import { checkConfig, warnConfig } from './checks.ts';
 import { deepFreeze } from './deep-freeze.ts';
 import { applyEnvOverrides } from './env-overrides.ts';
 import type { FileReference } from './env-overrides.ts';
@@ -33,7 +33,12 @@ export interface LoadConfigOptions {
 }
 
 export type LoadConfigResult =
-  | { readonly ok: true; readonly config: Config }
+  | {
+      readonly ok: true;
+      readonly config: Config;
+      /** Settings that load but are probably a mistake; `gatehouse serve` logs each at start. */
+      readonly warnings: readonly ConfigProblem[];
+    }
   | { readonly ok: false; readonly problems: readonly ConfigProblem[] };
 
 type Locate = (segments: readonly PathSegment[]) => string | undefined;
@@ -96,7 +101,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
   const config = Value.Decode(ConfigSchema, withDefaults);
   const crossFieldProblems = checkConfig(config);
   if (crossFieldProblems.length > 0) return { ok: false, problems: located(crossFieldProblems) };
-  return { ok: true, config: deepFreeze(config) };
+  return { ok: true, config: deepFreeze(config), warnings: located(warnConfig(config)) };
 }
 
 function readYamlFile(

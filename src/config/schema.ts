@@ -181,6 +181,15 @@ export const ConfigSchema = Type.Object(
       },
     ),
 
+    dialects: Section('How the check endpoints read what each proxy sends.', {
+      nginx: Section('`/authz/nginx` (ingress-nginx `auth-url`, any nginx `auth_request`).', {
+        requireRoutedHost: Flag(
+          true,
+          "Refuse a check whose `auth-url` does not carry the host nginx routed (`?host=$host`). nginx builds `X-Original-URL` from the client's `Host` header, which differs from the routed host when the request line is absolute (`GET http://a/ HTTP/1.1` + `Host: b`); without `?host=$host` gatehouse cannot tell. Turn off only when your own nginx configuration builds `X-Original-URL` from `$host`.",
+        ),
+      }),
+    }),
+
     log: Section('Logging.', {
       level: OneOf(
         ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
@@ -324,7 +333,30 @@ export const ConfigSchema = Type.Object(
         description: 'Destination when none is given. Empty: the public URL.',
         errorMessage: 'must be empty or an absolute http(s) URL',
       }),
+      allowHttp: Flag(
+        false,
+        'Allow plain `http://` destinations although the public URL is https. Off: such a destination is refused (the browser goes to `defaultUrl`), so sign-in never ends on an unencrypted page an SSL-stripping attacker could hold. Over an http public URL (local runs) http destinations are always allowed.',
+      ),
     }),
+
+    signIn: Section(
+      'Limits on starting sign-ins: each `<prefix>/start` stores a login state for `sessions.loginStateTtl`, so a flood must be refused (HTTP 429 with `Retry-After`, counted in `gatehouse_sign_in_refusals_total`) before it fills the store.',
+      {
+        clientRateLimit: Type.Integer({
+          minimum: 0,
+          default: 20,
+          description:
+            'Sign-ins one client may start per `clientRateWindow` (0: no limit). The client is the address the `trustedProxies` report (an IPv6 client counts by its /64); put your ingress in `trustedProxies`, or every user shares the ingress address and this budget.',
+        }),
+        clientRateWindow: Duration('1m', 'The window of `clientRateLimit`.'),
+        maxPending: Type.Integer({
+          minimum: 0,
+          default: 10000,
+          description:
+            'Most sign-ins pending at once across all replicas (started, neither completed nor expired; about 500 bytes of store each); further starts are refused until one completes or expires (0: no limit).',
+        }),
+      },
+    ),
 
     bearer: Section('Bearer JWTs (RFC 6750) accepted from API clients.', {
       issuers: Type.Array(

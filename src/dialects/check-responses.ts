@@ -10,7 +10,8 @@ export function forbiddenResponse(): CheckResponse {
 }
 
 /**
- * 401 with the challenge of a rejected credential (RFC 6750 §3), and optionally the sign-in URL
+ * 401 with the challenge of a rejected credential (RFC 6750 §3) or the challenges of the schemes
+ * an anonymous client may use (RFC 9110 §11.6.1), and optionally the sign-in URL
  * in `Location` for proxies that redirect themselves (nginx `auth-signin`, Authelia's
  * `error_page 401 =302 $redir` variant).
  */
@@ -18,6 +19,9 @@ export function unauthorizedResponse(inputs: RespondInputs, withLocation: boolea
   const headers: (readonly [string, string])[] = [];
   if (withLocation) headers.push(['Location', inputs.signInUrl]);
   if (inputs.challenge !== undefined) headers.push(['WWW-Authenticate', inputs.challenge]);
+  // Separate fields rather than one comma-joined value: RFC 9110 §11.6.1 allows both, and
+  // browsers and HTTP libraries parse one challenge per field far more reliably.
+  for (const challenge of inputs.challenges ?? []) headers.push(['WWW-Authenticate', challenge]);
   return { status: 401, headers, page: 'unauthenticated' };
 }
 

@@ -30,12 +30,21 @@ export interface CheckResponse {
 export interface RespondInputs {
   /** Identity headers rendered by `identity/` for the chosen profile; sent on allow only. */
   readonly identityHeaders: readonly (readonly [string, string])[];
-  /** Every identity header name of every profile (Envoy's `x-envoy-auth-headers-to-remove`). */
+  /**
+   * Every header name gatehouse sets upstream or that only a trusted front may send (Envoy's
+   * `x-envoy-auth-headers-to-remove`); the same array for a whole policy snapshot, so adapters
+   * may cache by its identity.
+   */
   readonly identityHeaderNames: readonly string[];
   /** Absolute URL of `/oauth2/start?rd=<original URL>`. */
   readonly signInUrl: string;
   /** `WWW-Authenticate` value, when a credential was presented and rejected (RFC 6750 §3). */
   readonly challenge?: string;
+  /**
+   * `WWW-Authenticate` values of an anonymous 401, one field each (RFC 9110 §11.6.1 allows
+   * several challenges): the schemes the client may use (Bearer, Basic).
+   */
+  readonly challenges?: readonly string[];
 }
 
 export interface Dialect {

@@ -20,8 +20,9 @@ export const extAuthzPrefix = '/authz/ext-authz';
  * `path_prefix + :path`, so the original request is the check request itself.
  */
 /**
- * Remove lists per header-profile registry (its stable `allHeaderNames` array) and per set of
- * names a response sets: a handful of profiles, each computed once, off the hot path.
+ * Remove lists per name list (the check route's per-snapshot `ClientHeaderGuard.removeNames`:
+ * profile, assertion, impersonator, token pass-through and pre-authentication headers) and per
+ * set of names a response sets: a handful of profiles, each computed once, off the hot path.
  */
 const removeLists = new WeakMap<readonly string[], Map<string, string>>();
 

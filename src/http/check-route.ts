@@ -10,7 +10,12 @@ import { Reasons } from '../authz/reasons.ts';
 import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { AssertionSigner } from '../identity/assertion.ts';
-import { findForgedIdentityHeader } from '../identity/forged-headers.ts';
+import {
+  compileClientHeaderGuard,
+  geOrchestraFamily,
+  impersonationFamily,
+  type ClientHeaderGuard,
+} from '../identity/forged-headers.ts';
 import type { CompiledHeaderProfile, Header, HeaderProfiles } from '../identity/header-profiles.ts';
 import { assertionHeaderName, impersonatorHeaderFor } from '../identity/reserved-header-names.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -42,10 +47,25 @@ export interface CheckDependencies {
    * Basic authentication is configured (RFC 7617 §2: machine clients learn to send credentials).
    */
   readonly basicChallenge?: string | undefined;
+  /**
+   * `WWW-Authenticate` for every anonymous 401 when bearer issuers are configured (RFC 6750 §3):
+   * `bearerChallengeFor(config.publicUrl)`. Sent beside the Basic challenge when both apply.
+   */
+  readonly bearerChallenge?: string | undefined;
+  /** Epoch milliseconds; the composition root's injected clock (default `Date.now`). */
+  readonly now?: (() => number) | undefined;
   /** Impersonation is configured: every allow carries the profile's impersonator header. */
   readonly impersonatorHeader?: boolean | undefined;
   /** The session tokens behind an identity, for `spec.upstreamTokens` (token pass-through). */
   readonly tokensOf?: ((identity: Identity) => SessionTokens | undefined) | undefined;
+}
+
+/**
+ * The Bearer challenge of an anonymous 401 (RFC 6750 §3): the realm is gatehouse's public host,
+ * the protection space every bearer issuer's tokens are accepted in.
+ */
+export function bearerChallengeFor(publicUrl: string): string {
+  return `Bearer realm="${new URL(publicUrl).host}"`;
 }
 
 /**
@@ -61,6 +81,7 @@ export async function handleCheck(
   requestId: string,
   dialect: Dialect,
   deps: CheckDependencies,
+  proxyRequestId?: string,
 ): Promise<void> {
   const started = performance.now();
   const incoming = incomingCheckOf(req);
@@ -76,7 +97,10 @@ export async function handleCheck(
         outcome: 'error',
         reason: Reasons.MalformedRequest,
       });
-      deps.logger.info({ requestId, dialect: dialect.name, code: error.code }, error.message);
+      deps.logger.info(
+        { requestId, proxyRequestId, dialect: dialect.name, code: error.code },
+        error.message,
+      );
     }
     throw error;
   }
@@ -88,8 +112,9 @@ export async function handleCheck(
 
   let decision: Decision;
   let challenge: string | undefined;
+  const guard = clientHeaderGuardFor(deps, snapshot);
   const forged = deps.rejectForgedIdentityHeaders
-    ? findForgedIdentityHeader(incoming.headers, deps.headerProfiles.allHeaderNames)
+    ? guard.find(incoming.headers, request.clientIp)
     : null;
   if (forged !== null) {
     deps.metrics.forgedIdentityHeaders.inc({ dialect: dialect.name });
@@ -108,13 +133,14 @@ export async function handleCheck(
     }
   }
 
-  // A policy open to machine clients tells them how to authenticate (RFC 7617 §2, RFC 9110 §11.6.1).
-  if (
-    decision.outcome === 'unauthenticated' &&
-    challenge === undefined &&
-    decision.rule?.basicAuth === true
-  ) {
-    challenge = deps.basicChallenge;
+  // An anonymous 401 tells the client how to authenticate (RFC 9110 §11.4.1: a 401 MUST carry
+  // a challenge): Bearer wherever bearer issuers are configured (RFC 6750 §3), Basic where the
+  // policy offers it (RFC 7617 §2); both, as separate fields, when both apply (§11.6.1). A
+  // rejected credential keeps the challenge that says why (`error="invalid_token"`).
+  let challenges: readonly string[] | undefined;
+  if (decision.outcome === 'unauthenticated' && challenge === undefined) {
+    const basic = decision.rule?.basicAuth === true ? deps.basicChallenge : undefined;
+    challenges = challengesOf(deps.bearerChallenge, basic);
   }
 
   // Audit mode: the policy's refusal is counted and logged as it would have been, and the
@@ -127,10 +153,11 @@ export async function handleCheck(
   const response = dialect.respond(answered, request, {
     identityHeaders:
       answered.outcome === 'allow' ? await identityHeadersFor(answered, request, deps) : [],
-    identityHeaderNames: deps.headerProfiles.allHeaderNames,
+    identityHeaderNames: guard.removeNames,
     // Only a 401 carries it; building it costs an encodeURIComponent of the whole URL.
     signInUrl: answered.outcome === 'unauthenticated' ? deps.signInUrl(request) : '',
     ...(challenge === undefined ? {} : { challenge }),
+    ...(challenges === undefined ? {} : { challenges }),
   });
   writeResponse(res, response, request, answered, deps);
 
@@ -139,7 +166,86 @@ export async function handleCheck(
   if (audited)
     deps.metrics.auditOverrides.inc({ outcome: decision.outcome, reason: decision.reason });
   deps.metrics.observeDecisionDuration(dialect.name, (performance.now() - started) / 1000);
-  logDecision(deps, request, decision, forged, audited);
+  logDecision(deps, request, decision, forged, audited, proxyRequestId);
+}
+
+const noChallenges: readonly string[] = Object.freeze([]);
+const challengeLists = new Map<string, readonly string[]>();
+
+/** The (at most four) challenge lists, built once each rather than per 401. */
+function challengesOf(bearer: string | undefined, basic: string | undefined): readonly string[] {
+  if (bearer === undefined && basic === undefined) return noChallenges;
+  const key = `${bearer ?? ''}\n${basic ?? ''}`;
+  let list = challengeLists.get(key);
+  if (list === undefined) {
+    list = Object.freeze([bearer, basic].filter((value) => value !== undefined));
+    if (challengeLists.size < 16) challengeLists.set(key, list);
+  }
+  return list;
+}
+
+/**
+ * Header names a client may send in their standard spelling even when a policy's
+ * `upstreamTokens` names them: `Authorization` is the client's own credential (RFC 9110
+ * §11.6.2), read by the bearer and Basic authenticators, and the proxy replaces it with
+ * gatehouse's value where a policy sends a token in it. Refusing it would refuse every API
+ * client; removing it at Envoy would strip every upstream's credential. Its odd spellings carry
+ * no credential and are refused like any identity header.
+ */
+const clientCredentialHeaders: ReadonlySet<string> = new Set(['authorization']);
+
+/**
+ * The client-header rules of the serving snapshot, compiled once per snapshot (a policy reload
+ * replaces the snapshot object) rather than per check: the check path is hot.
+ */
+const clientHeaderGuards = new WeakMap<
+  CheckDependencies,
+  { readonly snapshot: PolicySnapshot; readonly guard: ClientHeaderGuard }
+>();
+
+export function clientHeaderGuardFor(
+  deps: CheckDependencies,
+  snapshot: PolicySnapshot,
+): ClientHeaderGuard {
+  const cached = clientHeaderGuards.get(deps);
+  if (cached?.snapshot === snapshot) return cached.guard;
+  const guard = compileClientHeaderGuardOf(deps, snapshot);
+  clientHeaderGuards.set(deps, { snapshot, guard });
+  return guard;
+}
+
+/**
+ * Everything gatehouse sets upstream is refused from the client in every spelling: the profile
+ * headers and the reserved ones (assertion, impersonator), and every `spec.upstreamTokens`
+ * header of any policy of the snapshot, on every host (a client copy of `X-Id-Token` reaches a
+ * WSGI upstream as `HTTP_X_ID_TOKEN`, PEP 3333, next to the real one). geOrchestra's `sec-*`
+ * family is refused while any policy (or the default) uses the `sec` profile, `imp-*` always;
+ * the pre-authentication headers only from their fronts.
+ */
+function compileClientHeaderGuardOf(
+  deps: CheckDependencies,
+  snapshot: PolicySnapshot,
+): ClientHeaderGuard {
+  const upstream = new Set(deps.headerProfiles.allHeaderNames);
+  const credentials = new Set<string>();
+  let secProfileInUse = deps.headerProfiles.defaultProfile.name === 'sec';
+  for (const object of snapshot.objects) {
+    const resource = object.resource;
+    if (resource.kind !== 'AccessPolicy' && resource.kind !== 'ClusterAccessPolicy') continue;
+    const spec = resource.spec;
+    if (spec.identityHeaders === 'sec') secProfileInUse = true;
+    for (const token of [spec.upstreamTokens?.accessToken, spec.upstreamTokens?.idToken]) {
+      if (token === undefined) continue;
+      const name = token.header.toLowerCase();
+      (clientCredentialHeaders.has(name) ? credentials : upstream).add(name);
+    }
+  }
+  return compileClientHeaderGuard({
+    upstream,
+    clientCredentials: credentials,
+    families: secProfileInUse ? [geOrchestraFamily, impersonationFamily] : [impersonationFamily],
+    trustedSenders: deps.authenticator.trustedSenderHeaders ?? [],
+  });
 }
 
 async function identityHeadersFor(
@@ -211,6 +317,12 @@ const tokenValue = /^[\x21-\x7E]+$/;
  * EMPTY when there is no token to send (no session identity, an impersonation, a session without
  * that token), so the proxy overwrites whatever the client sent in its place: a client must never
  * choose the token the upstream receives.
+ *
+ * An access token past its expiry (`accessTokenExpiresAt`, judged with the injected clock) is not
+ * sent either: the refresh failed (the provider is down, or refused for a passing reason, and the
+ * refresher kept the old tokens), and an expired token only moves the failure to the upstream,
+ * which would answer 401 to a user gatehouse just let in, or worse accept it if it does not check
+ * `exp` (RFC 6749 §1.4 / RFC 6750 §3.1 `invalid_token`). It counts as `missing`, with the warning.
  */
 function upstreamTokenHeaders(
   tokens: UpstreamTokens,
@@ -221,8 +333,13 @@ function upstreamTokenHeaders(
   const identity = decision.identity;
   const session = identity === null ? undefined : deps.tokensOf?.(identity);
   const headers: Header[] = [];
-  const send = (token: 'access' | 'id', header: string, value: string | undefined): void => {
-    const usable = value !== undefined && tokenValue.test(value);
+  const send = (
+    token: 'access' | 'id',
+    header: string,
+    value: string | undefined,
+    expired: boolean,
+  ): void => {
+    const usable = value !== undefined && !expired && tokenValue.test(value);
     if (usable) {
       headers.push([header, header.toLowerCase() === 'authorization' ? `Bearer ${value}` : value]);
     } else {
@@ -233,20 +350,28 @@ function upstreamTokenHeaders(
             requestId: request.requestId,
             token,
             header,
+            reason: expired ? 'expired' : 'no-token',
             user: identity.user,
             method: identity.method,
             impersonated: identity.actor !== undefined,
           },
-          'token pass-through: no token to send for this identity; the header is sent empty',
+          expired
+            ? 'token pass-through: the access token has expired and was not refreshed; the header is sent empty'
+            : 'token pass-through: no token to send for this identity; the header is sent empty',
         );
       }
     }
     deps.metrics.upstreamTokens.inc({ token, result: usable ? 'sent' : 'missing' });
   };
   if (tokens.accessToken !== undefined) {
-    send('access', tokens.accessToken.header, session?.accessToken);
+    const expiresAt = session?.accessTokenExpiresAt;
+    const expired =
+      session?.accessToken !== undefined &&
+      expiresAt !== undefined &&
+      expiresAt <= (deps.now ?? Date.now)();
+    send('access', tokens.accessToken.header, session?.accessToken, expired);
   }
-  if (tokens.idToken !== undefined) send('id', tokens.idToken.header, session?.idToken);
+  if (tokens.idToken !== undefined) send('id', tokens.idToken.header, session?.idToken, false);
   return headers;
 }
 
@@ -284,7 +409,8 @@ function writeResponse(
   deps: CheckDependencies,
 ): void {
   res.statusCode = response.status;
-  for (const [name, value] of response.headers) res.setHeader(name, value);
+  // Appended, not set: a 401 may carry several `WWW-Authenticate` fields (RFC 9110 §11.6.1).
+  for (const [name, value] of response.headers) res.appendHeader(name, value);
   let body = '';
   if (response.page === 'forbidden' && request.acceptsRedirect) {
     // Traefik, Caddy and Envoy hand a non-2xx body to the browser; nginx replaces it with its own.
@@ -311,12 +437,15 @@ function logDecision(
   decision: Decision,
   forged: string | null,
   audited: boolean,
+  proxyRequestId: string | undefined,
 ): void {
   const logger = deps.logger;
   // Allows are the hot path: build nothing for a debug line that is not written.
   if (decision.outcome === 'allow' && !audited && !logger.isLevelEnabled('debug')) return;
   const fields = {
     requestId: request.requestId,
+    // The ingress's own id, from a trusted proxy only (http/request-id.ts), to join its logs.
+    ...(proxyRequestId === undefined ? {} : { proxyRequestId }),
     dialect: request.dialect,
     outcome: decision.outcome,
     reason: decision.reason,
@@ -347,6 +476,7 @@ function logDecision(
   deps.audit.record({
     event: 'deny',
     requestId: fields.requestId,
+    ...(proxyRequestId === undefined ? {} : { proxyRequestId }),
     outcome: decision.outcome,
     reason: fields.reason,
     dialect: fields.dialect,

@@ -8,7 +8,7 @@ import { handleCheck, type CheckDependencies } from './check-route.ts';
 import { errorHandler } from './error-handler.ts';
 import { writeErrorResponse } from './error-response.ts';
 import { stylesheet } from './pages.ts';
-import { requestIdFrom } from './request-id.ts';
+import { requestIdsFrom } from './request-id.ts';
 
 export interface MainAppOptions {
   readonly check: CheckDependencies;
@@ -60,14 +60,17 @@ export function createMainHandler(options: MainAppOptions): RequestListener {
       void koa(req, res);
       return;
     }
-    const proxyRequestId = req.headers['x-request-id'];
-    const requestId = requestIdFrom(
-      typeof proxyRequestId === 'string' ? proxyRequestId : undefined,
+    const { requestId, proxyRequestId } = requestIdsFrom(
+      req.headers['x-request-id'],
+      req.socket.remoteAddress,
+      options.check.proxyTrust,
     );
     res.setHeader('X-Request-ID', requestId);
-    handleCheck(req, res, requestId, dialect, options.check).catch((error: unknown) => {
-      writeErrorResponse(res, error, requestId, options.logger);
-    });
+    handleCheck(req, res, requestId, dialect, options.check, proxyRequestId).catch(
+      (error: unknown) => {
+        writeErrorResponse(res, error, requestId, options.logger);
+      },
+    );
   };
 }
 
@@ -77,9 +80,16 @@ export function createMainApp(options: MainAppOptions): Koa {
   app.silent = true; // errors are logged by errorHandler, once, with the request id
   const router = new Router();
 
+  // gatehouse's own id for every request; a trusted ingress's id is kept beside it
+  // (`ctx.state.proxyRequestId`), never in its place (http/request-id.ts).
   app.use(async (ctx, next) => {
-    const requestId = requestIdFrom(ctx.get('x-request-id') || undefined);
+    const { requestId, proxyRequestId } = requestIdsFrom(
+      ctx.req.headers['x-request-id'],
+      ctx.req.socket.remoteAddress,
+      options.check.proxyTrust,
+    );
     ctx.state['requestId'] = requestId;
+    if (proxyRequestId !== undefined) ctx.state['proxyRequestId'] = proxyRequestId;
     ctx.set('X-Request-ID', requestId);
     await next();
   });

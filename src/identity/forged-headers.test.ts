@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findForgedIdentityHeader } from './forged-headers.ts';
+import { compileClientHeaderGuard, findForgedIdentityHeader } from './forged-headers.ts';
 import { createHeaderProfiles } from './header-profiles.ts';
 
 const known = createHeaderProfiles({ defaultProfile: 'x-auth-request' }).allHeaderNames;
@@ -42,5 +42,68 @@ describe('findForgedIdentityHeader', () => {
 
   it('ignores headers that are declared but absent', () => {
     expect(findForgedIdentityHeader({ 'remote-user': undefined }, known)).toBeNull();
+  });
+});
+
+describe('compileClientHeaderGuard', () => {
+  const front = {
+    names: ['sec-georchestra-preauthenticated', 'preauth-username', 'x-gatehouse-preauth-secret'],
+    prefixes: ['preauth-'],
+    isTrustedSender: (clientIp: string) => clientIp === '10.1.2.3',
+  };
+  const guard = compileClientHeaderGuard({
+    upstream: [...known, 'X-Id-Token'],
+    clientCredentials: ['Authorization', 'X-Client-Credential'],
+    families: ['sec-', 'imp-'],
+    trustedSenders: [front],
+  });
+
+  it.each([
+    'x_id_token',
+    'x.id.token',
+    'X-ID-TOKEN',
+    'sec-proxy',
+    'imp-roles',
+    'x_client_credential',
+  ])('refuses %s from any client', (name) => {
+    expect(guard.find({ ...ordinary, [name]: 'x' }, '10.1.2.3')).toBe(name);
+  });
+
+  it("lets the client's own Authorization and a browser's Sec-Fetch-* through", () => {
+    const browser = {
+      authorization: 'Bearer eyJ',
+      'x-client-credential': 'k',
+      'sec-fetch-site': 'none',
+      'sec-ch-ua': '"x"',
+    };
+    expect(guard.find({ ...ordinary, ...browser }, '192.0.2.9')).toBeNull();
+  });
+
+  it('refuses a browser Sec- name in another spelling', () => {
+    expect(guard.find({ sec_fetch_site: 'none' }, '192.0.2.9')).toBe('sec_fetch_site');
+  });
+
+  it('lets pre-authentication headers come from a front only, in their own spelling', () => {
+    const preauth = { 'sec-georchestra-preauthenticated': 'true', 'preauth-org': 'PSC' };
+    expect(guard.find(preauth, '10.1.2.3')).toBeNull();
+    expect(guard.find(preauth, '192.0.2.9')).toBe('sec-georchestra-preauthenticated');
+    expect(guard.find({ preauth_org: 'PSC' }, '10.1.2.3')).toBe('preauth_org');
+  });
+
+  it('asks whether the client is a front only when a front header is present', () => {
+    let asked = 0;
+    const counting = compileClientHeaderGuard({
+      upstream: known,
+      trustedSenders: [{ ...front, isTrustedSender: () => ++asked > 0 }],
+    });
+    expect(counting.find(ordinary, '192.0.2.9')).toBeNull();
+    expect(asked).toBe(0);
+  });
+
+  it('lists upstream and front headers for removal, never the client credential', () => {
+    expect(guard.removeNames).toEqual(
+      expect.arrayContaining(['x-id-token', 'x-gatehouse-preauth-secret', 'preauth-username']),
+    );
+    expect(guard.removeNames).not.toContain('authorization');
   });
 });

@@ -40,6 +40,10 @@ export class Metrics {
 
   // -- sign-in and sessions --------------------------------------------------------------------
   readonly logins: Counter<'provider' | 'stage' | 'reason'>;
+  /** Sign-in starts refused before any login state was written (`client-rate`, `pending-cap`). */
+  readonly signInRefusals: Counter<'reason'>;
+  /** `rd` destinations refused at sign-in or sign-out (the browser goes to the default instead). */
+  readonly redirectRefusals: Counter<'flow' | 'reason'>;
   readonly tokenRefreshes: Counter<'provider' | 'result'>;
   readonly sessionRevocations: Counter<'source'>;
   readonly sessionStoreDuration: Histogram<'operation'>;
@@ -214,6 +218,18 @@ export class Metrics {
       name: 'gatehouse_logins_total',
       help: 'Sign-ins by provider and stage (started, completed, failed) with the failure reason.',
       labelNames: ['provider', 'stage', 'reason'],
+      registers,
+    });
+    this.signInRefusals = new Counter({
+      name: 'gatehouse_sign_in_refusals_total',
+      help: 'Sign-in starts answered 429 before any login state was stored: client-rate (one client address started too many in the window), pending-cap (too many sign-ins pending in total).',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.redirectRefusals = new Counter({
+      name: 'gatehouse_redirect_refusals_total',
+      help: 'Destinations (rd) refused after sign-in or sign-out, by flow and reason (e.g. insecure-scheme, domain-not-allowed); the browser went to the default URL instead.',
+      labelNames: ['flow', 'reason'],
       registers,
     });
     this.tokenRefreshes = new Counter({

@@ -5,8 +5,8 @@ import { cookieValues, serializeCookie } from './cookies.ts';
 import { isWellFormedToken, openLoginState } from './login-state.ts';
 import type { DiscoveredProvider } from './provider-registry.ts';
 import { describeError } from './describe-error.ts';
-import { redirectOrDefault } from './redirect-target.ts';
-import { sessionIdentityFromClaims } from './session-identity.ts';
+import { destinationOf } from './destination.ts';
+import { sessionIdentityFromClaims, warnIfUserIsSubject } from './session-identity.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
 
 /**
@@ -39,7 +39,12 @@ export type CallbackFailure =
   | 'provider-unreachable';
 
 export type CallbackOutcome =
-  | { readonly kind: 'redirect'; readonly location: string; readonly setCookie: string }
+  | {
+      readonly kind: 'redirect';
+      readonly location: string;
+      /** The session cookie, then the login binding's expiry. */
+      readonly setCookie: readonly [string, string];
+    }
   | {
       readonly kind: 'error';
       readonly status: number;
@@ -82,7 +87,9 @@ export async function completeLogin(
 
   // Take the state first, whatever the outcome: it can be used once (invariant 5).
   const stored = isWellFormedToken(stateKey) ? await store.takeLoginState(stateKey) : null;
-  const bindings = cookieValues(input.cookieHeader, paths.loginCookieName).filter(
+  // Only the cookie of the current name binds: over https that is the `__Host-` one, which a
+  // sibling subdomain cannot plant (sign-in-options.ts), so a tossed plain cookie is ignored.
+  const bindings = cookieValues(input.cookieHeader, paths.loginCookie.name).filter(
     isWellFormedToken,
   );
   const opened = stored === null ? null : openLoginState(stored, stateKey, bindings);
@@ -204,6 +211,7 @@ export async function completeLogin(
     input.requestId,
   );
   const now = options.now();
+  warnIfUserIsSubject(logger, provider.options, claims);
 
   // Session fixation: whatever session this browser came with ends here.
   for (const value of cookieValues(input.cookieHeader, options.cookie.name)) {
@@ -249,21 +257,29 @@ export async function completeLogin(
   );
 
   // Re-checked: the allowed domains may have changed while the user was at the provider.
-  const target = redirectOrDefault(state.rd, {
-    allowedDomains: options.allowedRedirectDomains,
-    publicUrl: options.publicUrl,
-    defaultUrl: options.defaultRedirectUrl,
-  });
+  const location = destinationOf(options, state.rd, 'sign-in', input.requestId);
   return {
     kind: 'redirect',
-    location: target.url,
-    setCookie: serializeCookie(options.cookie.name, ticket.text, {
-      path: '/',
-      domain: options.cookie.domain,
-      maxAge: Math.floor((session.absoluteExpiresAt - now) / 1000),
-      secure: options.cookie.secure,
-      sameSite: options.cookie.sameSite,
-    }),
+    location,
+    setCookie: [
+      serializeCookie(options.cookie.name, ticket.text, {
+        path: '/',
+        domain: options.cookie.domain,
+        maxAge: Math.floor((session.absoluteExpiresAt - now) / 1000),
+        secure: options.cookie.secure,
+        sameSite: options.cookie.sameSite,
+      }),
+      // The binding has done its work: expire it with the attributes it was set with (a cookie
+      // is replaced only by one of the same name, domain and path; RFC 6265bis §5.7 step 23).
+      // Only after a completed sign-in: a failed callback may be an attacker's link, and must
+      // not disturb the sign-in this browser has under way.
+      serializeCookie(paths.loginCookie.name, '', {
+        path: paths.loginCookie.path,
+        maxAge: 0,
+        secure: paths.loginCookie.secure,
+        sameSite: 'lax',
+      }),
+    ],
   };
 }
 

@@ -1,8 +1,9 @@
 import * as client from 'openid-client';
 import { cookieValues, serializeCookie } from './cookies.ts';
 import { isWellFormedToken, randomToken, sealLoginState, type LoginState } from './login-state.ts';
-import { redirectOrDefault } from './redirect-target.ts';
-import { signInPaths, type SignInOptions } from './sign-in-options.ts';
+import { destinationOf } from './destination.ts';
+import { rateLimitClientOf } from './sign-in-limits.ts';
+import { defaultSignInLimits, signInPaths, type SignInOptions } from './sign-in-options.ts';
 
 /**
  * Starting a sign-in (`/oauth2/start`): authorization code flow with PKCE S256, `state` and
@@ -14,7 +15,15 @@ export interface StartInput {
   readonly provider: string | undefined;
   readonly cookieHeader: string | undefined;
   readonly requestId: string;
+  /**
+   * The client's address as the trusted proxies report it (ProxyTrust.clientAddress); absent:
+   * the per-client rate limit does not apply.
+   */
+  readonly clientAddress?: string | undefined;
 }
+
+/** Why a start was refused before any login state was stored (`gatehouse_sign_in_refusals_total`). */
+export type StartRefusal = 'client-rate' | 'pending-cap';
 
 export interface ProviderChoice {
   readonly name: string;
@@ -36,6 +45,8 @@ export type StartOutcome =
       readonly status: number;
       readonly title: string;
       readonly message: string;
+      /** For a 429: when to come back (`Retry-After`, RFC 9110 §10.2.3; RFC 6585 §4). */
+      readonly retryAfterSeconds?: number;
     };
 
 /** Parameters gatehouse sets itself; configured `authorizationParams` cannot override them. */
@@ -56,17 +67,7 @@ const PROTECTED_PARAMS = new Set([
 export async function startLogin(options: SignInOptions, input: StartInput): Promise<StartOutcome> {
   const paths = signInPaths(options);
   const { logger, metrics, providers } = options;
-  const target = redirectOrDefault(input.rd, {
-    allowedDomains: options.allowedRedirectDomains,
-    publicUrl: options.publicUrl,
-    defaultUrl: options.defaultRedirectUrl,
-  });
-  if (target.refused !== undefined) {
-    logger.info(
-      { requestId: input.requestId, reason: target.refused },
-      'sign-in: refused redirect target, using the default',
-    );
-  }
+  const target = { url: destinationOf(options, input.rd, 'sign-in', input.requestId) };
 
   const enabled = providers.enabled();
   let providerName = input.provider;
@@ -102,7 +103,49 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
     };
   }
 
-  const existing = cookieValues(input.cookieHeader, paths.loginCookieName).find(isWellFormedToken);
+  // Every start below stores a login state for minutes: bound them per client and in total
+  // (OWASP ASVS 5.0 V2.4.1 anti-automation; CWE-770), before anything is written.
+  const limits = options.signInLimits ?? defaultSignInLimits;
+  const refuse = (reason: StartRefusal, retryAfterMs: number): StartOutcome => {
+    const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    metrics.signInRefusals.inc({ reason });
+    const clientRate = reason === 'client-rate';
+    const fields = {
+      requestId: input.requestId,
+      reason,
+      client: input.clientAddress,
+      retryAfterSeconds,
+    };
+    if (clientRate) {
+      logger.info(
+        fields,
+        'sign-in refused: this client started too many sign-ins (signIn.clientRateLimit; if every user shares one address, put the ingress in trustedProxies)',
+      );
+    } else {
+      // Everyone is refused now: the operator must hear of it.
+      logger.warn(fields, 'sign-in refused: too many sign-ins pending (signIn.maxPending)');
+    }
+    return {
+      kind: 'error',
+      status: 429,
+      title: clientRate ? 'Too many sign-in attempts' : 'Too many sign-ins in progress',
+      message: clientRate
+        ? `Too many sign-ins were started from your network in a short time. Please wait ${String(retryAfterSeconds)} seconds, then start again.`
+        : `Too many sign-ins are in progress right now. Please wait ${String(retryAfterSeconds)} seconds, then start again.`,
+      retryAfterSeconds,
+    };
+  };
+  const rateClient =
+    limits.clientRateLimit > 0 && input.clientAddress !== undefined
+      ? rateLimitClientOf(input.clientAddress)
+      : null;
+  if (rateClient !== null) {
+    const started = await options.store.countSignInStart(rateClient, limits.clientRateWindowMs);
+    if (started.count > limits.clientRateLimit) return refuse('client-rate', started.resetInMs);
+  }
+
+  const cookie = paths.loginCookie;
+  const existing = cookieValues(input.cookieHeader, cookie.name).find(isWellFormedToken);
   const binding = existing ?? randomToken(options.random);
   const stateKey = randomToken(options.random);
   const codeVerifier = client.randomPKCECodeVerifier();
@@ -114,11 +157,13 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
     rd: target.url,
     createdAt: options.now(),
   };
-  await options.store.putLoginState(
+  const put = await options.store.putLoginState(
     stateKey,
     sealLoginState(state, stateKey, binding, options.random),
     options.loginStateTtlMs,
+    { maxPending: limits.maxPending },
   );
+  if (!put.stored) return refuse('pending-cap', put.retryAfterMs);
 
   const extra = Object.entries(provider.options.authorizationParams).filter(
     ([name]) => !PROTECTED_PARAMS.has(name),
@@ -148,10 +193,10 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
     location: location.href,
     ...(existing === undefined
       ? {
-          setCookie: serializeCookie(paths.loginCookieName, binding, {
-            path: paths.prefix,
+          setCookie: serializeCookie(cookie.name, binding, {
+            path: cookie.path,
             maxAge: Math.ceil(options.loginStateTtlMs / 1000),
-            secure: options.cookie.secure,
+            secure: cookie.secure,
             // Lax: the binding cookie must ride on the top-level GET back from the provider.
             sameSite: 'lax',
           }),

@@ -166,6 +166,17 @@ export class ProviderRegistry {
           { provider: name, issuer: entry.options.issuer, attempts: entry.attempts },
           'provider discovered',
         );
+        // RP-Initiated Logout 1.0 §2: without end_session_endpoint there is nowhere to send the
+        // browser, so sign-out silently ends only gatehouse's session (oidc/sign-out.ts).
+        if (
+          entry.options.endSession &&
+          entry.discovered.config.serverMetadata().end_session_endpoint === undefined
+        ) {
+          logger.warn(
+            { provider: name, issuer: entry.options.issuer, setting: 'providers[].endSession' },
+            `provider "${name}": endSession is true but the provider advertises no end_session_endpoint, so sign-out ends the gatehouse session only, not the one at the provider`,
+          );
+        }
         return;
       } catch (error: unknown) {
         entry.lastError = error instanceof Error ? error.message : String(error);

@@ -76,7 +76,6 @@ describe('validateRedirect', () => {
     ['https://app.good.com/', 'https://app.good.com/'],
     ['https://a.b.good.com:8443/path', 'https://a.b.good.com:8443/path'],
     ['HTTPS://APP.GOOD.COM/Path', 'https://app.good.com/Path'],
-    ['http://app.good.com/', 'http://app.good.com/'],
     ['https://app.example.com/', 'https://app.example.com/'],
     ['https://auth.good.com/oauth2/userinfo', 'https://auth.good.com/oauth2/userinfo'],
     ['https://app.good.com/search?q=a%20b', 'https://app.good.com/search?q=a%20b'],
@@ -104,6 +103,39 @@ describe('validateRedirect', () => {
     expect(validateRedirect('javascript:alert(1)', policy)).toEqual({
       ok: false,
       reason: 'not-http',
+    });
+  });
+});
+
+describe('validateRedirect: scheme downgrade', () => {
+  // An https deployment that sends the browser on to http hands the destination (and whatever
+  // the URL carries) to anyone on the network path, and an SSL-stripping attacker can keep the
+  // user on http from there (RFC 6797 §2.3.1.1). Refused unless the operator allows http targets.
+  it('refuses an http target when the public URL is https', () => {
+    expect(validateRedirect('http://app.good.com/', policy)).toEqual({
+      ok: false,
+      reason: 'insecure-scheme',
+    });
+    expect(validateRedirect('HTTP://auth.good.com/x', policy)).toEqual({
+      ok: false,
+      reason: 'insecure-scheme',
+    });
+  });
+
+  it('allows it when http targets are allowed, or when gatehouse itself runs on http', () => {
+    expect(validateRedirect('http://app.good.com/', { ...policy, allowHttp: true })).toEqual({
+      ok: true,
+      url: 'http://app.good.com/',
+    });
+    expect(
+      validateRedirect('http://app.good.com/', { ...policy, publicUrl: 'http://auth.good.com' }),
+    ).toEqual({ ok: true, url: 'http://app.good.com/' });
+  });
+
+  it('still refuses hosts that are not allowed before looking at the scheme', () => {
+    expect(validateRedirect('http://evil.com/', { ...policy, allowHttp: true })).toEqual({
+      ok: false,
+      reason: 'domain-not-allowed',
     });
   });
 });

@@ -13,7 +13,11 @@
  *   reading), so IDN, full-width dots, %-escapes and numeric hosts cannot disagree;
  * - the host is compared with the allowed domains on a dot boundary;
  * - relative targets must be a plain path (one `/` then a character other than `/` or `\`, also
- *   after one round of %-decoding) and are resolved against the public URL.
+ *   after one round of %-decoding) and are resolved against the public URL;
+ * - when the public URL is https, an `http://` target is a downgrade and is refused unless
+ *   `allowHttp`: the browser would leave a signed-in https flow for a page anyone on the path can
+ *   read and rewrite (an SSL-stripping attacker keeps the user on http from there; RFC 6797
+ *   §2.3.1.1, OWASP ASVS 5.0 V12.2.1 "TLS for all connectivity").
  */
 
 export interface RedirectPolicy {
@@ -21,6 +25,8 @@ export interface RedirectPolicy {
   readonly allowedDomains: readonly string[];
   /** gatehouse's public URL: relative targets resolve against it, and its host is allowed. */
   readonly publicUrl: string;
+  /** Allow `http://` targets although the public URL is https; default false. */
+  readonly allowHttp?: boolean | undefined;
 }
 
 export type RedirectRefusal =
@@ -33,6 +39,7 @@ export type RedirectRefusal =
   | 'userinfo'
   | 'ambiguous-host'
   | 'domain-not-allowed'
+  | 'insecure-scheme'
   | 'malformed';
 
 export type RedirectCheck =
@@ -81,6 +88,9 @@ export function validateRedirect(raw: unknown, policy: RedirectPolicy): Redirect
   if (/^\.|\.\./.test(url.hostname)) return refuse('malformed');
   if (!isAllowedHost(url.hostname, policy.allowedDomains, publicUrl.hostname)) {
     return refuse('domain-not-allowed');
+  }
+  if (url.protocol === 'http:' && publicUrl.protocol === 'https:' && policy.allowHttp !== true) {
+    return refuse('insecure-scheme');
   }
   return { ok: true, url: url.href };
 }

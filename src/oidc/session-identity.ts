@@ -1,7 +1,9 @@
 import { readClaim, readGroups, type ClaimNames } from '../authn/claim-mapping.ts';
+import type { Logger } from 'pino';
 import type { Identity } from '../authn/identity.ts';
 import { boundClaims } from '../sessions/session-claims.ts';
 import type { Session, SessionIdentity } from '../sessions/session.ts';
+import type { ProviderOptions } from './provider-options.ts';
 
 /**
  * Maps verified ID token (and userinfo) claims onto the identity a session keeps, through the
@@ -59,4 +61,27 @@ export function identityOfSession(session: Session): Identity {
     ...(identity.familyName === undefined ? {} : { familyName: identity.familyName }),
     ...(identity.organisation === undefined ? {} : { organisation: identity.organisation }),
   });
+}
+
+/** Providers already warned about, per configuration object: once per provider and process. */
+const warnedUserIsSubject = new WeakSet<ProviderOptions>();
+
+/**
+ * Warns once per provider when `claims.username` is absent and the user name falls back to the
+ * opaque `sub`: policies written for `alice` then silently match nobody.
+ */
+export function warnIfUserIsSubject(
+  logger: Logger,
+  provider: ProviderOptions,
+  claims: Readonly<Record<string, unknown>>,
+): void {
+  const claim = provider.claims.username;
+  if (claim === 'sub' || warnedUserIsSubject.has(provider)) return;
+  const value = readClaim(claims, claim);
+  if (typeof value === 'string' && value !== '') return;
+  warnedUserIsSubject.add(provider);
+  logger.warn(
+    { provider: provider.name, setting: 'providers[].claims.username', claim },
+    `provider "${provider.name}": the ${claim} claim (providers[].claims.username) is missing, so user names fall back to the opaque sub; request the profile scope, or set claims.username to a claim the provider sends (warned once)`,
+  );
 }

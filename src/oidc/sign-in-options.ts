@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Identity } from '../authn/identity.ts';
+import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { Impersonation } from './impersonation.ts';
@@ -8,7 +9,10 @@ import type { ProviderRegistry } from './provider-registry.ts';
 
 /** The session cookie as configured (`sessions.cookie`). */
 export interface SessionCookieOptions {
-  /** Default `_gatehouse`; the login-binding cookie is `<name>_login`. */
+  /**
+   * Default `_gatehouse`. The login-binding cookie is `__Host-<name>_login` when the public URL is
+   * https, `<name>_login` over http (any `__Host-`/`__Secure-` prefix of `name` left out).
+   */
   readonly name: string;
   /** For one sign-in across subdomains; omitted: host-only. */
   readonly domain?: string | undefined;
@@ -34,6 +38,19 @@ export interface SignInOptions {
   readonly allowedRedirectDomains: readonly string[];
   /** Where to go when no valid `rd` is given; empty: the public URL. */
   readonly defaultRedirectUrl: string;
+  /**
+   * Allow `http://` destinations although the public URL is https (`redirects.allowHttp`);
+   * default false.
+   */
+  readonly allowHttpRedirects?: boolean | undefined;
+  /** Bounds on sign-in starts (`signIn`); absent: the defaults of `defaultSignInLimits`. */
+  readonly signInLimits?: SignInLimits | undefined;
+  /**
+   * Which proxies' `X-Forwarded-For` / `X-Real-IP` name the client (`trustedProxies`), for the
+   * per-client sign-in rate limit. Absent: that limit is not applied (only the global cap is),
+   * since every client would otherwise share the ingress's address.
+   */
+  readonly proxyTrust?: ProxyTrust | undefined;
   readonly store: SessionStore;
   readonly providers: ProviderRegistry;
   readonly now: () => number;
@@ -51,6 +68,28 @@ export interface SignInOptions {
   readonly impersonation?: Impersonation | undefined;
 }
 
+export interface SignInLimits {
+  /** Starts one client may make per window; 0: no limit. */
+  readonly clientRateLimit: number;
+  readonly clientRateWindowMs: number;
+  /** Most sign-ins pending at once across replicas; 0: no limit. */
+  readonly maxPending: number;
+}
+
+/** The configuration defaults (`signIn` in config/schema.ts). */
+export const defaultSignInLimits: SignInLimits = {
+  clientRateLimit: 20,
+  clientRateWindowMs: 60_000,
+  maxPending: 10_000,
+};
+
+/** How the login-binding cookie is named and scoped; set and cleared with the same attributes. */
+export interface LoginCookie {
+  readonly name: string;
+  readonly path: string;
+  readonly secure: boolean;
+}
+
 /** Paths derived from the options, computed once. */
 export interface SignInPaths {
   readonly prefix: string;
@@ -58,7 +97,7 @@ export interface SignInPaths {
   readonly callbackUrl: string;
   readonly signedOutUrl: string;
   readonly stylesheetHref: string;
-  readonly loginCookieName: string;
+  readonly loginCookie: LoginCookie;
 }
 
 export function signInPaths(
@@ -66,12 +105,19 @@ export function signInPaths(
 ): SignInPaths {
   const publicBase = options.publicUrl.replace(/\/+$/, '');
   const prefix = `/${options.routesPrefix.replace(/^\/+|\/+$/g, '')}`;
+  const baseName = `${options.cookie.name.replace(/^__(?:Host|Secure)-/i, '')}_login`;
   return {
     prefix,
     publicBase,
     callbackUrl: `${publicBase}${prefix}/callback`,
     signedOutUrl: `${publicBase}${prefix}/signed-out`,
     stylesheetHref: `${prefix}/static/gatehouse.css`,
-    loginCookieName: `${options.cookie.name}_login`,
+    // Over https the binding cookie is `__Host-`: browsers accept such a cookie only when it is
+    // Secure, has no Domain and Path=/, so a sibling subdomain (or an http page on the same host)
+    // cannot plant one, and a planted plain `<name>_login` is never read (login CSRF by cookie
+    // tossing; RFC 6265bis §4.1.3.2, §8.8). Over http (local runs) no prefix can be honoured.
+    loginCookie: publicBase.toLowerCase().startsWith('https:')
+      ? { name: `__Host-${baseName}`, path: '/', secure: true }
+      : { name: baseName, path: prefix, secure: options.cookie.secure },
   };
 }

@@ -2,7 +2,7 @@ import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import * as client from 'openid-client';
 import type { Session } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
-import { redirectOrDefault } from './redirect-target.ts';
+import { destinationOf } from './destination.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
 
 /**
@@ -78,13 +78,10 @@ export function afterSignOutLocation(
   options: SignInOptions,
   session: Session | null,
   rawRd: string | undefined,
+  requestId = '',
 ): string {
   const paths = signInPaths(options);
-  const target = redirectOrDefault(rawRd, {
-    allowedDomains: options.allowedRedirectDomains,
-    publicUrl: options.publicUrl,
-    defaultUrl: options.defaultRedirectUrl,
-  });
+  const target = { url: destinationOf(options, rawRd, 'sign-out', requestId) };
   const signedOut = `${paths.prefix}/signed-out?${new URLSearchParams({ rd: target.url }).toString()}`;
   if (session === null) return signedOut;
   const provider = options.providers.get(session.provider);

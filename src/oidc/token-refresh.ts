@@ -18,11 +18,15 @@ import { sessionIdentityFromClaims } from './session-identity.ts';
  * two concurrent refreshes with the same token would make the provider see a replay and revoke the
  * whole grant; requests that find the lock taken wait briefly and re-read the session instead.
  *
- * - `invalid_grant`: the provider ended the grant (user signed out, revoked, rotated away) — the
- *   session ends too, and the request becomes anonymous.
- * - any other failure (provider down, timeout): the old tokens are kept until they expire, and
- *   this replica leaves the session alone for `retryAfterFailureMs` so an outage of the provider
- *   does not turn every request into a refresh attempt.
+ * - an OAuth error response (HTTP 400 or 401 with an `error` code, RFC 6749 §5.2): the provider
+ *   will not renew this grant (user signed out, revoked, rotated away, client no longer allowed)
+ *   — the session ends too, and the request becomes anonymous. Whatever the code: RFC 6749 says
+ *   `invalid_grant`, but Dex answers `invalid_request` for an unknown, reused or expired refresh
+ *   token (dexidp/dex server/refreshhandlers.go), and keeping such a session alive would let it
+ *   outlive the grant until the access token expires and then loop on refresh forever.
+ * - any other failure (provider down, 5xx, 429, timeout, network error): the old tokens are kept
+ *   until they expire, and this replica leaves the session alone for `retryAfterFailureMs` so an
+ *   outage of the provider does not turn every request into a refresh attempt.
  */
 export interface TokenRefresherOptions {
   readonly store: SessionStore;
@@ -46,6 +50,47 @@ export interface TokenRefresherOptions {
 
 /** Most sessions remembered as "refresh failed recently"; oldest forgotten first. */
 const MAX_FAILURES_REMEMBERED = 10_000;
+
+/** Longest OAuth error code kept for the log (the provider's text, RFC 6749 §5.2 `error`). */
+const MAX_ERROR_CODE_LENGTH = 64;
+
+/**
+ * The token endpoint's refusal of a refresh_token grant, or undefined for a passing failure.
+ * RFC 6749 §5.2: an error response is HTTP 400 (401 when client authentication failed) with a
+ * JSON `error`; any such answer is final for this grant, whatever the code. 5xx and 429 are the
+ * provider's trouble, not the grant's (RFC 9110 §15.6, RFC 6585 §4), even with an `error` body.
+ */
+async function oauthRefusal(
+  error: unknown,
+): Promise<{ readonly status: number; readonly error: string } | undefined> {
+  let status: number;
+  let code: unknown;
+  if (error instanceof client.ResponseBodyError) {
+    status = error.status;
+    code = error.error;
+  } else if (error instanceof client.WWWAuthenticateChallengeError) {
+    // A 401 with `WWW-Authenticate: Basic` (client authentication failed, RFC 6749 §5.2) is
+    // raised before its body is read: the `error` is in the body or in the challenge.
+    status = error.status;
+    code = await errorCodeInBody(error.response);
+    code ??= error.cause.find((challenge) => challenge.parameters.error !== undefined)?.parameters
+      .error;
+  } else {
+    return undefined;
+  }
+  if (status !== 400 && status !== 401) return undefined;
+  if (typeof code !== 'string' || code === '') return undefined;
+  return { status, error: code.slice(0, MAX_ERROR_CODE_LENGTH) };
+}
+
+async function errorCodeInBody(response: Response): Promise<unknown> {
+  try {
+    const body: unknown = await response.json();
+    return typeof body === 'object' && body !== null && 'error' in body ? body.error : undefined;
+  } catch {
+    return undefined; // not JSON: the challenge may still carry the code
+  }
+}
 
 export class TokenRefresher {
   readonly #options: TokenRefresherOptions;
@@ -127,7 +172,8 @@ export class TokenRefresher {
     try {
       tokens = await client.refreshTokenGrant(provider.config, refreshToken);
     } catch (error: unknown) {
-      if (error instanceof client.ResponseBodyError && error.error === 'invalid_grant') {
+      const refusal = await oauthRefusal(error);
+      if (refusal !== undefined) {
         // RFC 6749 §5.2: the grant is gone at the provider; so is the session here.
         await store.delete(session.key);
         this.#count(session, 'invalid-grant');
@@ -141,7 +187,12 @@ export class TokenRefresher {
           sessionId: session.key,
         });
         logger.info(
-          { provider: session.provider, sessionKey: session.key },
+          {
+            provider: session.provider,
+            sessionKey: session.key,
+            status: refusal.status,
+            error: refusal.error,
+          },
           'refresh token refused by the provider: session ended',
         );
         return null;

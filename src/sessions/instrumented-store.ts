@@ -1,5 +1,13 @@
 import type { Metrics } from '../metrics/metrics.ts';
-import type { GetOptions, LockBusy, RevocationListener, SessionStore } from './session-store.ts';
+import type {
+  GetOptions,
+  LockBusy,
+  LoginStateLimits,
+  LoginStatePut,
+  RevocationListener,
+  SessionStore,
+  WindowCount,
+} from './session-store.ts';
 import type { NewSession, Session } from './session.ts';
 import type { SessionTicket } from './ticket.ts';
 
@@ -52,8 +60,18 @@ export class InstrumentedSessionStore implements SessionStore {
   listKeysByUser(userKey: string): Promise<string[]> {
     return this.#timed('listKeysByUser', () => this.#store.listKeysByUser(userKey));
   }
-  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
-    return this.#timed('putLoginState', () => this.#store.putLoginState(stateKey, value, ttlMs));
+  putLoginState(
+    stateKey: string,
+    value: string,
+    ttlMs: number,
+    limits?: LoginStateLimits,
+  ): Promise<LoginStatePut> {
+    return this.#timed('putLoginState', () =>
+      this.#store.putLoginState(stateKey, value, ttlMs, limits),
+    );
+  }
+  countSignInStart(client: string, windowMs: number): Promise<WindowCount> {
+    return this.#timed('countSignInStart', () => this.#store.countSignInStart(client, windowMs));
   }
   takeLoginState(stateKey: string): Promise<string | null> {
     return this.#timed('takeLoginState', () => this.#store.takeLoginState(stateKey));

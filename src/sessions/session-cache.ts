@@ -1,6 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LruMap } from './lru-map.ts';
-import type { GetOptions, LockBusy, RevocationListener, SessionStore } from './session-store.ts';
+import type {
+  GetOptions,
+  LockBusy,
+  LoginStateLimits,
+  LoginStatePut,
+  RevocationListener,
+  SessionStore,
+  WindowCount,
+} from './session-store.ts';
 import { isLive } from './session-timing.ts';
 import type { NewSession, Session } from './session.ts';
 import { sessionKeyOf, type SessionTicket } from './ticket.ts';
@@ -158,8 +166,17 @@ export class SessionCache implements SessionStore {
     return this.#store.listKeysByUser(userKey);
   }
 
-  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
-    return this.#store.putLoginState(stateKey, value, ttlMs);
+  putLoginState(
+    stateKey: string,
+    value: string,
+    ttlMs: number,
+    limits?: LoginStateLimits,
+  ): Promise<LoginStatePut> {
+    return this.#store.putLoginState(stateKey, value, ttlMs, limits);
+  }
+
+  countSignInStart(client: string, windowMs: number): Promise<WindowCount> {
+    return this.#store.countSignInStart(client, windowMs);
   }
 
   takeLoginState(stateKey: string): Promise<string | null> {

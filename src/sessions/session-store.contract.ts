@@ -263,6 +263,57 @@ export function describeSessionStoreContract(
       expect(await store.takeLoginState(issueTicket().id)).toBeNull();
     });
 
+    it('bounds pending login states; taken and expired ones stop counting', async () => {
+      // Earlier tests' login states are all past their TTL from here on.
+      clock.advance(24 * 60 * MINUTE);
+      const ttl = 5 * MINUTE;
+      const bounded = { maxPending: 3 };
+      const [first, second, third, fourth, fifth] = Array.from(
+        { length: 5 },
+        () => issueTicket().id,
+      ) as [string, string, string, string, string];
+      for (const state of [first, second, third]) {
+        expect(await store.putLoginState(state, 'v', ttl, bounded)).toEqual({ stored: true });
+      }
+      clock.advance(MINUTE);
+      // Full: nothing is written, and the oldest pending one expires in 4 minutes.
+      expect(await store.putLoginState(fourth, 'v', ttl, bounded)).toEqual({
+        stored: false,
+        retryAfterMs: 4 * MINUTE,
+      });
+      expect(await store.takeLoginState(fourth)).toBeNull();
+      // Unbounded puts are still counted, and always stored.
+      expect(await store.putLoginState(fifth, 'v', ttl)).toEqual({ stored: true });
+      expect(await store.takeLoginState(fifth)).toBe('v');
+      // A callback that takes its state frees a place.
+      expect(await store.takeLoginState(first)).toBe('v');
+      expect(await store.putLoginState(fourth, 'v', ttl, bounded)).toEqual({ stored: true });
+      expect(await store.putLoginState(issueTicket().id, 'v', ttl, bounded)).toMatchObject({
+        stored: false,
+      });
+      // Expired ones do not count.
+      clock.advance(ttl);
+      expect(await store.putLoginState(issueTicket().id, 'v', ttl, { maxPending: 1 })).toEqual({
+        stored: true,
+      });
+    });
+
+    it('counts sign-in starts per client in fixed windows of the injected clock', async () => {
+      const window = MINUTE;
+      // Start on a window boundary, so the reset time is exact.
+      clock.advance(window - (clock.now() % window));
+      const client = `198.51.100.${String(Math.floor(Math.random() * 250))}`;
+      expect(await store.countSignInStart(client, window)).toEqual({ count: 1, resetInMs: window });
+      clock.advance(10_000);
+      expect(await store.countSignInStart(client, window)).toEqual({
+        count: 2,
+        resetInMs: window - 10_000,
+      });
+      expect(await store.countSignInStart(`${client}0`, window)).toMatchObject({ count: 1 });
+      clock.advance(window - 10_000);
+      expect(await store.countSignInStart(client, window)).toEqual({ count: 1, resetInMs: window });
+    });
+
     it('lets one holder at a time run under a lock, and frees it after', async () => {
       const name = `refresh:${issueTicket().id}`;
       let release: () => void = () => undefined;

@@ -47,10 +47,29 @@ export interface SessionStore {
   /** Storage keys of a user's live sessions (stale index entries are pruned on the way). */
   listKeysByUser(userKey: string): Promise<string[]>;
 
-  /** Keeps login state (state, PKCE verifier, nonce, `rd`) for `ttlMs`. */
-  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * Keeps login state (state, PKCE verifier, nonce, `rd`) for `ttlMs`, and counts it as pending
+   * until it is taken or expires. With `limits.maxPending` (> 0), writes nothing and resolves
+   * `stored: false` while that many are already pending across all replicas: every anonymous
+   * `/oauth2/start` costs storage for minutes, so a flood must hit a ceiling, not fill Redis
+   * (OWASP ASVS 5.0 V2.4.1, anti-automation; CWE-770). The count is best effort at the edges
+   * (a state written by a replica that crashed right after counting it counts until its TTL).
+   */
+  putLoginState(
+    stateKey: string,
+    value: string,
+    ttlMs: number,
+    limits?: LoginStateLimits,
+  ): Promise<LoginStatePut>;
   /** Atomically reads and deletes login state: it can be taken once (invariant 5). */
   takeLoginState(stateKey: string): Promise<string | null>;
+
+  /**
+   * Counts one sign-in start of `client` (an address or address block; a storage-safe name) in
+   * the current fixed window of `windowMs`, windows being judged by the store's injected clock.
+   * Shared by every replica, so adding replicas does not multiply a client's budget.
+   */
+  countSignInStart(client: string, windowMs: number): Promise<WindowCount>;
 
   /**
    * Runs `fn` while holding the named lock, or resolves `LOCK_BUSY` without running it when
@@ -79,6 +98,23 @@ export interface SessionStore {
   /** Rejects with `DependencyError` when the backing service is unreachable (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface LoginStateLimits {
+  /** Most login states pending at once; 0 or absent: no limit. */
+  readonly maxPending?: number;
+}
+
+export type LoginStatePut =
+  | { readonly stored: true }
+  /** `retryAfterMs`: until the oldest pending login state expires and frees a place. */
+  | { readonly stored: false; readonly retryAfterMs: number };
+
+export interface WindowCount {
+  /** Starts counted in this window, this one included. */
+  readonly count: number;
+  /** Milliseconds until the window ends and the count starts again from zero. */
+  readonly resetInMs: number;
 }
 
 export interface GetOptions {

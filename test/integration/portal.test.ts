@@ -11,7 +11,8 @@ import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
 import { pageContentSecurityPolicy } from '../../src/http/pages.ts';
 import { humanDuration } from '../../src/http/sign-in/pages.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { browserAccept, forwardAuthCheck } from '../fixtures/gatehouse/checks.ts';
+import { browserAccept, forwardAuthCheck, nginxCheck } from '../fixtures/gatehouse/checks.ts';
+import { shopHost } from '../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
 import { startTokenIssuer, type TokenIssuer } from '../fixtures/gatehouse/token-issuer.ts';
 import { CookieJar } from '../fixtures/oidc/cookie-jar.ts';
@@ -242,10 +243,7 @@ bearer:
     const response = await forwardAuthCheck(
       gatehouse,
       { host: 'vault.test', uri: '/sealed/box?x=1' },
-      [
-        ['Accept', browserAccept],
-        ['X-Request-ID', 'req-portal-403-a'],
-      ],
+      [['Accept', browserAccept]],
     );
     expect(response.status).toBe(403);
     expect(response.headers['content-security-policy']).toBe(pageContentSecurityPolicy);
@@ -254,7 +252,10 @@ bearer:
     expectInlineStyleAllowed(response.body, String(response.headers['content-security-policy']));
     expect(response.body).toContain('<code id="reason">deny-rule</code>');
     expect(response.body).toContain('This address is closed to everyone.');
-    expect(response.body).toContain('<code id="request-id">req-portal-403-a</code>');
+    // gatehouse's own id, the one it answered with and logged the denial under.
+    expect(response.body).toContain(
+      `<code id="request-id">${String(response.headers['x-request-id'])}</code>`,
+    );
     expect(response.body).toContain(
       'Ask #platform-help on chat, or &lt;b&gt;ops&lt;/b&gt;@example.com.',
     );
@@ -267,12 +268,13 @@ bearer:
     const response = await forwardAuthCheck(gatehouse, { host: 'vault.test', uri: '/gold' }, [
       ['Accept', browserAccept],
       ['Authorization', `Bearer ${token}`],
-      ['X-Request-ID', 'req-portal-403-b'],
     ]);
     expect(response.status).toBe(403);
     expect(response.body).toContain('<code id="reason">missing-role</code>');
     expect(response.body).toContain('does not hold a role that this page requires');
-    expect(response.body).toContain('req-portal-403-b');
+    expect(response.body).toContain(
+      `<code id="request-id">${String(response.headers['x-request-id'])}</code>`,
+    );
     for (const name of internals) expect(response.body).not.toContain(name);
   });
 });
@@ -312,7 +314,9 @@ describe('the 403 page for nginx error_page (/oauth2/forbidden)', () => {
     const html = await response.text();
     expect(html).toContain('<code>app.test/reports/q3</code>');
     expect(html).toContain('<code id="reason">missing-role</code>');
+    // The harness trusts 127.0.0.1: the id is the proxy's, not the page request's own.
     expect(html).toContain('<code id="request-id">req-nginx-403</code>');
+    expect(response.headers.get('x-request-id')).not.toBe('req-nginx-403');
     // The configuration schema's default contact text, and a way out for the wrong account.
     expect(html).toContain('ask the owner of this application or your platform team');
     // nginx shows the page on the application's host: links are absolute, the style is inline.
@@ -335,6 +339,75 @@ describe('the 403 page for nginx error_page (/oauth2/forbidden)', () => {
       await forbidden({ rd: 'https://app.test/', reason: 'Call 555-0100' })
     ).text();
     expect(spoofed).not.toContain('555-0100');
+  });
+
+  it.each([
+    ['spaces', 'id with spaces'],
+    ['300 characters', 'a'.repeat(300)],
+    ['markup', '"><b>req</b>'],
+  ])(
+    'shows its own request id, not an X-Request-ID with %s from the proxy',
+    async (_what, unsafe) => {
+      const response = await forbidden({ rd: 'https://app.test/', reason: 'deny-rule' }, unsafe);
+      const html = await response.text();
+      const own = response.headers.get('x-request-id') ?? '';
+      expect(own).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      expect(html).toContain(`<code id="request-id">${own}</code>`);
+      expect(html).not.toContain(unsafe);
+    },
+  );
+});
+
+describe('the request id on the nginx 403 page and on the audit trail', () => {
+  let trusted: TestGatehouse;
+  let untrusted: TestGatehouse;
+
+  beforeAll(async () => {
+    [trusted, untrusted] = await Promise.all([
+      startTestGatehouse({ trustedProxies: ['127.0.0.1/32'], logLevel: 'info' }),
+      startTestGatehouse({ logLevel: 'info' }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([trusted.close(), untrusted.close()]);
+  });
+
+  const forbiddenPage = (gatehouse: TestGatehouse, requestId: string) =>
+    fetch(gatehouse.url(`/oauth2/forbidden?reason=deny-rule`), {
+      headers: { 'x-request-id': requestId },
+    });
+
+  it("shows nginx's $req_id, the proxyRequestId of the denial on the audit trail", async () => {
+    // nginx sends the same $req_id with the auth subrequest and with the error_page request.
+    const reqId = '5f0c2a9e7b1d4c3e8a6f9b2d1c0e7a4f';
+    const check = await nginxCheck(trusted, `https://${shopHost}/metrics`, [
+      ['X-Request-ID', reqId],
+    ]);
+    expect(check.status).toBe(403);
+    const denials = trusted.logs.matching({
+      logger: 'gatehouse.audit',
+      event: 'deny',
+      proxyRequestId: reqId,
+    });
+    expect(denials).toHaveLength(1);
+    expect(denials[0]?.['requestId']).toBe(String(check.headers['x-request-id']));
+
+    const page = await forbiddenPage(trusted, reqId);
+    expect(page.status).toBe(403);
+    expect(await page.text()).toContain(`<code id="request-id">${reqId}</code>`);
+    expect(page.headers.get('x-request-id')).not.toBe(reqId);
+  });
+
+  it('shows its own request id when the X-Request-ID does not come from a trusted proxy', async () => {
+    const sentId = 'req-from-a-client';
+    const page = await forbiddenPage(untrusted, sentId);
+    expect(page.status).toBe(403);
+    const html = await page.text();
+    const own = page.headers.get('x-request-id') ?? '';
+    expect(own).not.toBe(sentId);
+    expect(html).toContain(`<code id="request-id">${own}</code>`);
+    expect(html).not.toContain(sentId);
   });
 });
 

@@ -39,6 +39,15 @@ export const serveCommand: CliCommand = {
     }
     const config = loaded.config;
     const logger = createLogger({ level: config.log.level });
+    for (const warning of loaded.warnings) {
+      logger.warn(
+        {
+          setting: warning.path,
+          ...(warning.source === undefined ? {} : { source: warning.source }),
+        },
+        `${warning.path}: ${warning.message}`,
+      );
+    }
 
     // A half-alive process is worse than a restart: Kubernetes restarts us, a wedged one serves
     // wrong answers or none.

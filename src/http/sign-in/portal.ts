@@ -1,8 +1,9 @@
 import type Router from '@koa/router';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
 import { allReasons } from '../../authz/reasons.ts';
 import { ConfigSchema } from '../../config/schema.ts';
+import { redirectPolicyOf } from '../../oidc/destination.ts';
 import { validateRedirect } from '../../oidc/redirect-target.ts';
 import { identityOfSession } from '../../oidc/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
@@ -92,6 +93,12 @@ const defaultContact = ((): string => {
 
 const knownReasons: ReadonlySet<string> = new Set(allReasons);
 
+/** The trusted ingress's well-formed `X-Request-ID`, set by main-app.ts; absent otherwise. */
+function proxyRequestIdOf(ctx: Context): string | undefined {
+  const value: unknown = ctx.state['proxyRequestId'];
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * `GET <prefix>/forbidden?rd=<denied URL>&reason=<code>`: the 403 page for proxies that replace
  * the auth service's 403 body with their own (nginx `auth_request` does: proxy-protocols.md
@@ -99,9 +106,11 @@ const knownReasons: ReadonlySet<string> = new Set(allReasons);
  *
  * Anyone can craft this URL, so nothing in it is echoed unchecked: the reason must be one of the
  * reason codes, and host and path come only from an `rd` that passes the same redirect check as
- * sign-in (allowed domains; security invariant 4). The request id is this request's own (nginx
- * sends its `$req_id`, the id the auth subrequest and so the audit log carried). The page then
- * says nothing an attacker could not say, and reveals no policy.
+ * sign-in (allowed domains; security invariant 4). The request id shown is the trusted ingress's
+ * `X-Request-ID` when there is one (`ctx.state.proxyRequestId`, http/request-id.ts): nginx sends
+ * the same `$req_id` with the auth subrequest and with this error page, so it is the
+ * `proxyRequestId` of the denial on the audit trail. Otherwise it is this request's own id. The
+ * page then says nothing an attacker could not say, and reveals no policy.
  */
 export function forbiddenHandler(options: PortalOptions): Middleware {
   const paths = signInPaths(options);
@@ -110,10 +119,7 @@ export function forbiddenHandler(options: PortalOptions): Middleware {
   return (ctx) => {
     const rawReason = singleParam(ctx, 'reason');
     const reason = rawReason !== undefined && knownReasons.has(rawReason) ? rawReason : 'unknown';
-    const target = validateRedirect(singleParam(ctx, 'rd'), {
-      allowedDomains: options.allowedRedirectDomains,
-      publicUrl: options.publicUrl,
-    });
+    const target = validateRedirect(singleParam(ctx, 'rd'), redirectPolicyOf(options));
     const denied = target.ok ? new URL(target.url) : null;
     // Signing out (then in as someone else) is what a person on the wrong account needs; a new
     // sign-in alone would come back as the same user through the provider's single sign-on.
@@ -129,7 +135,7 @@ export function forbiddenHandler(options: PortalOptions): Middleware {
         host: denied?.host ?? '',
         path: denied?.pathname ?? '',
         reason,
-        requestId: requestIdOf(ctx),
+        requestId: proxyRequestIdOf(ctx) ?? requestIdOf(ctx),
         contact,
         portalHref: `${home}/`,
         signOutHref,

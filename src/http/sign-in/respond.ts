@@ -46,13 +46,20 @@ export function sendJson(ctx: Context, status: number, body: unknown): void {
   ctx.body = body;
 }
 
-export function redirect(ctx: Context, location: string, setCookie?: string): void {
+export function redirect(
+  ctx: Context,
+  location: string,
+  setCookie?: string | readonly string[],
+): void {
   ctx.status = 302;
   ctx.set('Location', location);
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Referrer-Policy', 'no-referrer');
-  // nginx forwards only the first Set-Cookie of a response: never send more than one.
-  if (setCookie !== undefined) ctx.set('Set-Cookie', setCookie);
+  // The sign-in routes are proxied as ordinary requests, which pass every Set-Cookie on. (Only
+  // an auth subrequest's Set-Cookie is cut to the first one, by `auth_request_set`; the check
+  // endpoints never set cookies.) Still, one per response except where a cookie must also be
+  // cleared: the callback sets the session and expires the login binding.
+  if (setCookie !== undefined) ctx.set('Set-Cookie', [setCookie].flat());
   ctx.body = '';
 }
 

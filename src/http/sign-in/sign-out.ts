@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
 import { serializeCookie } from '../../oidc/cookies.ts';
-import { redirectOrDefault } from '../../oidc/redirect-target.ts';
+import { destinationOf } from '../../oidc/destination.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import {
   signOutFormActions,
@@ -24,14 +24,14 @@ export function signOutPageHandler(
   const paths = signInPaths(options);
   return async (ctx) => {
     const found = await sessions.findSession(ctx.get('cookie') || undefined);
-    const target = redirectOrDefault(singleParam(ctx, 'rd'), redirectPolicy(options));
+    const target = destinationOf(options, singleParam(ctx, 'rd'), 'sign-out', requestIdOf(ctx));
     sendPage(
       ctx,
       200,
       signOutConfirmationPage({
         action: `${paths.prefix}/sign_out`,
         csrfToken: found === null ? '' : signOutToken(found.ticket, found.session.key),
-        rd: target.url,
+        rd: target,
         user: found?.session.identity.user ?? null,
         stylesheetHref: paths.stylesheetHref,
       }),
@@ -99,6 +99,7 @@ export function signOutHandler(
       options,
       found?.session ?? null,
       form.get('rd') ?? undefined,
+      requestId,
     );
     redirect(
       ctx,
@@ -121,26 +122,16 @@ export function signOutHandler(
 export function signedOutHandler(options: SignInOptions): Middleware {
   const paths = signInPaths(options);
   return (ctx) => {
-    const target = redirectOrDefault(
+    const target = destinationOf(
+      options,
       singleParam(ctx, 'rd') ?? singleParam(ctx, 'state'),
-      redirectPolicy(options),
+      'sign-out',
+      requestIdOf(ctx),
     );
     sendPage(
       ctx,
       200,
-      signedOutPage({ continueHref: target.url, stylesheetHref: paths.stylesheetHref }),
+      signedOutPage({ continueHref: target, stylesheetHref: paths.stylesheetHref }),
     );
-  };
-}
-
-function redirectPolicy(options: SignInOptions): {
-  allowedDomains: readonly string[];
-  publicUrl: string;
-  defaultUrl: string;
-} {
-  return {
-    allowedDomains: options.allowedRedirectDomains,
-    publicUrl: options.publicUrl,
-    defaultUrl: options.defaultRedirectUrl,
   };
 }

@@ -1,4 +1,4 @@
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { startLogin } from '../../oidc/login.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { chooserPage, signInErrorPage } from './pages.ts';
@@ -14,6 +14,7 @@ export function startHandler(options: SignInOptions): Middleware {
       provider: singleParam(ctx, 'provider'),
       cookieHeader: ctx.get('cookie') || undefined,
       requestId,
+      clientAddress: clientAddressOf(ctx, options),
     });
     switch (outcome.kind) {
       case 'redirect':
@@ -27,6 +28,9 @@ export function startHandler(options: SignInOptions): Middleware {
         );
         return;
       case 'error':
+        if (outcome.retryAfterSeconds !== undefined) {
+          ctx.set('Retry-After', String(outcome.retryAfterSeconds));
+        }
         sendPage(
           ctx,
           outcome.status,
@@ -41,4 +45,24 @@ export function startHandler(options: SignInOptions): Middleware {
         return;
     }
   };
+}
+
+/**
+ * The client's address as the trusted proxies report it (the same reading as the check
+ * endpoints: right-most untrusted `X-Forwarded-For` element, else `X-Real-IP`, else the peer);
+ * undefined without a ProxyTrust, so the per-client limit never lumps every user behind the
+ * ingress into one budget by accident.
+ */
+function clientAddressOf(ctx: Context, options: SignInOptions): string | undefined {
+  const trust = options.proxyTrust;
+  const peer = ctx.req.socket.remoteAddress;
+  if (trust === undefined || peer === undefined) return undefined;
+  return trust.clientAddress(
+    peer,
+    {
+      'x-forwarded-for': ctx.get('x-forwarded-for') || undefined,
+      'x-real-ip': ctx.get('x-real-ip') || undefined,
+    },
+    { realIpHeader: true },
+  );
 }

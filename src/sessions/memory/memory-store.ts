@@ -6,8 +6,11 @@ import {
   assertStorageName,
   assertTtl,
   type LockBusy,
+  type LoginStateLimits,
+  type LoginStatePut,
   type RevocationListener,
   type SessionStore,
+  type WindowCount,
 } from '../session-store.ts';
 import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
@@ -36,7 +39,7 @@ export interface MemorySessionStoreOptions {
   readonly slidingIntervalMs?: number;
   /** Most sessions kept; the oldest is ended to make room (default 10 000). */
   readonly maxSessions?: number;
-  /** Most pending logins, replay markers and locks, each (default 10 000). */
+  /** Most pending logins, replay markers, locks and sign-in rate counters, each (default 10 000). */
   readonly maxEntries?: number;
   readonly now?: () => number;
   readonly randomBytes?: (size: number) => Buffer;
@@ -69,6 +72,10 @@ export class MemorySessionStore implements SessionStore {
   readonly #loginStates = new Map<string, Expiring<string>>();
   readonly #seen = new Map<string, Expiring<true>>();
   readonly #locks = new Map<string, Expiring<object>>();
+  readonly #starts = new Map<
+    string,
+    Expiring<{ readonly window: number; readonly count: number }>
+  >();
   readonly #listeners = new Set<RevocationListener>();
 
   constructor(options: MemorySessionStoreOptions) {
@@ -158,11 +165,23 @@ export class MemorySessionStore implements SessionStore {
     return Promise.resolve(live);
   }
 
-  putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
+  putLoginState(
+    stateKey: string,
+    value: string,
+    ttlMs: number,
+    limits: LoginStateLimits = {},
+  ): Promise<LoginStatePut> {
     assertStorageName('stateKey', stateKey);
     assertTtl(ttlMs);
-    this.#put(this.#loginStates, stateKey, { value, expiresAt: this.#now() + ttlMs });
-    return Promise.resolve();
+    const now = this.#now();
+    const maxPending = limits.maxPending ?? 0;
+    if (maxPending > 0 && this.#pendingLoginStates(now, maxPending) >= maxPending) {
+      let oldest = Number.POSITIVE_INFINITY;
+      for (const entry of this.#loginStates.values()) oldest = Math.min(oldest, entry.expiresAt);
+      return Promise.resolve({ stored: false, retryAfterMs: Math.max(1, oldest - now) });
+    }
+    this.#put(this.#loginStates, stateKey, { value, expiresAt: now + ttlMs });
+    return Promise.resolve({ stored: true });
   }
 
   takeLoginState(stateKey: string): Promise<string | null> {
@@ -171,6 +190,21 @@ export class MemorySessionStore implements SessionStore {
     return Promise.resolve(
       entry !== undefined && entry.expiresAt > this.#now() ? entry.value : null,
     );
+  }
+
+  countSignInStart(client: string, windowMs: number): Promise<WindowCount> {
+    assertStorageName('client', client);
+    assertTtl(windowMs);
+    const now = this.#now();
+    const window = Math.floor(now / windowMs);
+    const resetInMs = (window + 1) * windowMs - now;
+    const entryKey = `${client}\u0000${String(windowMs)}`;
+    const current = this.#starts.get(entryKey);
+    const count =
+      current !== undefined && current.value.window === window ? current.value.count + 1 : 1;
+    // Re-inserted, so the map drops the clients idle longest when it is full.
+    this.#put(this.#starts, entryKey, { value: { window, count }, expiresAt: now + resetInMs });
+    return Promise.resolve({ count, resetInMs });
   }
 
   async withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {
@@ -259,6 +293,23 @@ export class MemorySessionStore implements SessionStore {
     }
     await this.publishRevocation(ended);
     return ended;
+  }
+
+  /**
+   * Login states not yet taken nor expired. They are written with one TTL, so insertion order is
+   * expiry order: expired ones are dropped from the front, and the full scan runs only when the
+   * count is at the limit (a different TTL could hide an expired one behind a live one).
+   */
+  #pendingLoginStates(now: number, maxPending: number): number {
+    for (const [key, entry] of this.#loginStates) {
+      if (entry.expiresAt > now) break;
+      this.#loginStates.delete(key);
+    }
+    if (this.#loginStates.size < maxPending) return this.#loginStates.size;
+    for (const [key, entry] of this.#loginStates) {
+      if (entry.expiresAt <= now) this.#loginStates.delete(key);
+    }
+    return this.#loginStates.size;
   }
 
   #put<T>(map: Map<string, Expiring<T>>, key: string, entry: Expiring<T>): void {

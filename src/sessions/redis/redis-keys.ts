@@ -10,6 +10,8 @@ import { createHash } from 'node:crypto';
  * | `<p>u:<hash(userKey)>` | set | storage keys of the user's sessions; TTL = the longest absolute lifetime |
  * | `<p>sid:<hash(provider, sid)>` | set | storage keys bound to a provider session id |
  * | `<p>login:<stateKey>` | string | login state, single use |
+ * | `<p>login-pending` | sorted set | state keys of pending sign-ins, scored by expiry (epoch ms) |
+ * | `<p>starts:<client>:<window>` | string | sign-in starts of a client address (block) in one window |
  * | `<p>lock:<name>` | string | lock holder's random token |
  * | `<p>once:<ns>:<hash(id)>` | string | replay marker |
  * | channel `<p>revocations` | pub/sub | JSON array of ended storage keys |
@@ -58,6 +60,18 @@ export class RedisKeys {
 
   loginState(stateKey: string): string {
     return `${this.#prefix}login:${stateKey}`;
+  }
+
+  /**
+   * One key for the whole installation: the cap on pending sign-ins is global. In Redis Cluster
+   * it lives on one node, which sees one small command per sign-in start and callback.
+   */
+  get loginPending(): string {
+    return `${this.#prefix}login-pending`;
+  }
+
+  signInStarts(client: string, window: number): string {
+    return `${this.#prefix}starts:${client}:${String(window)}`;
   }
 
   lock(name: string): string {

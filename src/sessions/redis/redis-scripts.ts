@@ -75,6 +75,26 @@ end
 return 1
 `);
 
+/**
+ * Counts a login state as pending, unless the cap is reached: ARGV = state key, now, its expiry,
+ * cap (0: none), key TTL. Expired members are dropped first (scores are expiry times from the
+ * caller's clock). Returns `{1}` when counted, `{0, oldest expiry}` when full. The set's own TTL
+ * follows its latest member, so an idle installation keeps no key.
+ */
+export const ADMIT_LOGIN_STATE = script(`
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+local cap = tonumber(ARGV[4])
+if cap > 0 and redis.call('ZCARD', KEYS[1]) >= cap then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return {0, oldest[2]}
+end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[5]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return {1}
+`);
+
 /** Deletes a lock only if it still holds this holder's token (the Redis docs' release pattern). */
 export const RELEASE_LOCK = script(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then

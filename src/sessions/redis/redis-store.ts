@@ -10,8 +10,11 @@ import {
   assertStorageName,
   assertTtl,
   type LockBusy,
+  type LoginStateLimits,
+  type LoginStatePut,
   type RevocationListener,
   type SessionStore,
+  type WindowCount,
 } from '../session-store.ts';
 import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
@@ -26,6 +29,7 @@ import { sessionKeyOf, type SessionTicket } from '../ticket.ts';
 import { DEFAULT_CONNECT_TIMEOUT_MS, type RedisClient } from './redis-connection.ts';
 import { RedisKeys } from './redis-keys.ts';
 import {
+  ADMIT_LOGIN_STATE,
   INDEX_ADD,
   RELEASE_LOCK,
   REPLACE_SESSION,
@@ -192,18 +196,65 @@ export class RedisSessionStore implements SessionStore {
     });
   }
 
-  async putLoginState(stateKey: string, value: string, ttlMs: number): Promise<void> {
+  async putLoginState(
+    stateKey: string,
+    value: string,
+    ttlMs: number,
+    limits: LoginStateLimits = {},
+  ): Promise<LoginStatePut> {
     assertStorageName('stateKey', stateKey);
     assertTtl(ttlMs);
-    await this.#run('putLoginState', () =>
-      this.#client.set(this.#keys.loginState(stateKey), value, 'PX', ttlMs),
-    );
+    const now = this.#now();
+    return this.#run('putLoginState', async () => {
+      // Counted first, written second (two keys, two slots in a cluster): a failure between the
+      // two leaves a count without a state, which only lasts until its expiry.
+      const admitted = await runScript(this.#client, ADMIT_LOGIN_STATE, this.#keys.loginPending, [
+        stateKey,
+        now,
+        now + ttlMs,
+        Math.max(0, limits.maxPending ?? 0),
+        ttlMs,
+      ]);
+      const [ok, oldest] = Array.isArray(admitted) ? (admitted as unknown[]) : [];
+      if (ok !== 1) {
+        const retryAfterMs = Math.max(1, Number(oldest) - now);
+        return {
+          stored: false,
+          retryAfterMs: Number.isFinite(retryAfterMs) ? retryAfterMs : ttlMs,
+        };
+      }
+      await this.#client.set(this.#keys.loginState(stateKey), value, 'PX', ttlMs);
+      return { stored: true };
+    });
   }
 
   async takeLoginState(stateKey: string): Promise<string | null> {
     assertStorageName('stateKey', stateKey);
-    // GETDEL (Redis ≥ 6.2) is atomic: of two concurrent callbacks with the same state, one wins.
-    return this.#run('takeLoginState', () => this.#client.getdel(this.#keys.loginState(stateKey)));
+    return this.#run('takeLoginState', async () => {
+      // GETDEL (Redis ≥ 6.2) is atomic: of two concurrent callbacks with the same state, one wins.
+      const [value] = await Promise.all([
+        this.#client.getdel(this.#keys.loginState(stateKey)),
+        this.#client.zrem(this.#keys.loginPending, stateKey),
+      ]);
+      return value;
+    });
+  }
+
+  async countSignInStart(client: string, windowMs: number): Promise<WindowCount> {
+    assertStorageName('client', client);
+    assertTtl(windowMs);
+    const now = this.#now();
+    const window = Math.floor(now / windowMs);
+    const resetInMs = (window + 1) * windowMs - now;
+    const key = this.#keys.signInStarts(client, window);
+    // The window is in the key (from the injected clock); the TTL only collects it afterwards.
+    // SET NX PX + INCR in one transaction: the counter never exists without an expiry.
+    const results = await this.#run('countSignInStart', async () => {
+      const replies = await this.#client.multi().set(key, 0, 'PX', windowMs, 'NX').incr(key).exec();
+      checkTransaction(replies);
+      return replies;
+    });
+    return { count: Number(results?.[1]?.[1] ?? 1), resetInMs };
   }
 
   async withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {

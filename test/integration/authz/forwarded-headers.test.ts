@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiAccept, forwardAuthCheck, nginxCheck } from '../../fixtures/gatehouse/checks.ts';
+import type { RawResponse } from '../../fixtures/gatehouse/http-client.ts';
+import type { LogEntry } from '../../fixtures/gatehouse/log-capture.ts';
 import { shopHost } from '../../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse } from '../../fixtures/gatehouse/start.ts';
 import type { TestGatehouse } from '../../fixtures/gatehouse/start.ts';
@@ -22,9 +24,16 @@ afterAll(async () => {
   await Promise.all([untrusted.close(), trusted.close()]);
 });
 
-function loggedClient(gatehouse: TestGatehouse, requestId: string): unknown {
-  const [entry] = gatehouse.logs.matching({ requestId, logger: 'gatehouse.audit' });
-  return entry?.['client'];
+/** The audit line of a check, found by the request id gatehouse generated and returned. */
+function auditLineOf(gatehouse: TestGatehouse, response: RawResponse): LogEntry | undefined {
+  const requestId = String(response.headers['x-request-id']);
+  const entries = gatehouse.logs.matching({ requestId, logger: 'gatehouse.audit' });
+  expect(entries).toHaveLength(1);
+  return entries[0];
+}
+
+function loggedClient(gatehouse: TestGatehouse, response: RawResponse): unknown {
+  return auditLineOf(gatehouse, response)?.['client'];
 }
 
 describe('with no trusted proxies', () => {
@@ -65,14 +74,17 @@ describe('with no trusted proxies', () => {
   });
 
   it('logs the socket peer, not a forged X-Real-IP or X-Forwarded-For', async () => {
-    const requestId = 'forged-client-address';
+    const sentId = 'forged-client-address';
     const response = await nginxCheck(untrusted, `https://${shopHost}/admin`, [
       ['X-Real-IP', '203.0.113.66'],
       ['X-Forwarded-For', '198.51.100.77, 203.0.113.66'],
-      ['X-Request-ID', requestId],
+      ['X-Request-ID', sentId],
     ]);
     expect(response.status).toBe(401);
-    expect(loggedClient(untrusted, requestId)).toBe('127.0.0.1');
+    expect(response.headers['x-request-id']).not.toBe(sentId);
+    expect(loggedClient(untrusted, response)).toBe('127.0.0.1');
+    // The peer is no proxy: its X-Request-ID is not believed either.
+    expect(auditLineOf(untrusted, response)).not.toHaveProperty('proxyRequestId');
   });
 });
 
@@ -95,23 +107,25 @@ describe('with 127.0.0.1/32 trusted', () => {
   });
 
   it('logs the forwarded client: the right-most X-Forwarded-For element that is not a proxy', async () => {
-    const requestId = 'forwarded-client-address';
+    const sentId = 'forwarded-client-address';
     const response = await forwardAuthCheck(trusted, { host: shopHost, uri: '/admin' }, [
       ['Accept', apiAccept],
       ['X-Forwarded-For', '192.0.2.1, 203.0.113.7, 127.0.0.1'],
-      ['X-Request-ID', requestId],
+      ['X-Request-ID', sentId],
     ]);
     expect(response.status).toBe(401);
-    expect(loggedClient(trusted, requestId)).toBe('203.0.113.7');
+    expect(loggedClient(trusted, response)).toBe('203.0.113.7');
+    expect(auditLineOf(trusted, response)?.['proxyRequestId']).toBe(sentId);
   });
 
   it('logs X-Real-IP from nginx when the peer is trusted', async () => {
-    const requestId = 'nginx-real-ip';
+    const sentId = 'nginx-real-ip';
     const response = await nginxCheck(trusted, `https://${shopHost}/admin`, [
       ['X-Real-IP', '198.51.100.9'],
-      ['X-Request-ID', requestId],
+      ['X-Request-ID', sentId],
     ]);
     expect(response.status).toBe(401);
-    expect(loggedClient(trusted, requestId)).toBe('198.51.100.9');
+    expect(loggedClient(trusted, response)).toBe('198.51.100.9');
+    expect(auditLineOf(trusted, response)?.['proxyRequestId']).toBe(sentId);
   });
 });

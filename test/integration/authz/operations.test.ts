@@ -84,13 +84,20 @@ describe('metrics', () => {
 });
 
 describe('request ids', () => {
-  it('echoes a safe X-Request-ID from the proxy and logs it', async () => {
-    const requestId = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
-    const response = await nginxCheck(ops, `https://${shopHost}/admin`, [
-      ['X-Request-ID', requestId],
-    ]);
-    expect(response.headers['x-request-id']).toBe(requestId);
-    expect(ops.logs.matching({ requestId, reason: 'authentication-required' })).toHaveLength(1);
+  it('answers and logs its own id, not a well-formed X-Request-ID from a peer that is no trusted proxy', async () => {
+    const sentId = '0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    const response = await nginxCheck(ops, `https://${shopHost}/admin`, [['X-Request-ID', sentId]]);
+    const echoed = String(response.headers['x-request-id']);
+    expect(echoed).toMatch(uuid);
+    expect(echoed).not.toBe(sentId);
+    expect(
+      ops.logs.matching({ requestId: echoed, reason: 'authentication-required' }),
+    ).toHaveLength(1);
+    // 127.0.0.1 is not in trustedProxies here: the client's id is neither gatehouse's id nor
+    // kept beside it.
+    expect(ops.logs.matching({ requestId: sentId })).toHaveLength(0);
+    expect(ops.logs.matching({ proxyRequestId: sentId })).toHaveLength(0);
+    expect(ops.logs.text()).not.toContain(sentId);
   });
 
   it.each([
@@ -108,7 +115,7 @@ describe('request ids', () => {
     const before = ops.logs.text().length;
     const status = await sendRaw(
       ops.url(''),
-      `GET /authz/nginx HTTP/1.1\r\nHost: gatehouse\r\nX-Original-URL: https://${shopHost}/admin\r\nX-Request-ID: abc\r\n {"level":"fatal","msg":"injected"}`,
+      `GET /authz/nginx?host=${shopHost} HTTP/1.1\r\nHost: gatehouse\r\nX-Original-Method: GET\r\nX-Original-URL: https://${shopHost}/admin\r\nX-Request-ID: abc\r\n {"level":"fatal","msg":"injected"}`,
     );
     expect(status).toBe(400);
     expect(ops.logs.text().slice(before)).not.toContain('injected');

@@ -32,10 +32,12 @@ const needsSignIn = (rule: 'admin' | 'app'): Expected => ({
 const ambiguous: Expected = { status: 403, reason: 'ambiguous-path', rule: null };
 
 const cases: readonly (readonly [string, Expected])[] = [
-  // Dot-segments resolve the way the proxy resolves them: /admin, which needs shop-admin.
-  ['/public/../admin', needsSignIn('admin')],
-  ['/public/../../../admin', needsSignIn('admin')],
-  ['/public/./catalogue', allowedAsGuest('public')],
+  // Literal dot-segments: nginx and Caddy pass them to the upstream raw, and an upstream that
+  // does not normalise routes `/admin/../public/x` under /admin, so they are never resolved.
+  ['/public/../admin', ambiguous],
+  ['/public/../../../admin', ambiguous],
+  ['/public/./catalogue', ambiguous],
+  ['/admin/../public/catalogue', ambiguous],
   // Encoded dot-segments: some upstreams decode them after routing.
   ['/public/%2e%2e/admin', ambiguous],
   ['/public/%2E%2E/admin', ambiguous],
@@ -83,35 +85,28 @@ afterAll(async () => {
   await gatehouse.close();
 });
 
-let sequence = 0;
-async function expectOutcome(
-  check: (requestId: string) => Promise<RawResponse>,
-  expected: Expected,
-): Promise<void> {
-  const requestId = `path-trick-${String(++sequence)}`;
-  const response = await check(requestId);
+async function expectOutcome(check: () => Promise<RawResponse>, expected: Expected): Promise<void> {
+  const response = await check();
   expect(response.status).toBe(expected.status);
   if (expected.status !== 200) expect(response.body).toBe(`${expected.reason}\n`);
-  const [logged] = gatehouse.logs.matching({ requestId });
+  // gatehouse names every request with its own id and returns it; the decision's log line
+  // carries the same one.
+  const requestId = String(response.headers['x-request-id']);
+  const lines = gatehouse.logs.matching({ requestId });
+  expect(lines).toHaveLength(1);
+  const [logged] = lines;
   expect(logged?.['reason']).toBe(expected.reason);
   expect(logged?.['rule']).toBe(expected.rule);
 }
 
 describe('through /authz/nginx (X-Original-URL)', () => {
   it.each(cases)('%s', async (path, expected) => {
-    await expectOutcome(
-      (requestId) =>
-        nginxCheck(gatehouse, `https://${shopHost}${path}`, [['X-Request-ID', requestId]]),
-      expected,
-    );
+    await expectOutcome(() => nginxCheck(gatehouse, `https://${shopHost}${path}`), expected);
   });
 });
 
 describe('through /authz/ext-authz (raw path)', () => {
   it.each(cases)('%s', async (path, expected) => {
-    await expectOutcome(
-      (requestId) => extAuthzCheck(gatehouse, shopHost, path, [['X-Request-ID', requestId]]),
-      expected,
-    );
+    await expectOutcome(() => extAuthzCheck(gatehouse, shopHost, path), expected);
   });
 });

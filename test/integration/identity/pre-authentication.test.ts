@@ -1,8 +1,9 @@
 /**
  * Trusted pre-authentication through `/authz/nginx`: a site behind another SSO front names the
  * user in headers. They are believed only when the client address that the (trusted) ingress
- * forwards is one of the fronts AND the shared secret matches; from anywhere else, with a wrong
- * secret or without it, they are ignored (the request is anonymous) and counted.
+ * forwards is one of the fronts AND the shared secret matches. From any other client they are a
+ * forgery: refused with 403 `forged-identity-header` and counted. From a front with a wrong secret
+ * or without it, they are ignored (the request is anonymous) and counted.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxCheck, type Headers } from '../../fixtures/gatehouse/checks.ts';
@@ -46,6 +47,14 @@ const zoeFromGeorchestra: Headers = [
 
 function check(host: string, clientIp: string, headers: Headers) {
   return nginxCheck(gatehouse, `https://${host}/maps`, [['X-Real-IP', clientIp], ...headers]);
+}
+
+async function forgedCount(instance: TestGatehouse): Promise<number> {
+  return metricValue(
+    await scrape(instance.opsUrl('/metrics')),
+    'gatehouse_forged_identity_headers_total',
+    { dialect: 'nginx' },
+  );
 }
 
 async function ignoredCount(reason: string): Promise<number> {
@@ -92,21 +101,17 @@ describe('from a trusted front with the secret', () => {
   });
 });
 
-describe('ignored and counted', () => {
-  it.each([
-    ['from an untrusted client address', elsewhere, secret, 'untrusted-client'],
-    ['with a wrong secret', front, 'preauth-secret-0123456780', 'bad-secret'],
-    ['without the secret', front, undefined, 'missing-secret'],
-  ] as const)('%s: the request stays anonymous (401)', async (_case, clientIp, sent, reason) => {
-    const before = await ignoredCount(reason);
-    const headers: Headers = [
+describe('refused and counted as forged', () => {
+  it('from an untrusted client address, even with the secret: 403 forged-identity-header', async () => {
+    const before = await forgedCount(gatehouse);
+    const response = await check(hosts.sec, elsewhere, [
       ...zoeFromGeorchestra,
-      ...(sent === undefined ? [] : ([['X-Gatehouse-Preauth-Secret', sent]] as const)),
-    ];
-    const response = await check(hosts.sec, clientIp, headers);
-    expect(response.status).toBe(401);
+      ['X-Gatehouse-Preauth-Secret', secret],
+    ]);
+    expect(response.status).toBe(403);
+    expect(response.body).toBe('forged-identity-header\n');
     expect(response.headers).not.toHaveProperty('sec-username');
-    expect(await ignoredCount(reason)).toBe(before + 1);
+    expect(await forgedCount(gatehouse)).toBe(before + 1);
   });
 
   it('does not believe X-Real-IP from an address that is not a trusted ingress', async () => {
@@ -121,15 +126,37 @@ preAuthentication:
 `,
     });
     try {
+      const before = await forgedCount(untrustedIngress);
+      // The peer (127.0.0.1) is no trusted ingress, so the client is the peer, not the front.
       const response = await nginxCheck(untrustedIngress, `https://${hosts.sec}/`, [
         ['X-Real-IP', front],
         ...zoeFromGeorchestra,
         ['X-Gatehouse-Preauth-Secret', secret],
       ]);
-      expect(response.status).toBe(401);
+      expect(response.status).toBe(403);
+      expect(response.body).toBe('forged-identity-header\n');
+      expect(response.headers).not.toHaveProperty('sec-username');
+      expect(await forgedCount(untrustedIngress)).toBe(before + 1);
     } finally {
       await untrustedIngress.close();
     }
+  });
+});
+
+describe('from a trusted front: ignored and counted', () => {
+  it.each([
+    ['with a wrong secret', front, 'preauth-secret-0123456780', 'bad-secret'],
+    ['without the secret', front, undefined, 'missing-secret'],
+  ] as const)('%s: the request stays anonymous (401)', async (_case, clientIp, sent, reason) => {
+    const before = await ignoredCount(reason);
+    const headers: Headers = [
+      ...zoeFromGeorchestra,
+      ...(sent === undefined ? [] : ([['X-Gatehouse-Preauth-Secret', sent]] as const)),
+    ];
+    const response = await check(hosts.sec, clientIp, headers);
+    expect(response.status).toBe(401);
+    expect(response.headers).not.toHaveProperty('sec-username');
+    expect(await ignoredCount(reason)).toBe(before + 1);
   });
 });
 

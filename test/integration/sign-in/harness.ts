@@ -36,6 +36,7 @@ import {
 import { RedisSessionStore } from '../../../src/sessions/redis/redis-store.ts';
 import { SessionCache } from '../../../src/sessions/session-cache.ts';
 import type { SessionStore } from '../../../src/sessions/session-store.ts';
+import { nginxAuthTarget } from '../../fixtures/gatehouse/checks.ts';
 import { browserlessLogin } from '../../fixtures/oidc/browserless-login.ts';
 import type { CookieJar } from '../../fixtures/oidc/cookie-jar.ts';
 
@@ -181,6 +182,8 @@ export interface GatehouseOptions {
   readonly refreshMarginMs?: number;
   readonly cookie?: Partial<SessionCookieOptions>;
   readonly allowedRedirectDomains?: readonly string[];
+  /** Any other sign-in option (an https `publicUrl`, limits, a ProxyTrust…), applied last. */
+  readonly signIn?: Partial<SignInOptions>;
 }
 
 export interface Gatehouse {
@@ -225,6 +228,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
     logger: silent,
     metrics,
     rolesOf: (identity) => snapshot.roles.rolesOf(identity, ''),
+    ...options.signIn,
   };
   const refresher =
     signIn.refreshMarginMs > 0
@@ -395,7 +399,7 @@ export async function check(
 ): Promise<Response> {
   const headers: Record<string, string> = { 'x-original-url': url, 'x-original-method': 'GET' };
   if (cookie !== undefined) headers['cookie'] = cookie;
-  return fetch(`${gatehouse.url}/authz/nginx`, { headers });
+  return fetch(`${gatehouse.url}${nginxAuthTarget(url)}`, { headers });
 }
 
 /** Signs out through the confirmation form; returns the POST's response. */

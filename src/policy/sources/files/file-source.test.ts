@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -104,7 +105,8 @@ describe('FilePolicySource on the examples', () => {
       [get('app.localhost', '/admin'), bob, 'missing-role'],
       [get('app.localhost', '/admin'), root, 'super-role'],
       [get('app.localhost', '/metrics'), root, 'deny-rule'],
-      [get('app.localhost', '/public/../admin'), bob, 'missing-role'],
+      [get('app.localhost', '//admin'), bob, 'missing-role'],
+      [get('app.localhost', '/public/../admin'), bob, 'ambiguous-path'],
       [get('api.localhost', '/healthz'), null, 'role-granted'],
       [get('api.localhost', '/v1/items'), alice, 'role-granted'], // api-reader by email domain
       [get('api.localhost', '/v1/items', 'POST'), alice, 'missing-role'],
@@ -266,6 +268,136 @@ describe('FilePolicySource in a temporary directory', () => {
     );
     const snapshot = await changed;
     expect(decide(get('more.test', '/'), null, snapshot, options).outcome).toBe('allow');
+    await source.stop();
+  });
+});
+
+/** A policy whose last rule closes /admin: cut off before it, /admin falls to the guest rule. */
+const guardedPolicy = `apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: shop, namespace: shop }
+spec:
+  hosts: [shop.test]
+  rules:
+    - name: all
+      match: [{ path: { type: PathPrefix, value: / } }]
+      roles: [guest]
+    - name: admin
+      match: [{ path: { type: PathPrefix, value: /admin } }]
+      action: Deny
+`;
+const cutAt = guardedPolicy.indexOf('    - name: admin');
+
+/** Rewrites `path` in place, as `>` in a shell or a non-atomic editor does: truncate, then write. */
+async function writeInPlace(path: string, parts: readonly string[], pauseMs: number) {
+  const handle = await open(path, 'w');
+  try {
+    for (const [index, part] of parts.entries()) {
+      if (index > 0) await sleep(pauseMs);
+      await handle.write(part);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+describe('FilePolicySource and files written in place (non-atomic writes)', () => {
+  let directory: string;
+  beforeEach(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'gatehouse-policy-'));
+  });
+  afterEach(async () => {
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  it('never loads the first half of a file written in two halves with a pause', async () => {
+    const { logger } = capturingLogger();
+    const file = join(directory, 'shop.yaml');
+    await writeFile(file, guardedPolicy.replace('/admin', '/staff'));
+    const source = new FilePolicySource({ directory, logger, debounceMs: 20, stableMs: 200 });
+    await source.start();
+    const seen: PolicySnapshot[] = [];
+    source.onChange((snapshot) => seen.push(snapshot));
+
+    // The first half alone is valid YAML and a valid policy, without the Deny rule.
+    expect(
+      loadPolicyDocuments([{ path: file, text: guardedPolicy.slice(0, cutAt) }]),
+    ).toMatchObject({ problems: [] });
+    await writeInPlace(file, [guardedPolicy.slice(0, cutAt), guardedPolicy.slice(cutAt)], 120);
+    for (let waited = 0; seen.length === 0 && waited < 5000; waited += 50) await sleep(50);
+    await sleep(400); // a late reload of a half would show up here
+
+    expect(seen.length).toBeGreaterThan(0);
+    for (const snapshot of seen) {
+      expect(decide(get('shop.test', '/admin'), null, snapshot, options).reason).toBe('deny-rule');
+    }
+    await source.stop();
+  });
+
+  it('refuses a reload in which a file that held objects now holds none, until it is deleted', async () => {
+    const { logger, lines } = capturingLogger();
+    const file = join(directory, 'shop.yaml');
+    await writeFile(file, guardedPolicy);
+    await writeFile(
+      join(directory, 'other.yaml'),
+      goodPolicy.replace('name: shop,', 'name: other,').replace('shop.test', 'other.test'),
+    );
+    const source = new FilePolicySource({ directory, logger, watch: false, stableMs: 0 });
+    const reloads: ReloadResult[] = [];
+    source.onReload((result) => reloads.push(result));
+    await source.start();
+    const first = source.current()!;
+
+    for (const text of ['', '# being rewritten\n', '---\n']) {
+      await writeFile(file, text);
+      const result = await source.reload();
+      expect(result).toEqual({
+        ok: false,
+        problems: [
+          {
+            file,
+            path: '',
+            message:
+              'held 1 object and now holds none: refused, as a file being rewritten in place looks the same; delete the file to remove its objects, and replace files atomically (write a temporary file, then rename it)',
+          },
+        ],
+      });
+      expect(source.current()).toBe(first);
+    }
+    expect(lines).toContainEqual(
+      expect.objectContaining({ level: 40, file, msg: expect.stringContaining('now holds none') }),
+    );
+    expect(reloads.map((r) => r.ok)).toEqual([true, false, false, false]);
+
+    await rm(file);
+    await expect(source.reload()).resolves.toMatchObject({ ok: true, changed: true });
+    expect(source.current()?.counts.AccessPolicy).toBe(1);
+    await source.stop();
+  });
+
+  it('keeps /admin closed while a file is truncated and rewritten after a long pause', async () => {
+    const { logger } = capturingLogger();
+    const file = join(directory, 'shop.yaml');
+    await writeFile(file, guardedPolicy);
+    const source = new FilePolicySource({ directory, logger, debounceMs: 20, stableMs: 100 });
+    const reloads: ReloadResult[] = [];
+    source.onReload((result) => reloads.push(result));
+    await source.start();
+    const first = source.current()!;
+
+    // Truncated, then nothing for longer than the quiet period: the empty file is stable.
+    await writeInPlace(
+      file,
+      ['', guardedPolicy.replace('[shop.test]', '[shop.test, a.test]')],
+      600,
+    );
+    for (let waited = 0; source.current() === first && waited < 5000; waited += 50) {
+      await sleep(50);
+    }
+    expect(reloads.some((result) => !result.ok)).toBe(true);
+    expect(decide(get('a.test', '/admin'), null, source.current()!, options).reason).toBe(
+      'deny-rule',
+    );
     await source.stop();
   });
 });

@@ -5,11 +5,20 @@
  * mounted ConfigMap (the visible names are symlinks into them). Any problem in any file refuses
  * the whole reload and keeps the last good snapshot, so a half-edited file can never open or
  * close access by accident.
+ *
+ * A file rewritten in place (`>` in a shell, `kubectl cp`, editors without atomic save) is
+ * truncated first and filled afterwards, and each moment of it may parse as a valid but smaller
+ * policy: an empty file, or one cut off before its `Deny` rule, opened `/admin` for that window.
+ * Two guards: a reload reads only files that stayed the same (inode, size, mtime) across a quiet
+ * period (`stableMs`) around the read, and a file that held objects and now holds none refuses
+ * the reload until it is deleted or filled again. Atomic replacement (write a temporary file, then
+ * rename it over the old one) needs neither; docs/troubleshooting.md says how.
  */
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type {
   PolicyChangeListener,
@@ -37,6 +46,14 @@ export interface FilePolicySourceOptions {
   readonly debounceMs?: number;
   /** Rescan this often even without change notifications. Default 10 s. */
   readonly pollIntervalMs?: number;
+  /**
+   * A reload reads the files only once their inode, size and modification time stayed the same
+   * for this long around the read, so a file still being written is not loaded half-way.
+   * Default 200 ms.
+   */
+  readonly stableMs?: number;
+  /** Give up waiting for files to settle after this long and refuse the reload. Default 10 s. */
+  readonly maxSettleMs?: number;
   /** Watch the directory for changes. Default true; tests may call reload() instead. */
   readonly watch?: boolean;
   /** Passed to buildSnapshot (e.g. a tenancy filter). */
@@ -75,6 +92,39 @@ async function listDirectories(root: string): Promise<string[]> {
   return found;
 }
 
+/** What a file looked like: a change of any part means it is being written or replaced. */
+type FileState = string;
+
+/** Inode, size and modification time (ns) of each file; `gone` for one that vanished. */
+async function fileStates(paths: readonly string[]): Promise<Map<string, FileState>> {
+  const states = new Map<string, FileState>();
+  await Promise.all(
+    paths.map(async (path) => {
+      try {
+        const info = await stat(path, { bigint: true });
+        states.set(path, `${String(info.ino)}:${String(info.size)}:${String(info.mtimeNs)}`);
+      } catch {
+        states.set(path, 'gone');
+      }
+    }),
+  );
+  return states;
+}
+
+/** The first path whose state differs between the two, or undefined when none does. */
+function changedFile(
+  before: ReadonlyMap<string, FileState>,
+  after: ReadonlyMap<string, FileState>,
+): string | undefined {
+  for (const [path, state] of after) if (before.get(path) !== state) return path;
+  for (const path of before.keys()) if (!after.has(path)) return path;
+  return undefined;
+}
+
+function plural(count: number, noun: string): string {
+  return `${String(count)} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export class FilePolicySource implements PolicySource {
   readonly name = 'files';
   readonly #options: FilePolicySourceOptions;
@@ -83,6 +133,8 @@ export class FilePolicySource implements PolicySource {
   readonly #reloadListeners = new Set<ReloadListener>();
   /** First-seen times of objects without creationTimestamp, stable across reloads. */
   #firstSeen = new Map<string, string>();
+  /** Objects per file in the last good load, to notice a file emptied by a rewrite in place. */
+  #objectsPerFile = new Map<string, number>();
   /**
    * One non-recursive watcher per directory. Node's recursive `fs.watch` on Linux watches the
    * files themselves and keeps watching a file that an atomic save (rename over it) replaced,
@@ -244,13 +296,46 @@ export class FilePolicySource implements PolicySource {
     return result;
   }
 
+  /**
+   * Every manifest file, read while nothing changed: the directory listing and each file's state
+   * are taken, the quiet period passes, the files are read, and the listing and states are taken
+   * again; any difference starts over. A string says which file never settled.
+   */
+  async #readSettledFiles(): Promise<PolicyFile[] | { readonly unsettled: string }> {
+    const quietMs = this.#options.stableMs ?? 200;
+    const giveUpAt = performance.now() + (this.#options.maxSettleMs ?? 10_000);
+    let paths = await listManifestFiles(this.#options.directory);
+    let before = await fileStates(paths);
+    for (;;) {
+      if (quietMs > 0) await sleep(quietMs);
+      const files = await Promise.all(
+        paths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })),
+      );
+      const pathsAfter = await listManifestFiles(this.#options.directory);
+      const after = await fileStates(pathsAfter);
+      const changed = changedFile(before, after);
+      if (changed === undefined) return files;
+      if (performance.now() >= giveUpAt || this.#stopped) return { unsettled: changed };
+      paths = pathsAfter;
+      before = after;
+    }
+  }
+
   async #attempt(): Promise<ReloadResult> {
     let files: PolicyFile[];
     try {
-      const paths = await listManifestFiles(this.#options.directory);
-      files = await Promise.all(
-        paths.map(async (path) => ({ path, text: await readFile(path, 'utf8') })),
-      );
+      const read = await this.#readSettledFiles();
+      if (!Array.isArray(read)) {
+        // Written to without pause for longer than maxSettleMs: try again later, keep serving.
+        if (this.#watchers.size > 0) this.#schedule();
+        const problem: PolicyProblem = {
+          file: read.unsettled,
+          path: '',
+          message: `still changing after ${String(this.#options.maxSettleMs ?? 10_000)} ms; not loaded (replace files atomically: write a temporary file, then rename it)`,
+        };
+        return { ok: false, problems: [problem] };
+      }
+      files = read;
     } catch (error) {
       // Deleted or unreadable while we looked: refuse, keep the last good snapshot.
       const problem: PolicyProblem = {
@@ -271,6 +356,11 @@ export class FilePolicySource implements PolicySource {
       },
     });
     if (loaded.problems.length > 0) return { ok: false, problems: loaded.problems };
+    const objectsPerFile = new Map<string, number>(files.map((file) => [file.path, 0]));
+    for (const file of loaded.files) objectsPerFile.set(file, (objectsPerFile.get(file) ?? 0) + 1);
+    const emptied = this.#emptiedFiles(objectsPerFile);
+    if (emptied.length > 0) return { ok: false, problems: emptied };
+    this.#objectsPerFile = objectsPerFile;
     this.#firstSeen = seenNow; // forget deleted objects: re-creating one makes it newer, as in Kubernetes
 
     const snapshot = buildSnapshot(loaded.resources, {
@@ -280,5 +370,25 @@ export class FilePolicySource implements PolicySource {
     const changed = snapshot.version !== this.#holder.current()?.version;
     if (changed) this.#holder.swap(snapshot);
     return { ok: true, version: snapshot.version, changed, counts: snapshot.counts };
+  }
+
+  /**
+   * Files that held objects at the last good load and hold none now, though they still exist.
+   * That is what a file truncated for a rewrite in place looks like (even after the quiet
+   * period, if the writer pauses), and loading it would drop its rules, Deny rules included.
+   * Deleting the file is how its objects are removed on purpose.
+   */
+  #emptiedFiles(objectsPerFile: ReadonlyMap<string, number>): PolicyProblem[] {
+    const problems: PolicyProblem[] = [];
+    for (const [file, count] of objectsPerFile) {
+      const before = this.#objectsPerFile.get(file) ?? 0;
+      if (count > 0 || before === 0) continue;
+      problems.push({
+        file,
+        path: '',
+        message: `held ${plural(before, 'object')} and now holds none: refused, as a file being rewritten in place looks the same; delete the file to remove its objects, and replace files atomically (write a temporary file, then rename it)`,
+      });
+    }
+    return problems;
   }
 }

@@ -28,6 +28,8 @@ export interface LoadedPolicies {
   readonly resources: readonly PolicyResource[];
   /** Object keys (`Kind/namespace/name`) of `resources`, in the same order. */
   readonly keys: readonly string[];
+  /** The file (`PolicyFile.path`) each of `resources` came from, in the same order. */
+  readonly files: readonly string[];
   readonly problems: readonly PolicyProblem[];
 }
 
@@ -103,6 +105,7 @@ export function loadPolicyDocuments(
 ): LoadedPolicies {
   const resources: PolicyResource[] = [];
   const keys: string[] = [];
+  const origins: string[] = [];
   const problems: PolicyProblem[] = [];
   const seen = new Map<string, string>();
 
@@ -194,8 +197,9 @@ export function loadPolicyDocuments(
         seen.set(key, here);
         resources.push(resource);
         keys.push(key);
+        origins.push(file.path);
       });
     });
   }
-  return { resources, keys, problems };
+  return { resources, keys, files: origins, problems };
 }
