@@ -5,14 +5,22 @@ export const GATEHOUSE_DEV_CLIENT: DevClient = {
   clientId: 'gatehouse-dev',
   clientSecret: 'dev-secret-not-for-production',
   clientName: 'gatehouse (development)',
-  // auth.localhost is the documented name; localhost and 127.0.0.1 work too,
+  // auth.localhost is the documented name; auth.demo.localhost is the sign-in host when
+  // applications on *.demo.localhost share the cookie (sessions.cookie.domain: demo.localhost,
+  // docs/troubleshooting.md); localhost and 127.0.0.1 work too,
   // for a gatehouse started without any DNS or /etc/hosts set-up.
-  redirectUris: ['auth.localhost:8080', 'localhost:8080', '127.0.0.1:8080'].map(
-    (authority) => `http://${authority}/oauth2/callback`,
-  ),
-  postLogoutRedirectUris: ['auth.localhost:8080', 'localhost:8080', '127.0.0.1:8080'].map(
-    (authority) => `http://${authority}/oauth2/signed-out`,
-  ),
+  redirectUris: [
+    'auth.localhost:8080',
+    'auth.demo.localhost:8080',
+    'localhost:8080',
+    '127.0.0.1:8080',
+  ].map((authority) => `http://${authority}/oauth2/callback`),
+  postLogoutRedirectUris: [
+    'auth.localhost:8080',
+    'auth.demo.localhost:8080',
+    'localhost:8080',
+    '127.0.0.1:8080',
+  ].map((authority) => `http://${authority}/oauth2/signed-out`),
   // 127.0.0.1 rather than auth.localhost: the provider resolves this name
   // itself, and not every resolver maps *.localhost to loopback.
   backchannelLogoutUri: 'http://127.0.0.1:8080/oauth2/backchannel_logout',
