@@ -257,6 +257,7 @@ describe('BearerTokenAuthenticator: valid tokens', () => {
     const token = await sign({
       preferred_username: 'alice',
       email: 'alice@example.com',
+      email_verified: true,
       name: 'Alice Liddell',
       realm_access: { roles: ['shop-admin', 'dev', 3] },
     });
@@ -282,7 +283,13 @@ describe('BearerTokenAuthenticator: valid tokens', () => {
 
   it('accepts an ES256 token from an explicit JWKS with custom claim names', async () => {
     const token = await sign(
-      { aud: ['other', 'gatehouse'], upn: 'bob', mail: 'bob@partner.example', grp: 'ops, dev qa' },
+      {
+        aud: ['other', 'gatehouse'],
+        upn: 'bob',
+        mail: 'bob@partner.example',
+        email_verified: true,
+        grp: 'ops, dev qa',
+      },
       { alg: 'ES256', iss: partnerIssuer() },
     );
     const result = await authenticator().authenticate(request(`Bearer ${token}`));
@@ -291,7 +298,8 @@ describe('BearerTokenAuthenticator: valid tokens', () => {
       identity: {
         user: 'bob',
         email: 'bob@partner.example',
-        groups: ['ops', 'dev', 'qa'],
+        // One string is one group unless claims.groupsSeparator names a separator.
+        groups: ['ops, dev qa'],
         provider: 'partner',
       },
     });

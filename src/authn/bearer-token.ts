@@ -31,11 +31,31 @@ export interface BearerIssuer {
   /** Tolerance for `exp` / `nbf` against our clock, in seconds. */
   readonly clockSkewSeconds: number;
   readonly claims: ClaimNames;
+  /**
+   * Keep e-mail addresses without `email_verified: true` (OpenID Connect Core §5.1); default
+   * false. Machine-token issuers rarely send the claim: turning this on lets whoever can put an
+   * address into a token of this issuer hold the roles mapped to that address and its domain.
+   */
+  readonly allowUnverifiedEmail?: boolean | undefined;
+}
+
+/** A sign-in provider, as far as bearer tokens from the same issuer need it. */
+export interface BearerProviderMapping {
+  readonly name: string;
+  readonly issuer: string;
+  readonly claims: ClaimNames;
 }
 
 export interface BearerTokenAuthenticatorOptions {
   readonly issuers: readonly BearerIssuer[];
   readonly cache: { readonly enabled: boolean; readonly maxEntries: number };
+  /**
+   * The sign-in providers (`providers[]`). A bearer issuer whose issuer URL is also a provider's
+   * maps claims as the provider does (`providers[].claims`), so one person has one name: a Dex
+   * user is `alice` (preferred_username) through a browser session and through a token alike,
+   * instead of `alice` and an opaque `sub`. Omitted or empty: each issuer's own mapping.
+   */
+  readonly providers?: readonly BearerProviderMapping[] | undefined;
   readonly fetch?: typeof fetch;
   /** Epoch milliseconds. */
   readonly now?: () => number;
@@ -82,6 +102,16 @@ const requiredClaims = ['exp', 'iss', 'aud', 'sub'];
 interface ConfiguredIssuer {
   readonly config: BearerIssuer;
   readonly keys: IssuerKeySet;
+  /** The issuer's claims, or those of the sign-in provider with the same issuer URL. */
+  readonly claims: ClaimNames;
+}
+
+/**
+ * Issuer URLs compared as OpenID Connect Discovery §4.3 compares them (exactly), except for a
+ * trailing slash, which operators write in one setting and not the other.
+ */
+function sameIssuer(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }
 
 export class BearerTokenAuthenticator implements Authenticator {
@@ -101,8 +131,10 @@ export class BearerTokenAuthenticator implements Authenticator {
       if (issuers.has(config.issuer)) {
         throw new Error(`bearer issuer ${config.issuer} is configured twice`);
       }
+      const provider = options.providers?.find((each) => sameIssuer(each.issuer, config.issuer));
       issuers.set(config.issuer, {
         config,
+        claims: provider?.claims ?? config.claims,
         keys: new IssuerKeySet({
           name: config.name,
           issuer: config.issuer,
@@ -186,9 +218,10 @@ export class BearerTokenAuthenticator implements Authenticator {
       identity: identityFromClaims({
         claims: payload,
         subject: sub,
-        names: config.claims,
+        names: issuer.claims,
         provider: config.name,
         method: 'bearer',
+        allowUnverifiedEmail: config.allowUnverifiedEmail,
         // jwtVerify checked `exp` is present and numeric.
         ...(typeof exp === 'number' ? { expiresAt: exp } : {}),
       }),

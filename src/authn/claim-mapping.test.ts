@@ -24,9 +24,21 @@ describe('readGroups', () => {
     expect(readGroups(['a', 1, null, '', 'b', 'a', { x: 1 }])).toEqual(['a', 'b']);
   });
 
-  it('splits a single string on spaces and commas', () => {
-    expect(readGroups('ops, dev  qa')).toEqual(['ops', 'dev', 'qa']);
-    expect(readGroups('solo')).toEqual(['solo']);
+  it('keeps array items exactly as issued (no trimming: "admins " is not "admins")', () => {
+    expect(readGroups(['admins ', ' staff', 'admins'])).toEqual(['admins ', ' staff', 'admins']);
+  });
+
+  it('takes a string claim as ONE group unless a separator is configured', () => {
+    expect(readGroups('Domain admins')).toEqual(['Domain admins']);
+    expect(readGroups('ops, dev')).toEqual(['ops, dev']);
+    expect(readGroups('')).toEqual([]);
+  });
+
+  it('splits a string claim only on the configured separator, exactly', () => {
+    expect(readGroups('ops,dev qa,,ops', ',')).toEqual(['ops', 'dev qa']);
+    expect(readGroups('ops, dev', ',')).toEqual(['ops', ' dev']);
+    // The separator never applies to array items: an item may contain it ("sales,emea").
+    expect(readGroups(['sales,emea'], ',')).toEqual(['sales,emea']);
   });
 
   it('yields no groups for anything else', () => {
@@ -51,5 +63,45 @@ describe('identityFromClaims', () => {
     expect(identity).not.toHaveProperty('email');
     expect(identity).not.toHaveProperty('expiresAt');
     expect(identity.groups).toEqual([]);
+  });
+
+  it('keeps the e-mail address only when email_verified is true (OIDC Core §5.1)', () => {
+    const base = { sub: 's1', upn: 'alice', mail: 'alice@example.com' };
+    const of = (claims: Record<string, unknown>, allowUnverifiedEmail?: boolean) =>
+      identityFromClaims({
+        claims,
+        subject: 's1',
+        names,
+        provider: 'corp',
+        method: 'bearer',
+        ...(allowUnverifiedEmail === undefined ? {} : { allowUnverifiedEmail }),
+      });
+    expect(of(base)).not.toHaveProperty('email');
+    expect(of({ ...base, email_verified: false })).not.toHaveProperty('email');
+    expect(of({ ...base, email_verified: 'yes' })).not.toHaveProperty('email');
+    // Nor through the raw claims (`Claim` subjects, `claim:` headers).
+    expect(of({ ...base, email_verified: false }).claims).not.toHaveProperty('mail');
+    expect(of({ ...base, email_verified: true }).email).toBe('alice@example.com');
+    expect(of({ ...base, email_verified: true }).claims['mail']).toBe('alice@example.com');
+    expect(of(base, true).email).toBe('alice@example.com');
+  });
+
+  it('reads groups through the configured separator only', () => {
+    const identity = identityFromClaims({
+      claims: { sub: 's1', grp: 'Domain admins' },
+      subject: 's1',
+      names,
+      provider: 'corp',
+      method: 'bearer',
+    });
+    expect(identity.groups).toEqual(['Domain admins']);
+    const split = identityFromClaims({
+      claims: { sub: 's1', grp: 'a;b' },
+      subject: 's1',
+      names: { ...names, groupsSeparator: ';' },
+      provider: 'corp',
+      method: 'bearer',
+    });
+    expect(split.groups).toEqual(['a', 'b']);
   });
 });

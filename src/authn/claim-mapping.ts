@@ -6,6 +6,12 @@ export interface ClaimNames {
   readonly email: string;
   readonly groups: string;
   readonly name: string;
+  /**
+   * Splits a groups claim that is ONE string (some SAML bridges send `"ops;dev"`) on exactly this
+   * text. Undefined or empty: such a string is one group, however many spaces or commas it holds
+   * (`"Domain admins"` is a group name, not `Domain` and `admins`).
+   */
+  readonly groupsSeparator?: string | undefined;
 }
 
 /**
@@ -27,20 +33,56 @@ export function readClaim(claims: Readonly<Record<string, unknown>>, name: strin
 }
 
 /**
- * Groups as providers actually send them: a JSON array (non-strings dropped), or one string that
- * is a space- or comma-separated list (some SAML bridges and Azure AD app roles). Duplicates and
- * empty names are dropped; anything else yields no groups rather than an error.
+ * Groups as providers send them, compared exactly as issued: the names are role-mapping keys, so
+ * any rewriting would let a group the provider never issued match (`"admins "` is not `admins`,
+ * and `"Domain admins"` must not yield `admins`). A JSON array keeps its string items verbatim
+ * (non-strings dropped); one string is one group unless the configuration names a separator.
+ * Empty names and duplicates are dropped; anything else yields no groups rather than an error.
  */
-export function readGroups(value: unknown): readonly string[] {
+export function readGroups(value: unknown, separator?: string): readonly string[] {
   let names: string[];
   if (Array.isArray(value)) {
-    names = value.filter((item): item is string => typeof item === 'string').map((s) => s.trim());
+    names = value.filter((item): item is string => typeof item === 'string');
   } else if (typeof value === 'string') {
-    names = value.split(/[\s,]+/);
+    names = separator === undefined || separator === '' ? [value] : value.split(separator);
   } else {
     return [];
   }
   return [...new Set(names.filter((name) => name !== ''))];
+}
+
+/**
+ * Whether the provider vouches for the e-mail address. OpenID Connect Core 1.0 §5.1:
+ * `email_verified` is true when "the End-User's e-mail address was verified"; otherwise the
+ * address is merely what the user typed, and whoever types alice's address would get alice's
+ * `User alice@example.com` and `EmailDomain` roles and be announced upstream as her. Only the
+ * boolean true counts, and the string "true" that some userinfo endpoints send (Amazon
+ * Cognito); `allowUnverifiedEmail` is the operator's explicit choice for providers that never
+ * send the claim.
+ */
+export function isEmailVerified(
+  claims: Readonly<Record<string, unknown>>,
+  allowUnverifiedEmail: boolean | undefined,
+): boolean {
+  if (allowUnverifiedEmail === true) return true;
+  const verified = claims['email_verified'];
+  return verified === true || verified === 'true';
+}
+
+/**
+ * The claims without the e-mail claim when the address is not verified, so that neither a
+ * `Claim` role-mapping subject nor a `claim:` header can reach the unverified address either.
+ */
+export function withoutUnverifiedEmail(
+  claims: Readonly<Record<string, unknown>>,
+  emailClaim: string,
+  allowUnverifiedEmail: boolean | undefined,
+): Readonly<Record<string, unknown>> {
+  if (isEmailVerified(claims, allowUnverifiedEmail) || !Object.hasOwn(claims, emailClaim)) {
+    return claims;
+  }
+  const { [emailClaim]: _unverified, ...rest } = claims;
+  return rest;
 }
 
 function readString(claims: Readonly<Record<string, unknown>>, name: string): string | undefined {
@@ -56,11 +98,14 @@ export interface IdentityFromClaimsOptions {
   readonly method: AuthMethod;
   /** Epoch seconds, usually the token's `exp`. */
   readonly expiresAt?: number;
+  /** Keep the e-mail address without `email_verified: true` (see isEmailVerified); default false. */
+  readonly allowUnverifiedEmail?: boolean | undefined;
 }
 
 /** Builds an Identity from verified claims; the caller vouches that the claims are authentic. */
 export function identityFromClaims(options: IdentityFromClaimsOptions): Identity {
-  const { claims, names } = options;
+  const { names } = options;
+  const claims = withoutUnverifiedEmail(options.claims, names.email, options.allowUnverifiedEmail);
   const optional: {
     email?: string;
     name?: string;
@@ -69,7 +114,9 @@ export function identityFromClaims(options: IdentityFromClaimsOptions): Identity
     familyName?: string;
     expiresAt?: number;
   } = {};
-  const email = readString(claims, names.email);
+  const email = isEmailVerified(claims, options.allowUnverifiedEmail)
+    ? readString(claims, names.email)
+    : undefined;
   if (email !== undefined) optional.email = email;
   const name = readString(claims, names.name);
   if (name !== undefined) optional.name = name;
@@ -85,7 +132,7 @@ export function identityFromClaims(options: IdentityFromClaimsOptions): Identity
   return Object.freeze({
     subject: options.subject,
     user: readString(claims, names.username) ?? options.subject,
-    groups: Object.freeze([...readGroups(readClaim(claims, names.groups))]),
+    groups: Object.freeze([...readGroups(readClaim(claims, names.groups), names.groupsSeparator)]),
     claims: Object.freeze({ ...claims }),
     provider: options.provider,
     method: options.method,

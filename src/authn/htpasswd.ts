@@ -1,4 +1,6 @@
+import { type FSWatcher, watch } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 /**
  * Reads an Apache htpasswd file (one `user:hash` per line) for HTTP Basic authentication.
@@ -123,4 +125,129 @@ export async function loadHtpasswdFile(path: string): Promise<ReadonlyMap<string
   const { users, problems } = parseHtpasswd(text, path);
   if (problems.length > 0) throw new HtpasswdError(path, problems);
   return users;
+}
+
+/** The outcome of one re-read of a watched htpasswd file. */
+export type HtpasswdReload =
+  | { readonly ok: true; readonly users: number; readonly changed: boolean }
+  | { readonly ok: false; readonly error: string };
+
+export interface HtpasswdFileOptions {
+  readonly path: string;
+  /** Watch the file and re-read it on change (default true). */
+  readonly watch?: boolean;
+  /** Quiet time after the last change event before re-reading (default 100 ms). */
+  readonly debounceMs?: number;
+  /** Re-read this often whatever the watcher says (default 10 s; 0: never). */
+  readonly pollIntervalMs?: number;
+  /** Told after every re-read (not the first load): for logs and metrics. */
+  readonly onReload?: ((result: HtpasswdReload) => void) | undefined;
+}
+
+/**
+ * An htpasswd file kept current, like the policy files (policy/sources/files/file-source.ts):
+ * removing a user (or changing a password) must take effect within seconds, not at the next
+ * restart. The file's DIRECTORY is watched, because a Kubernetes Secret volume publishes an
+ * update by swapping the `..data` symlink and editors save by renaming over the file; a watcher
+ * on the file itself would keep watching the replaced inode. A periodic re-read covers file
+ * systems whose events are unreliable (network volumes).
+ *
+ * The first load fails loudly (loadHtpasswdFile). A later file that does not parse, or cannot
+ * be read mid-swap, leaves the last good users in force: a typo must not lock every machine
+ * client out, and every problem is reported through `onReload` for the operator to fix.
+ */
+export class HtpasswdFile {
+  readonly #options: HtpasswdFileOptions;
+  #users: ReadonlyMap<string, string>;
+  #watcher: FSWatcher | null = null;
+  #poll: NodeJS.Timeout | null = null;
+  #debounce: NodeJS.Timeout | null = null;
+  #reloading: Promise<HtpasswdReload> | null = null;
+
+  private constructor(options: HtpasswdFileOptions, users: ReadonlyMap<string, string>) {
+    this.#options = options;
+    this.#users = users;
+  }
+
+  /** Loads the file (throwing HtpasswdError or the read error) and starts watching it. */
+  static async open(options: HtpasswdFileOptions): Promise<HtpasswdFile> {
+    const file = new HtpasswdFile(options, await loadHtpasswdFile(options.path));
+    if (options.watch !== false) file.#startWatching();
+    return file;
+  }
+
+  /** The users of the last good version of the file. */
+  users(): ReadonlyMap<string, string> {
+    return this.#users;
+  }
+
+  /** Re-reads the file now; concurrent calls share one read. */
+  reload(): Promise<HtpasswdReload> {
+    this.#reloading ??= this.#read().finally(() => {
+      this.#reloading = null;
+    });
+    return this.#reloading;
+  }
+
+  stop(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+    if (this.#poll !== null) clearInterval(this.#poll);
+    this.#poll = null;
+    if (this.#debounce !== null) clearTimeout(this.#debounce);
+    this.#debounce = null;
+  }
+
+  async #read(): Promise<HtpasswdReload> {
+    let result: HtpasswdReload;
+    try {
+      const users = await loadHtpasswdFile(this.#options.path);
+      const changed = !sameEntries(users, this.#users);
+      if (changed) this.#users = users;
+      result = { ok: true, users: users.size, changed };
+    } catch (error) {
+      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    this.#options.onReload?.(result);
+    return result;
+  }
+
+  #startWatching(): void {
+    const directory = dirname(this.#options.path);
+    try {
+      this.#watcher = watch(directory, () => {
+        this.#scheduleReload();
+      });
+      this.#watcher.on('error', () => {
+        // The periodic re-read still picks up changes.
+        this.#watcher?.close();
+        this.#watcher = null;
+      });
+      this.#watcher.unref();
+    } catch {
+      this.#watcher = null; // e.g. inotify limits: rely on the periodic re-read
+    }
+    const pollMs = this.#options.pollIntervalMs ?? 10_000;
+    if (pollMs > 0) {
+      this.#poll = setInterval(() => {
+        void this.reload();
+      }, pollMs);
+      this.#poll.unref();
+    }
+  }
+
+  #scheduleReload(): void {
+    if (this.#debounce !== null) clearTimeout(this.#debounce);
+    this.#debounce = setTimeout(() => {
+      this.#debounce = null;
+      void this.reload();
+    }, this.#options.debounceMs ?? 100);
+    this.#debounce.unref();
+  }
+}
+
+function sameEntries(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [user, hash] of a) if (b.get(user) !== hash) return false;
+  return true;
 }

@@ -37,3 +37,27 @@ export interface IdentityActor {
   readonly subject: string;
   readonly provider: string;
 }
+
+/**
+ * Where an identity comes from, as one string: `provider/<name>` (a browser session signed in
+ * with that OpenID Provider), `issuer/<name>` (a bearer token of that issuer), `preauth` (the
+ * trusted pre-authentication front), `basic` (an htpasswd user), or `impersonation` (a user acted
+ * as by its `actor`). Sent in the signed assertion (`gatehouse_source`) so that an upstream can
+ * tell the corporate `bob` from a partner's or a machine's `bob`.
+ */
+export type IdentitySource =
+  `provider/${string}` | `issuer/${string}` | 'preauth' | 'basic' | 'impersonation';
+
+export function identitySource(identity: Identity): IdentitySource {
+  if (identity.actor !== undefined) return 'impersonation';
+  switch (identity.method) {
+    case 'session':
+      return `provider/${identity.provider}`;
+    case 'bearer':
+      return `issuer/${identity.provider}`;
+    case 'header':
+      return 'preauth';
+    case 'basic':
+      return 'basic';
+  }
+}

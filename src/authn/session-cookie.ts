@@ -40,6 +40,11 @@ export interface SessionCookieAuthenticatorOptions {
    * the impersonated user while an impersonation runs). Omitted: always the session's own user.
    */
   readonly effectiveIdentity?: ((session: Session) => Identity) | undefined;
+  /**
+   * Told when a running impersonation lost its right (the actor's role was removed, the target
+   * became a super holder) and was therefore ended in the store: for the audit trail and metrics.
+   */
+  readonly onImpersonationEnded?: ((session: Session) => void) | undefined;
 }
 
 export class SessionCookieAuthenticator implements Authenticator {
@@ -64,16 +69,43 @@ export class SessionCookieAuthenticator implements Authenticator {
   }
 
   async authenticate(request: AuthRequest): Promise<AuthnResult> {
-    const session = await this.findSession(request.credentials.cookie);
-    if (session === null) return { kind: 'absent' };
-    let identity = this.#identities.get(session.session);
-    if (identity === undefined) {
-      identity = (this.#options.effectiveIdentity ?? identityOfSession)(session.session);
-      this.#identities.set(session.session, identity);
+    const found = await this.findSession(request.credentials.cookie);
+    if (found === null) return { kind: 'absent' };
+    const { session, ticket } = found;
+    const effective = this.#options.effectiveIdentity;
+    if (session.impersonation !== undefined && effective !== undefined) {
+      // Re-evaluated on every check, never served from the per-record cache: the record stays in
+      // the replica cache for seconds, and a policy change (the actor's role removed) must end
+      // the impersonation at the next request, not when the cached record expires.
+      const identity = effective(session);
+      if (identity.actor !== undefined) return { kind: 'identified', identity };
+      // The impersonation lost its right: end it for good rather than suspend it, so restoring
+      // the role later does not silently resume acting as the target.
+      await this.#endImpersonation(ticket, session);
+      return this.#identified(identityOfSession(session), session);
     }
+    let identity = this.#identities.get(session);
+    if (identity === undefined) {
+      identity = (effective ?? identityOfSession)(session);
+      this.#identities.set(session, identity);
+    }
+    return this.#identified(identity, session);
+  }
+
+  #identified(identity: Identity, session: Session): AuthnResult {
     // An impersonated identity gets no tokens: they are the real user's, not the target's.
-    if (identity.actor === undefined) this.#tokens.set(identity, session.session.tokens);
+    if (identity.actor === undefined) this.#tokens.set(identity, session.tokens);
     return { kind: 'identified', identity };
+  }
+
+  async #endImpersonation(ticket: SessionTicket, session: Session): Promise<void> {
+    const { impersonation: _ended, ...rest } = session;
+    const { store } = this.#options;
+    if (await store.update(ticket, rest)) {
+      // Other replicas drop their cached copy (which still names the target) at once.
+      await store.publishRevocation([session.key]);
+      this.#options.onImpersonationEnded?.(session);
+    }
   }
 
   /** The session tokens behind an identity this authenticator returned; undefined otherwise. */

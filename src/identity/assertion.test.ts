@@ -70,6 +70,8 @@ describe('AssertionSigner', () => {
       iss: issuer,
       aud: 'shop.example.com',
       sub: 'a1b2c3',
+      preferred_username: 'alice',
+      gatehouse_source: 'provider/corp',
       email: 'alice@example.com',
       name: 'Alice Liddell',
       groups: ['shop-operators', 'staff'],
@@ -132,6 +134,33 @@ describe('AssertionSigner', () => {
     expect(payload.act).toEqual({ sub: 'root-admin' });
     const plain = await verify(await s.assertionFor(input));
     expect(plain.payload).not.toHaveProperty('act');
+  });
+
+  it('names the user (`preferred_username`) and the source of the identity', async () => {
+    const s = signer();
+    const session = await verify(await s.assertionFor(input));
+    // The Remote-User name, so an upstream can map the verified assertion to its user table.
+    expect(session.payload.preferred_username).toBe('alice');
+    expect(session.payload.gatehouse_source).toBe('provider/corp');
+    const sources: [Identity['method'], string, string][] = [
+      ['bearer', 'machines', 'issuer/machines'],
+      ['header', 'preauth', 'preauth'],
+      ['basic', 'htpasswd', 'basic'],
+    ];
+    for (const [method, provider, source] of sources) {
+      const identity: Identity = { ...alice, method, provider, user: `${method}-user` };
+      const { payload } = await verify(await s.assertionFor({ ...input, identity }));
+      expect(payload.preferred_username).toBe(`${method}-user`);
+      expect(payload.gatehouse_source).toBe(source);
+    }
+  });
+
+  it('signs anew when only the user name changes (never a stale name)', async () => {
+    const s = signer();
+    await s.assertionFor(input);
+    const renamed = { ...input, identity: { ...alice, user: 'alice.liddell' } };
+    const { payload } = await verify(await s.assertionFor(renamed));
+    expect(payload.preferred_username).toBe('alice.liddell');
   });
 
   it('carries non-ASCII names and groups unchanged (JSON, not header encoding)', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
-import type { Identity } from '../authn/identity.ts';
+import { identitySource, type Identity, type IdentitySource } from '../authn/identity.ts';
 import { LruCache } from '../authn/lru-cache.ts';
 import { GatehouseError } from '../http/errors.ts';
 import { signingAlgorithm, type CurrentSigningKey } from './signing-keys.ts';
@@ -39,6 +39,14 @@ export interface AssertionClaims {
   readonly iss: string;
   readonly aud: string;
   readonly sub: string;
+  /**
+   * The user name gatehouse sends as `Remote-User` / `X-Auth-Request-User` (the provider's
+   * mapped user-name claim), so an upstream that verifies the assertion can recover it: `sub` is
+   * the provider's opaque subject. Named after OpenID Connect Core §5.1 `preferred_username`.
+   */
+  readonly preferred_username: string;
+  /** `provider/<name>`, `issuer/<name>`, `preauth`, `basic` or `impersonation`. */
+  readonly gatehouse_source: IdentitySource;
   readonly email?: string;
   readonly name?: string;
   readonly groups: readonly string[];
@@ -144,7 +152,9 @@ export class AssertionSigner {
     return JSON.stringify([
       this.#keys.current.kid,
       identity.provider,
+      identity.method,
       identity.subject,
+      identity.user,
       input.sessionKey ?? identity.sessionId ?? '',
       input.host,
       input.actor ?? '',
@@ -168,6 +178,8 @@ export class AssertionSigner {
     const sid = input.sessionKey ?? identity.sessionId;
     const claims: Record<string, unknown> = {
       sub: identity.subject,
+      preferred_username: identity.user,
+      gatehouse_source: identitySource(identity),
       ...(identity.email === undefined ? {} : { email: identity.email }),
       ...(identity.name === undefined ? {} : { name: identity.name }),
       groups: [...identity.groups],

@@ -224,7 +224,9 @@ export async function completeLogin(
     {
       provider: state.provider,
       subject: idClaims.sub,
-      identity: sessionIdentityFromClaims(claims, provider.options.claims, idClaims.sub),
+      identity: sessionIdentityFromClaims(claims, provider.options.claims, idClaims.sub, {
+        allowUnverifiedEmail: provider.options.allowUnverifiedEmail,
+      }),
       tokens: {
         accessToken: tokens.access_token,
         ...(tokens.refresh_token === undefined ? {} : { refreshToken: tokens.refresh_token }),

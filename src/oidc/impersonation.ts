@@ -1,5 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import type { Identity } from '../authn/identity.ts';
+import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { Session, SessionImpersonation } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
 import { identityOfSession } from './session-identity.ts';
@@ -20,10 +21,19 @@ import { identityOfSession } from './session-identity.ts';
  * Refusals (OWASP ASVS V8 "Authorization"):
  * - the actor lacks the impersonation role (cluster scope: ClusterRoleMappings);
  * - the target holds the super role and the actor does not: impersonation must never be a way
- *   to gain more privilege than the actor has;
+ *   to gain more privilege than the actor has. The target's roles are looked up in EVERY scope
+ *   (ClusterRoleMappings and every namespace's RoleMappings), since a namespace's administrator
+ *   is as much a super holder for that namespace's hosts;
+ * - the super role is granted through a subject gatehouse cannot evaluate for a target known by
+ *   name only (a `Group`, a `Claim`, an `EmailDomain`, or a `User` named by e-mail address: the
+ *   address typed in the form is the impersonator's word, not the provider's), and the actor
+ *   does not hold it: any target might then be a super holder, so only super holders may
+ *   impersonate (`super-role-unverifiable`);
  * - the actor names itself.
- * The rules are re-checked on every request, so removing the role from the actor (or granting
- * the super role to the target) ends a running impersonation at the next request.
+ * The rules are re-checked on every request (session-cookie.ts re-evaluates an impersonating
+ * session at each check, not once per cached record), so removing the role from the actor (or
+ * granting the super role to the target) ends a running impersonation at the next request; and
+ * it is ENDED in the store (session-cookie.ts), so restoring the role later does not revive it.
  */
 export interface ImpersonationOptions {
   /** The role that may impersonate (`impersonation.role`, default `impersonator`). */
@@ -32,9 +42,58 @@ export interface ImpersonationOptions {
   readonly superRole: string | null;
   /** Cluster-scope roles of an identity (ClusterRoleMappings of the current snapshot). */
   readonly rolesOf: (identity: Identity) => readonly string[];
+  /**
+   * The current policy snapshot, to check a target's roles in every namespace and to find super
+   * grants through subjects a name-only target cannot be checked against. Omitted: only
+   * `rolesOf` (cluster scope) is consulted, which misses namespaced and group grants.
+   */
+  readonly policy?: (() => PolicySnapshot | null | undefined) | undefined;
 }
 
-export type ImpersonationRefusal = 'not-impersonator' | 'super-role-target' | 'self';
+export type ImpersonationRefusal =
+  'not-impersonator' | 'super-role-target' | 'super-role-unverifiable' | 'self';
+
+/**
+ * What one snapshot says about the super role, computed once per snapshot: the namespaces that
+ * have RoleMappings, and whether the role is granted through a subject that a target known only
+ * by user name cannot be checked against.
+ */
+interface SuperRoleFacts {
+  readonly scopes: readonly string[];
+  readonly grantedUnverifiably: boolean;
+}
+
+const factsBySnapshot = new WeakMap<PolicySnapshot, Map<string, SuperRoleFacts>>();
+
+function superRoleFacts(snapshot: PolicySnapshot, superRole: string): SuperRoleFacts {
+  let bySuperRole = factsBySnapshot.get(snapshot);
+  const known = bySuperRole?.get(superRole);
+  if (known !== undefined) return known;
+  const scopes = new Set<string>();
+  let grantedUnverifiably = false;
+  for (const object of snapshot.objects) {
+    if (object.kind !== 'RoleMapping' && object.kind !== 'ClusterRoleMapping') continue;
+    if (object.namespace !== '') scopes.add(object.namespace);
+    const spec = (object.resource as { spec?: { roles?: unknown; subjects?: unknown } }).spec;
+    const roles = Array.isArray(spec?.roles) ? (spec.roles as unknown[]) : [];
+    if (!roles.includes(superRole)) continue;
+    const subjects = Array.isArray(spec?.subjects) ? (spec.subjects as unknown[]) : [];
+    for (const subject of subjects) {
+      const { kind, name } = subject as { kind?: unknown; name?: unknown };
+      // Only a `User` subject naming a user name is decided by the name alone.
+      if (kind !== 'User' || typeof name !== 'string' || name.includes('@')) {
+        grantedUnverifiably = true;
+      }
+    }
+  }
+  const facts = { scopes: [...scopes], grantedUnverifiably };
+  if (bySuperRole === undefined) {
+    bySuperRole = new Map();
+    factsBySnapshot.set(snapshot, bySuperRole);
+  }
+  bySuperRole.set(superRole, facts);
+  return facts;
+}
 
 /** The provider name of impersonated identities, in logs and in `X-Auth-Request-*` consumers. */
 export const impersonationProvider = 'impersonation';
@@ -86,14 +145,16 @@ export class Impersonation {
     if (!this.mayImpersonate(actor)) return 'not-impersonator';
     if (target.user === actor.user || target.subject === actor.subject) return 'self';
     const superRole = this.#options.superRole;
-    if (
-      superRole !== null &&
-      this.#options.rolesOf(target).includes(superRole) &&
-      !this.#options.rolesOf(actor).includes(superRole)
-    ) {
-      return 'super-role-target';
+    if (superRole === null || this.#options.rolesOf(actor).includes(superRole)) return null;
+    const snapshot = this.#options.policy?.() ?? undefined;
+    if (snapshot === undefined) {
+      return this.#options.rolesOf(target).includes(superRole) ? 'super-role-target' : null;
     }
-    return null;
+    const facts = superRoleFacts(snapshot, superRole);
+    for (const scope of ['', ...facts.scopes]) {
+      if (snapshot.roles.rolesOf(target, scope).includes(superRole)) return 'super-role-target';
+    }
+    return facts.grantedUnverifiably ? 'super-role-unverifiable' : null;
   }
 
   /**

@@ -20,4 +20,11 @@ export interface ProviderOptions {
   readonly enabled?: boolean;
   /** How the client authenticates at the token endpoint; default `client_secret_basic`. */
   readonly tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post';
+  /**
+   * Keep e-mail addresses the provider does not mark `email_verified: true` (OpenID Connect Core
+   * §5.1). Default false. Only for providers that never send the claim and verify every address
+   * themselves: with it, anyone who can register an address at the provider gets the roles mapped
+   * to that address and its domain, and is announced upstream under it.
+   */
+  readonly allowUnverifiedEmail?: boolean | undefined;
 }

@@ -1,4 +1,10 @@
-import { readClaim, readGroups, type ClaimNames } from '../authn/claim-mapping.ts';
+import {
+  isEmailVerified,
+  readClaim,
+  readGroups,
+  withoutUnverifiedEmail,
+  type ClaimNames,
+} from '../authn/claim-mapping.ts';
 import type { Logger } from 'pino';
 import type { Identity } from '../authn/identity.ts';
 import { boundClaims } from '../sessions/session-claims.ts';
@@ -11,17 +17,22 @@ import type { ProviderOptions } from './provider-options.ts';
  * stored session back into the `Identity` that decide() and the header profiles read.
  */
 export function sessionIdentityFromClaims(
-  claims: Readonly<Record<string, unknown>>,
+  allClaims: Readonly<Record<string, unknown>>,
   names: ClaimNames,
   subject: string,
+  options: { readonly allowUnverifiedEmail?: boolean | undefined } = {},
 ): SessionIdentity {
+  // OpenID Connect Core §5.1: an address without `email_verified: true` is only what someone
+  // typed at the provider; it must neither reach the upstream nor match e-mail subjects.
+  const verified = isEmailVerified(allClaims, options.allowUnverifiedEmail);
+  const claims = withoutUnverifiedEmail(allClaims, names.email, options.allowUnverifiedEmail);
   const text = (name: string): string | undefined => {
     const value = readClaim(claims, name);
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
   const optional: Record<string, string> = {};
   const fields: [keyof SessionIdentity, string][] = [
-    ['email', names.email],
+    ...(verified ? [['email', names.email] as [keyof SessionIdentity, string]] : []),
     ['name', names.name],
     // OpenID Connect Core §5.1 claims, for header profiles that send them.
     ['preferredUsername', 'preferred_username'],
@@ -34,7 +45,7 @@ export function sessionIdentityFromClaims(
   }
   return {
     user: text(names.username) ?? subject,
-    groups: readGroups(readClaim(claims, names.groups)),
+    groups: readGroups(readClaim(claims, names.groups), names.groupsSeparator),
     claims: boundClaims(claims),
     ...optional,
   };

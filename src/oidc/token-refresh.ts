@@ -33,6 +33,14 @@ export interface TokenRefresherOptions {
   readonly providers: ProviderRegistry;
   /** Refresh when the access token expires within this many milliseconds. */
   readonly refreshMarginMs: number;
+  /**
+   * Re-validate a session with its provider when it was last validated (signed in or refreshed)
+   * this long ago: a refresh token grant, or a userinfo request when there is no refresh token.
+   * The answer replaces the session's groups and claims, and a refusal ends the session, so a
+   * group removed at the provider or a disabled account takes effect within this interval
+   * rather than when the session ends (up to `absoluteLifetime`). 0 or omitted: never.
+   */
+  readonly revalidateIntervalMs?: number | undefined;
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -108,17 +116,34 @@ export class TokenRefresher {
         }));
   }
 
-  /** Whether the session's access token should be renewed now. Cheap: no I/O. */
+  /**
+   * Whether the session should be renewed (access token close to expiry) or re-validated
+   * (`revalidateIntervalMs` since it was last validated) now. Cheap: no I/O.
+   */
   needsRefresh(session: Session): boolean {
-    const { refreshMarginMs, now } = this.#options;
+    const at = this.#options.now();
+    if (!this.#expiring(session, at) && !this.#revalidationDue(session, at)) return false;
+    const until = this.#failedUntil.get(session.key);
+    return until === undefined || at >= until;
+  }
+
+  #expiring(session: Session, at: number): boolean {
+    const { refreshMarginMs } = this.#options;
     const { refreshToken, accessTokenExpiresAt } = session.tokens;
     if (refreshMarginMs <= 0 || refreshToken === undefined || accessTokenExpiresAt === undefined) {
       return false;
     }
-    const at = now();
-    if (accessTokenExpiresAt - at >= refreshMarginMs) return false;
-    const until = this.#failedUntil.get(session.key);
-    return until === undefined || at >= until;
+    return accessTokenExpiresAt - at < refreshMarginMs;
+  }
+
+  #revalidationDue(session: Session, at: number): boolean {
+    const interval = this.#options.revalidateIntervalMs ?? 0;
+    if (interval <= 0) return false;
+    // Without a refresh token, userinfo needs a live access token (RFC 6750 §3.1 otherwise).
+    if (session.tokens.refreshToken === undefined && session.tokens.accessToken === undefined) {
+      return false;
+    }
+    return at - (session.lastRefreshedAt ?? session.createdAt) >= interval;
   }
 
   /**
@@ -128,6 +153,7 @@ export class TokenRefresher {
   async refreshSession(ticket: SessionTicket, session: Session): Promise<Session | null> {
     const { store } = this.#options;
     const seenAccessToken = session.tokens.accessToken;
+    const seenValidation = session.lastRefreshedAt;
     const result = await store.withLock(
       `refresh:${session.key}`,
       this.#options.lockTtlMs ?? 10_000,
@@ -135,7 +161,11 @@ export class TokenRefresher {
         // Another replica may have refreshed between our read and the lock.
         const current = await store.get(ticket, { bypassCache: true });
         if (current === null) return null;
-        if (current.tokens.accessToken !== seenAccessToken || !this.needsRefresh(current)) {
+        if (
+          current.tokens.accessToken !== seenAccessToken ||
+          current.lastRefreshedAt !== seenValidation ||
+          !this.needsRefresh(current)
+        ) {
           this.#count(current, 'reused');
           return current;
         }
@@ -154,7 +184,10 @@ export class TokenRefresher {
       await this.#sleep(poll);
       const current = await store.get(ticket, { bypassCache: true });
       if (current === null) return null;
-      if (current.tokens.accessToken !== session.tokens.accessToken) {
+      if (
+        current.tokens.accessToken !== session.tokens.accessToken ||
+        current.lastRefreshedAt !== session.lastRefreshedAt
+      ) {
         this.#count(current, 'reused');
         return current;
       }
@@ -167,7 +200,8 @@ export class TokenRefresher {
     const { store, providers, logger, now } = this.#options;
     const provider = providers.get(session.provider);
     const refreshToken = session.tokens.refreshToken;
-    if (provider === null || refreshToken === undefined) return session;
+    if (provider === null) return session;
+    if (refreshToken === undefined) return this.#revalidateWithUserinfo(ticket, session);
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
       tokens = await client.refreshTokenGrant(provider.config, refreshToken);
@@ -175,24 +209,9 @@ export class TokenRefresher {
       const refusal = await oauthRefusal(error);
       if (refusal !== undefined) {
         // RFC 6749 §5.2: the grant is gone at the provider; so is the session here.
-        await store.delete(session.key);
-        this.#count(session, 'invalid-grant');
-        this.#options.metrics.sessionRevocations.inc({ source: 'invalid-grant' });
-        this.#options.audit?.record({
-          event: 'revocation',
-          source: 'invalid-grant',
-          provider: session.provider,
-          sessions: 1,
-          by: 'session',
-          sessionId: session.key,
-        });
-        logger.info(
-          {
-            provider: session.provider,
-            sessionKey: session.key,
-            status: refusal.status,
-            error: refusal.error,
-          },
+        await this.#endSession(
+          session,
+          refusal,
           'refresh token refused by the provider: session ended',
         );
         return null;
@@ -230,6 +249,7 @@ export class TokenRefresher {
               { ...session.identity.claims, ...claims },
               names,
               session.subject,
+              { allowUnverifiedEmail: provider.options.allowUnverifiedEmail },
             ),
           }
         : {}),
@@ -253,6 +273,94 @@ export class TokenRefresher {
     this.#failedUntil.delete(session.key);
     this.#count(session, 'success');
     return refreshed;
+  }
+
+  async #endSession(
+    session: Session,
+    refusal: { readonly status: number; readonly error: string },
+    message: string,
+  ): Promise<void> {
+    await this.#options.store.delete(session.key);
+    this.#count(session, 'invalid-grant');
+    this.#options.metrics.sessionRevocations.inc({ source: 'invalid-grant' });
+    this.#options.audit?.record({
+      event: 'revocation',
+      source: 'invalid-grant',
+      provider: session.provider,
+      sessions: 1,
+      by: 'session',
+      sessionId: session.key,
+    });
+    this.#options.logger.info(
+      {
+        provider: session.provider,
+        sessionKey: session.key,
+        status: refusal.status,
+        error: refusal.error,
+      },
+      message,
+    );
+  }
+
+  /**
+   * Re-validation of a session without a refresh token: the userinfo endpoint (OpenID Connect
+   * Core §5.3) with the session's access token. A 401 (RFC 6750 §3.1 `invalid_token`: the token
+   * was revoked, the account disabled) ends the session; its answer replaces groups and claims.
+   * Any other failure keeps the session as it is, like a passing refresh failure.
+   */
+  async #revalidateWithUserinfo(ticket: SessionTicket, session: Session): Promise<Session | null> {
+    const { store, providers, logger, now } = this.#options;
+    const provider = providers.get(session.provider);
+    const accessToken = session.tokens.accessToken;
+    if (
+      provider === null ||
+      accessToken === undefined ||
+      provider.config.serverMetadata().userinfo_endpoint === undefined
+    ) {
+      return session;
+    }
+    let userinfo: Awaited<ReturnType<typeof client.fetchUserInfo>>;
+    try {
+      userinfo = await client.fetchUserInfo(provider.config, accessToken, session.subject);
+    } catch (error: unknown) {
+      const status =
+        error instanceof client.WWWAuthenticateChallengeError ||
+        error instanceof client.ResponseBodyError
+          ? error.status
+          : undefined;
+      if (status === 401) {
+        await this.#endSession(
+          session,
+          { status, error: 'invalid_token' },
+          'userinfo refused the access token: session ended',
+        );
+        return null;
+      }
+      this.#count(session, 'error');
+      this.#rememberFailure(session.key);
+      logger.warn(
+        { provider: session.provider, sessionKey: session.key, err: describeError(error) },
+        'session re-validation (userinfo) failed; keeping the session as it is',
+      );
+      return session;
+    }
+    const revalidated: Session = {
+      ...session,
+      identity: sessionIdentityFromClaims(
+        { ...session.identity.claims, ...userinfo },
+        provider.options.claims,
+        session.subject,
+        { allowUnverifiedEmail: provider.options.allowUnverifiedEmail },
+      ),
+      lastRefreshedAt: now(),
+    };
+    if (!(await store.update(ticket, revalidated))) {
+      this.#count(session, 'ended');
+      return null;
+    }
+    this.#failedUntil.delete(session.key);
+    this.#count(session, 'success');
+    return revalidated;
   }
 
   #rememberFailure(key: string): void {

@@ -7,6 +7,7 @@ import {
   isValidImpersonationToken,
   parseImpersonationTarget,
   type Impersonation,
+  type ImpersonationRefusal,
 } from '../../oidc/impersonation.ts';
 import { identityOfSession } from '../../oidc/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
@@ -219,12 +220,14 @@ async function stop(
   redirect(ctx, `${paths.prefix}/impersonate`);
 }
 
-function refusalMessage(refusal: 'not-impersonator' | 'super-role-target' | 'self'): string {
+function refusalMessage(refusal: ImpersonationRefusal): string {
   switch (refusal) {
     case 'not-impersonator':
       return 'You are not allowed to act as another user.';
     case 'super-role-target':
       return 'This user holds the administrator role: only an administrator may act as them.';
+    case 'super-role-unverifiable':
+      return 'The administrator role is granted through groups or e-mail addresses, which gatehouse cannot check for another user: only an administrator may act as another user.';
     case 'self':
       return 'You cannot act as yourself.';
   }

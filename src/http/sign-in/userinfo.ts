@@ -21,6 +21,11 @@ export function userinfoHandler(
       user: identity.user,
       email: identity.email ?? null,
       name: identity.name ?? null,
+      // oauth2-proxy's userinfo field (omitted when empty, like its `omitempty`): applications
+      // written against oauth2-proxy read the provider's preferred_username here.
+      ...(identity.preferredUsername === undefined
+        ? {}
+        : { preferredUsername: identity.preferredUsername }),
       groups: identity.groups,
       roles: options.rolesOf(identity),
       provider: session.provider,

@@ -162,7 +162,9 @@ bearer:
   return {
     gatehouse,
     issuer,
-    bearer: async (user) => `Bearer ${await issuer.sign({ ...user, groups: [...user.groups] })}`,
+    // The test users' addresses are verified (OIDC Core §5.1): gatehouse drops unverified ones.
+    bearer: async (user) =>
+      `Bearer ${await issuer.sign({ ...user, email_verified: true, groups: [...user.groups] })}`,
     close: async () => {
       await gatehouse.close();
       await issuer.close();

@@ -59,6 +59,7 @@ const operator = {
   sub: 'user-1001',
   preferred_username: 'olivia',
   email: 'olivia@example.com',
+  email_verified: true,
   groups: [shopOperatorsGroup, 'staff'],
 };
 

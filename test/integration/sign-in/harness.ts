@@ -180,6 +180,8 @@ export interface GatehouseOptions {
   readonly clock?: Clock;
   readonly fetch?: typeof globalThis.fetch;
   readonly refreshMarginMs?: number;
+  /** `sessions.revalidateInterval`: re-ask the provider this often (0 or omitted: never). */
+  readonly revalidateIntervalMs?: number;
   readonly cookie?: Partial<SessionCookieOptions>;
   readonly allowedRedirectDomains?: readonly string[];
   /** Any other sign-in option (an https `publicUrl`, limits, a ProxyTrust…), applied last. */
@@ -230,12 +232,14 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
     rolesOf: (identity) => snapshot.roles.rolesOf(identity, ''),
     ...options.signIn,
   };
+  const revalidateIntervalMs = options.revalidateIntervalMs ?? 0;
   const refresher =
-    signIn.refreshMarginMs > 0
+    signIn.refreshMarginMs > 0 || revalidateIntervalMs > 0
       ? new TokenRefresher({
           store,
           providers: registry,
           refreshMarginMs: signIn.refreshMarginMs,
+          revalidateIntervalMs,
           now,
           logger: silent,
           metrics,
