@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthRequest } from '../authz/auth-request.ts';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import {
   createRedisClient,
   type RedisClient,

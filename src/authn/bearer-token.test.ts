@@ -12,7 +12,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthRequest } from '../authz/auth-request.ts';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import type { AuthnResult } from './authenticator.ts';
 import {
   type BearerIssuer,

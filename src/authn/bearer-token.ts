@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import type { AuthRequest } from '../authz/auth-request.ts';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import { parseBearerAuthorization } from './bearer-credentials.ts';
 import { type ClaimNames, identityFromClaims } from './claim-mapping.ts';

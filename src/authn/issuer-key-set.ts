@@ -6,7 +6,7 @@ import {
   type RemoteJWKSet,
 } from 'jose';
 import type { Logger } from 'pino';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import { discoverJwksUri } from './jwks-discovery.ts';
 
 export interface IssuerKeySetOptions {

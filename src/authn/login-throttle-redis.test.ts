@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import {
   createRedisClient,
   type RedisClient,

@@ -1,4 +1,4 @@
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import type { RedisClient } from '../sessions/redis/redis-connection.ts';
 import {
   type BanEvent,

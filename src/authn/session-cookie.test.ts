@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthRequest } from '../authz/auth-request.ts';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { MemorySessionStore } from '../sessions/memory/memory-store.ts';
 import type { SessionStore } from '../sessions/session-store.ts';

@@ -1,6 +1,6 @@
 import type { AuthRequest, DialectName } from '../authz/auth-request.ts';
 import type { Decision } from '../authz/decision.ts';
-import { BadRequestError } from '../http/errors.ts';
+import { BadRequestError } from '../errors.ts';
 import type { ProxyTrust } from './proxy-trust.ts';
 
 /**
@@ -49,15 +49,14 @@ export interface RespondInputs {
 
 export interface Dialect {
   readonly name: DialectName;
-  /** Translates the proxy's check request; throws `BadRequestError` (`malformed_request`) on bad input. */
+  /** Translates the proxy's check request; throws `BadRequestError` (`malformed-request`) on bad input. */
   parse(check: IncomingCheck, trust: ProxyTrust, requestId: string): AuthRequest;
   /** Translates a decision into the status and headers this proxy understands. */
   respond(decision: Decision, request: AuthRequest, inputs: RespondInputs): CheckResponse;
 }
 
-export const malformedRequestCode = 'malformed_request';
 
 /** The single error every adapter throws for input it cannot understand: a 400, never a guess. */
 export function malformedRequest(message: string): BadRequestError {
-  return new BadRequestError(malformedRequestCode, message);
+  return new BadRequestError(message);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision, Outcome } from '../authz/decision.ts';
-import { BadRequestError } from '../http/errors.ts';
+import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
 import { extAuthzDialect } from './ext-authz.ts';
 import { ProxyTrust } from './proxy-trust.ts';
@@ -111,9 +111,9 @@ describe('ext-authz dialect: parse', () => {
     ['a bad Host', { headers: { host: 'shop.example.com/evil' } }, /not a valid host/],
     ['a control character', { target: '/authz/ext-authz/a%0d%0a\r\n' }, /control character/],
     ['an overlong path', { target: `/authz/ext-authz/${'a'.repeat(8192)}` }, /longer than 8192/],
-  ])('refuses %s with malformed_request', (_label, overrides, message) => {
+  ])('refuses %s with malformed-request', (_label, overrides, message) => {
     const error = parseError(overrides);
-    expect(error.code).toBe('malformed_request');
+    expect(error.code).toBe('malformed-request');
     expect(error.message).toMatch(message);
   });
 });

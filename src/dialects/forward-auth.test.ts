@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision, Outcome } from '../authz/decision.ts';
-import { BadRequestError } from '../http/errors.ts';
+import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
 import { forwardAuthDialect } from './forward-auth.ts';
 import { ProxyTrust } from './proxy-trust.ts';
@@ -95,7 +95,7 @@ describe('forward-auth dialect: parse', () => {
 
   it('refuses a check from an untrusted peer, even with forged X-Forwarded-*, naming trustedProxies', () => {
     const error = parseError({ 'x-forwarded-host': 'shop.example.com' }, '203.0.113.66');
-    expect(error.code).toBe('malformed_request');
+    expect(error.code).toBe('malformed-request');
     expect(error.message).toMatch(/203\.0\.113\.66.*trustedProxies/);
   });
 

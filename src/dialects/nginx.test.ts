@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../authn/identity.ts';
 import type { Decision, Outcome } from '../authz/decision.ts';
-import { BadRequestError } from '../http/errors.ts';
+import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
 import { createNginxDialect, nginxDialect } from './nginx.ts';
 import { ProxyTrust } from './proxy-trust.ts';
@@ -143,7 +143,7 @@ describe('nginx dialect: parse', () => {
   ])('refuses %s (400 malformed-request), never repairing it to a path', (_what, url) => {
     const error = parseError({ 'x-original-url': url });
     expect(error.status).toBe(400);
-    expect(error.code).toBe('malformed_request');
+    expect(error.code).toBe('malformed-request');
   });
 
   it.each([
@@ -292,9 +292,9 @@ describe('nginx dialect: parse', () => {
       { 'x-original-url': 'https://shop.example.com/', 'x-original-method': 'GE T' },
       /method token/,
     ],
-  ])('refuses a %s X-Original-URL with malformed_request', (_label, headers, message) => {
+  ])('refuses a %s X-Original-URL with malformed-request', (_label, headers, message) => {
     const error = parseError(headers);
-    expect(error.code).toBe('malformed_request');
+    expect(error.code).toBe('malformed-request');
     expect(error.status).toBe(400);
     expect(error.message).toMatch(message);
   });

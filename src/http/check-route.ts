@@ -21,7 +21,7 @@ import { assertionHeaderName, impersonatorHeaderFor } from '../identity/reserved
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { SessionTokens } from '../sessions/session.ts';
-import { BadRequestError, GatehouseError } from './errors.ts';
+import { BadRequestError, GatehouseError } from '../errors.ts';
 import { forbiddenPage, pageSecurityHeaders } from './pages.ts';
 
 /** Everything one external-auth check needs, built once at start by the composition root. */
@@ -107,7 +107,7 @@ export async function handleCheck(
 
   const snapshot = deps.snapshot();
   if (snapshot === null) {
-    throw new GatehouseError('not_ready', 503, 'no policy loaded yet', { expose: true });
+    throw new GatehouseError('not-ready', 503, 'no policy loaded yet', { expose: true });
   }
 
   let decision: Decision;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { DependencyError, GatehouseError } from './errors.ts';
+import { DependencyError, GatehouseError } from '../errors.ts';
 
 /**
  * An outage fails every request that needs the dependency; one warning per dependency per
@@ -48,7 +48,7 @@ export interface ErrorResponse {
 export function errorResponseOf(error: unknown, requestId: string, logger: Logger): ErrorResponse {
   const typed = error instanceof GatehouseError ? error : null;
   const status = typed !== null && typed.status >= 400 ? typed.status : 500;
-  const code = typed?.code ?? 'internal_error';
+  const code = typed?.code ?? 'internal-error';
   const message =
     typed?.expose === true ? typed.message : status >= 500 ? 'internal error' : 'request refused';
   const logFields = { requestId, code, status, err: error };

@@ -271,7 +271,7 @@ describe('AssertionSigner failures', () => {
     });
     const error = await broken.assertionFor(input).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(AssertionSigningError);
-    expect(error).toMatchObject({ code: 'assertion_signing_failed', status: 500, expose: false });
+    expect(error).toMatchObject({ code: 'assertion-signing-failed', status: 500, expose: false });
     expect(broken.cachedAssertion(input)).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import { identitySource, type Identity, type IdentitySource } from '../authn/identity.ts';
 import { LruCache } from '../authn/lru-cache.ts';
-import { GatehouseError } from '../http/errors.ts';
+import { GatehouseError } from '../errors.ts';
 import { signingAlgorithm, type CurrentSigningKey } from './signing-keys.ts';
 
 /**
@@ -76,7 +76,7 @@ export interface AssertionSignerOptions {
 /** jose failed to sign: the request is refused (fail closed), never sent without an assertion. */
 export class AssertionSigningError extends GatehouseError {
   constructor(options: { cause: unknown }) {
-    super('assertion_signing_failed', 500, 'could not sign the identity assertion', {
+    super('assertion-signing-failed', 500, 'could not sign the identity assertion', {
       cause: options.cause,
       expose: false,
     });

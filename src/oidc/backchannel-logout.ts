@@ -1,7 +1,7 @@
 import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { userKeyOf } from '../sessions/session.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Metrics } from '../metrics/metrics.ts';
-import { DependencyError } from '../http/errors.ts';
+import { DependencyError } from '../errors.ts';
 import { InstrumentedSessionStore } from './instrumented-store.ts';
 import { MemorySessionStore } from './memory/memory-store.ts';
 import type { SessionStore } from './session-store.ts';

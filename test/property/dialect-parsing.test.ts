@@ -16,7 +16,7 @@ import {
   ProxyTrust,
 } from '../../src/dialects/dialects.ts';
 import type { Dialect, IncomingCheck } from '../../src/dialects/dialects.ts';
-import { BadRequestError } from '../../src/http/errors.ts';
+import { BadRequestError } from '../../src/errors.ts';
 import { runs, timeoutFor } from './runs.ts';
 
 const CASES = runs();

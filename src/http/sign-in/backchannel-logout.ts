@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { handleLogoutToken } from '../../oidc/backchannel-logout.ts';
 import type { SignInOptions } from '../../oidc/sign-in-options.ts';
-import { GatehouseError } from '../errors.ts';
+import { GatehouseError } from '../../errors.ts';
 import { readFormBody, requestIdOf, sendJson } from './respond.ts';
 
 /** Logout tokens are a few hundred bytes; 16 KiB leaves room for large `sid`s and keys ids. */

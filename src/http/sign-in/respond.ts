@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { GatehouseError } from '../errors.ts';
+import { GatehouseError } from '../../errors.ts';
 import { pageContentSecurityPolicy, pageSecurityHeaders } from '../pages.ts';
 
 /** Shared response helpers of the sign-in handlers. */
@@ -71,21 +71,21 @@ export async function readFormBody(ctx: Context, limit: number): Promise<URLSear
   const type = (ctx.get('content-type').split(';')[0] ?? '').trim().toLowerCase();
   if (type !== 'application/x-www-form-urlencoded') {
     throw new GatehouseError(
-      'invalid_request',
+      'invalid-request',
       400,
       'expected an application/x-www-form-urlencoded body',
     );
   }
   const declared = Number(ctx.get('content-length') || '0');
   if (Number.isFinite(declared) && declared > limit) {
-    throw new GatehouseError('payload_too_large', 413, `request body larger than ${limit} bytes`);
+    throw new GatehouseError('payload-too-large', 413, `request body larger than ${limit} bytes`);
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > limit) {
-      throw new GatehouseError('payload_too_large', 413, `request body larger than ${limit} bytes`);
+      throw new GatehouseError('payload-too-large', 413, `request body larger than ${limit} bytes`);
     }
     chunks.push(chunk);
   }

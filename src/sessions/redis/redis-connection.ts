@@ -2,7 +2,7 @@ import type { ConnectionOptions } from 'node:tls';
 import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import { DependencyError } from '../../http/errors.ts';
+import { DependencyError } from '../../errors.ts';
 
 /**
  * Builds the ioredis client for standalone Redis, Sentinel or Cluster.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DependencyError } from '../../http/errors.ts';
+import { DependencyError } from '../../errors.ts';
 import { describeSessionStoreContract } from '../session-store.contract.ts';
 import type { ContractSetup } from '../session-store.contract.ts';
 import { issueTicket } from '../ticket.ts';

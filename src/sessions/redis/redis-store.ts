@@ -2,7 +2,7 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { DependencyError } from '../../http/errors.ts';
+import { DependencyError } from '../../errors.ts';
 import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
 import {
   LOCK_BUSY,
