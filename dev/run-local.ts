@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.ts';
 import { formatProblems } from '../src/config/problems.ts';
-import { createLogger } from '../src/http/logger.ts';
+import { createLogger } from '../src/logger.ts';
 import { startGatehouse } from '../src/main.ts';
 import { DEMO_USERS } from './demo-users.ts';
 import { GATEHOUSE_DEV_CLIENT } from './gatehouse-dev-client.ts';

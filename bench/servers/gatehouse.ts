@@ -8,7 +8,7 @@
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/load.ts';
 import { formatProblems } from '../../src/config/problems.ts';
-import { redactedPaths } from '../../src/http/logger.ts';
+import { redactedPaths } from '../../src/logger.ts';
 import { startGatehouse } from '../../src/main.ts';
 import { announceReady } from './ready-line.ts';
 
@@ -21,7 +21,7 @@ if (!loaded.ok) {
   process.exit(2);
 }
 const { config } = loaded;
-// As createLogger (src/http/logger.ts) builds it, but on fd 2 through pino's asynchronous
+// As createLogger (src/logger.ts) builds it, but on fd 2 through pino's asynchronous
 // destination, the same kind of stream the production logger writes to.
 const logger = pino(
   {

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config/load.ts';
 import { formatProblems } from '../../src/config/problems.ts';
 import type { Config } from '../../src/config/schema.ts';
-import { createLogger } from '../../src/http/logger.ts';
+import { createLogger } from '../../src/logger.ts';
 import { startGatehouse } from '../../src/main.ts';
 import type { Gatehouse } from '../../src/main.ts';
 import { DEMO_USERS } from '../demo-users.ts';

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load.ts';
 import { formatProblems } from '../../config/problems.ts';
-import { createLogger } from '../../http/logger.ts';
+import { createLogger } from '../../logger.ts';
 import { startGatehouse } from '../../main.ts';
 import type { CliCommand } from '../command.ts';
 
