@@ -5,19 +5,14 @@ import type { Authenticator } from '../authn/authenticator.ts';
 import type { Identity } from '../authn/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import { decide, type DecideOptions } from '../authz/decide.ts';
-import type { Decision, UpstreamTokens } from '../authz/decision.ts';
+import { isAuditOverride } from '../authz/audit-mode.ts';
+import type { Decision } from '../authz/decision.ts';
 import { Reasons } from '../authz/reasons.ts';
 import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { AssertionSigner } from '../identity/assertion.ts';
-import {
-  compileClientHeaderGuard,
-  geOrchestraFamily,
-  impersonationFamily,
-  type ClientHeaderGuard,
-} from '../identity/forged-headers.ts';
-import type { CompiledHeaderProfile, Header, HeaderProfiles } from '../identity/header-profiles.ts';
-import { assertionHeaderName, impersonatorHeaderFor } from '../identity/reserved-header-names.ts';
+import type { HeaderProfiles } from '../identity/header-profiles.ts';
+import { clientHeaderGuardFor, upstreamHeadersFor } from '../identity/upstream-headers.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { SessionTokens } from '../sessions/session.ts';
@@ -143,16 +138,12 @@ export async function handleCheck(
     challenges = challengesOf(deps.bearerChallenge, basic);
   }
 
-  // Audit mode: the policy's refusal is counted and logged as it would have been, and the
-  // request is answered as allowed (docs/audit-mode.md). Only a matched rule can carry the mode,
-  // so refusals that no policy decides (forged headers, bad credentials, ambiguous paths) stay
-  // enforced: they are about the request, not about a policy being rolled out.
-  const audited = decision.outcome !== 'allow' && decision.rule?.mode === 'Audit';
+  const audited = isAuditOverride(decision);
   const answered: Decision = audited ? { ...decision, outcome: 'allow' } : decision;
 
   const response = dialect.respond(answered, request, {
     identityHeaders:
-      answered.outcome === 'allow' ? await identityHeadersFor(answered, request, deps) : [],
+      answered.outcome === 'allow' ? await upstreamHeadersFor(answered, request, deps) : [],
     identityHeaderNames: guard.removeNames,
     // Only a 401 carries it; building it costs an encodeURIComponent of the whole URL.
     signInUrl: answered.outcome === 'unauthenticated' ? deps.signInUrl(request) : '',
@@ -182,197 +173,6 @@ function challengesOf(bearer: string | undefined, basic: string | undefined): re
     if (challengeLists.size < 16) challengeLists.set(key, list);
   }
   return list;
-}
-
-/**
- * Header names a client may send in their standard spelling even when a policy's
- * `upstreamTokens` names them: `Authorization` is the client's own credential (RFC 9110
- * §11.6.2), read by the bearer and Basic authenticators, and the proxy replaces it with
- * gatehouse's value where a policy sends a token in it. Refusing it would refuse every API
- * client; removing it at Envoy would strip every upstream's credential. Its odd spellings carry
- * no credential and are refused like any identity header.
- */
-const clientCredentialHeaders: ReadonlySet<string> = new Set(['authorization']);
-
-/**
- * The client-header rules of the serving snapshot, compiled once per snapshot (a policy reload
- * replaces the snapshot object) rather than per check: the check path is hot.
- */
-const clientHeaderGuards = new WeakMap<
-  CheckDependencies,
-  { readonly snapshot: PolicySnapshot; readonly guard: ClientHeaderGuard }
->();
-
-export function clientHeaderGuardFor(
-  deps: CheckDependencies,
-  snapshot: PolicySnapshot,
-): ClientHeaderGuard {
-  const cached = clientHeaderGuards.get(deps);
-  if (cached?.snapshot === snapshot) return cached.guard;
-  const guard = compileClientHeaderGuardOf(deps, snapshot);
-  clientHeaderGuards.set(deps, { snapshot, guard });
-  return guard;
-}
-
-/**
- * Everything gatehouse sets upstream is refused from the client in every spelling: the profile
- * headers and the reserved ones (assertion, impersonator), and every `spec.upstreamTokens`
- * header of any policy of the snapshot, on every host (a client copy of `X-Id-Token` reaches a
- * WSGI upstream as `HTTP_X_ID_TOKEN`, PEP 3333, next to the real one). geOrchestra's `sec-*`
- * family is refused while any policy (or the default) uses the `sec` profile, `imp-*` always;
- * the pre-authentication headers only from their fronts.
- */
-function compileClientHeaderGuardOf(
-  deps: CheckDependencies,
-  snapshot: PolicySnapshot,
-): ClientHeaderGuard {
-  const upstream = new Set(deps.headerProfiles.allHeaderNames);
-  const credentials = new Set<string>();
-  let secProfileInUse = deps.headerProfiles.defaultProfile.name === 'sec';
-  for (const object of snapshot.objects) {
-    const resource = object.resource;
-    if (resource.kind !== 'AccessPolicy' && resource.kind !== 'ClusterAccessPolicy') continue;
-    const spec = resource.spec;
-    if (spec.identityHeaders === 'sec') secProfileInUse = true;
-    for (const token of [spec.upstreamTokens?.accessToken, spec.upstreamTokens?.idToken]) {
-      if (token === undefined) continue;
-      const name = token.header.toLowerCase();
-      (clientCredentialHeaders.has(name) ? credentials : upstream).add(name);
-    }
-  }
-  return compileClientHeaderGuard({
-    upstream,
-    clientCredentials: credentials,
-    families: secProfileInUse ? [geOrchestraFamily, impersonationFamily] : [impersonationFamily],
-    trustedSenders: deps.authenticator.trustedSenderHeaders ?? [],
-  });
-}
-
-async function identityHeadersFor(
-  decision: Decision,
-  request: AuthRequest,
-  deps: CheckDependencies,
-): Promise<readonly Header[]> {
-  const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
-  const identity = decision.identity;
-  const rendered = renderedHeaders(profile, identity, decision.roles);
-  const tokens = decision.rule?.upstreamTokens;
-  // The common case sends the profile's headers as rendered, without a copy.
-  if (deps.impersonatorHeader !== true && tokens === undefined && deps.assertion === undefined) {
-    return rendered;
-  }
-  const headers: Header[] = [...rendered];
-  if (deps.impersonatorHeader === true) {
-    // Always present, empty unless someone impersonates, so a client's own copy never survives.
-    headers.push([impersonatorHeaderFor(profile.name), identity?.actor?.user ?? '']);
-  }
-  if (tokens !== undefined) headers.push(...upstreamTokenHeaders(tokens, decision, request, deps));
-  if (deps.assertion === undefined) return headers;
-  // Always present, empty for anonymous callers, so a client's own copy never survives.
-  let assertion = '';
-  if (identity !== null) {
-    const input = {
-      identity,
-      roles: decision.roles,
-      host: request.host,
-      ...(identity.actor === undefined ? {} : { actor: identity.actor.subject }),
-    };
-    // The cached path is synchronous: the hot path signs at most once per session, host and minute.
-    assertion = deps.assertion.cachedAssertion(input) ?? (await deps.assertion.assertionFor(input));
-  }
-  headers.push([assertionHeaderName, assertion]);
-  return headers;
-}
-
-/**
- * The profile's headers for an identity and its roles, rendered once. Identities are immutable
- * and reused while their session is cached, and decide() hands back the same roles array for the
- * same identity and scope, so the last rendering per identity (or per roles array, for anonymous
- * callers) is reused while profile and roles are the same objects.
- */
-const renderings = new WeakMap<
-  object,
-  { profile: CompiledHeaderProfile; roles: readonly string[]; headers: readonly Header[] }
->();
-
-function renderedHeaders(
-  profile: CompiledHeaderProfile,
-  identity: Identity | null,
-  roles: readonly string[],
-): readonly Header[] {
-  const key: object = identity ?? roles;
-  const previous = renderings.get(key);
-  if (previous?.profile === profile && previous.roles === roles) return previous.headers;
-  const headers = profile.render(identity, roles);
-  renderings.set(key, { profile, roles, headers });
-  return headers;
-}
-
-/** A token is sent only if it can be a header value as it is (RFC 9110 §5.5, RFC 6750 §2.1). */
-const tokenValue = /^[\x21-\x7E]+$/;
-
-/**
- * Token pass-through (`spec.upstreamTokens`): the session's access and/or ID token, already
- * refreshed by the session authenticator when close to expiry. Every configured header is sent,
- * EMPTY when there is no token to send (no session identity, an impersonation, a session without
- * that token), so the proxy overwrites whatever the client sent in its place: a client must never
- * choose the token the upstream receives.
- *
- * An access token past its expiry (`accessTokenExpiresAt`, judged with the injected clock) is not
- * sent either: the refresh failed (the provider is down, or refused for a passing reason, and the
- * refresher kept the old tokens), and an expired token only moves the failure to the upstream,
- * which would answer 401 to a user gatehouse just let in, or worse accept it if it does not check
- * `exp` (RFC 6749 §1.4 / RFC 6750 §3.1 `invalid_token`). It counts as `missing`, with the warning.
- */
-function upstreamTokenHeaders(
-  tokens: UpstreamTokens,
-  decision: Decision,
-  request: AuthRequest,
-  deps: CheckDependencies,
-): Header[] {
-  const identity = decision.identity;
-  const session = identity === null ? undefined : deps.tokensOf?.(identity);
-  const headers: Header[] = [];
-  const send = (
-    token: 'access' | 'id',
-    header: string,
-    value: string | undefined,
-    expired: boolean,
-  ): void => {
-    const usable = value !== undefined && !expired && tokenValue.test(value);
-    if (usable) {
-      headers.push([header, header.toLowerCase() === 'authorization' ? `Bearer ${value}` : value]);
-    } else {
-      headers.push([header, '']);
-      if (identity !== null) {
-        deps.logger.warn(
-          {
-            requestId: request.requestId,
-            token,
-            header,
-            reason: expired ? 'expired' : 'no-token',
-            user: identity.user,
-            method: identity.method,
-            impersonated: identity.actor !== undefined,
-          },
-          expired
-            ? 'token pass-through: the access token has expired and was not refreshed; the header is sent empty'
-            : 'token pass-through: no token to send for this identity; the header is sent empty',
-        );
-      }
-    }
-    deps.metrics.upstreamTokens.inc({ token, result: usable ? 'sent' : 'missing' });
-  };
-  if (tokens.accessToken !== undefined) {
-    const expiresAt = session?.accessTokenExpiresAt;
-    const expired =
-      session?.accessToken !== undefined &&
-      expiresAt !== undefined &&
-      expiresAt <= (deps.now ?? Date.now)();
-    send('access', tokens.accessToken.header, session?.accessToken, expired);
-  }
-  if (tokens.idToken !== undefined) send('id', tokens.idToken.header, session?.idToken, false);
-  return headers;
 }
 
 function refusal(outcome: 'unauthenticated' | 'forbidden', reason: Decision['reason']): Decision {

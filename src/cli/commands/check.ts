@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Identity } from '../../authn/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
+import { isAuditOverride } from '../../authz/audit-mode.ts';
 import { decide } from '../../authz/decide.ts';
 import type { DecideOptions } from '../../authz/decide.ts';
 import type { Decision, Outcome, PolicyMode } from '../../authz/decision.ts';
@@ -194,7 +195,11 @@ export interface CheckReport {
    * first: `decided` when it refused the request (it is then also `policy`/`rule`), else the
    * request passed it and `rule` decided. Null when no guardrail matched.
    */
-  readonly guardrail: { readonly policy: string; readonly rule: string; readonly decided: boolean } | null;
+  readonly guardrail: {
+    readonly policy: string;
+    readonly rule: string;
+    readonly decided: boolean;
+  } | null;
   readonly rolesHeld: readonly string[];
   readonly rolesRequired: readonly string[];
   readonly method: string;
@@ -252,15 +257,14 @@ export function checkReport(
 
 function guardrailOf(decision: Decision): CheckReport['guardrail'] {
   const { rule, guardrail } = decision;
-  if (rule?.enforcement === 'Guardrail') return { policy: rule.policy, rule: rule.rule, decided: true };
+  if (rule?.enforcement === 'Guardrail')
+    return { policy: rule.policy, rule: rule.rule, decided: true };
   if (guardrail === undefined) return null;
   return { policy: guardrail.policy, rule: guardrail.rule, decided: false };
 }
 
-/** The service answers a refusal of an Audit policy as allowed (http/check-route.ts). */
-export function isAuditOverride(decision: Decision): boolean {
-  return decision.outcome !== 'allow' && decision.rule?.mode === 'Audit';
-}
+/** The service answers a refusal of an Audit policy as allowed (authz/audit-mode.ts). */
+export { isAuditOverride };
 
 /** `namespace/policy/rule`, or `policy/rule` for a ClusterAccessPolicy. */
 export function ruleKey(decision: Decision): string | null {
