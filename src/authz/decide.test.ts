@@ -719,3 +719,99 @@ describe('decide: audit mode', () => {
     expect(result.rule?.mode).toBe('Enforce');
   });
 });
+
+describe('decide: guardrails (ClusterAccessPolicy rules with enforcement: Guardrail)', () => {
+  const guardrail = (r: AccessRule): AccessRule => ({ ...r, enforcement: 'Guardrail' });
+  const tenantCatchAll = policy({
+    name: 'tenant',
+    namespace: 'shop',
+    hosts: ['shop.example.com'],
+    rules: [prefix('everything', '/', ['guest'])],
+  });
+  const platform = policy({
+    kind: 'ClusterAccessPolicy',
+    name: 'platform',
+    hosts: ['*.example.com'],
+    mode: 'Audit',
+    rules: [
+      guardrail(prefix('no-admin', '/admin', 'Deny')),
+      guardrail(prefix('ops-only', '/ops', ['ops'])),
+    ],
+  });
+  const snapshot = buildSnapshot([
+    tenantCatchAll,
+    platform,
+    mapping(['ops'], [{ kind: 'User', name: 'olga' }]),
+    mapping(['ops'], [{ kind: 'User', name: 'tim' }], 'shop', 'tenant-ops'),
+    mapping(['admin'], [{ kind: 'Group', name: 'gatehouse-admins' }]),
+  ]);
+  const olga = identity({ user: 'olga' });
+  const tim = identity({ user: 'tim' });
+
+  it("a wildcard guardrail Deny beats a tenant's catch-all on its exact host, for everyone", () => {
+    // Without the guardrail, the tenant's exact host would win (precedence step 1).
+    for (const who of [null, olga, root]) {
+      const result = decide(request('shop.example.com', '/admin/users'), who, snapshot, options);
+      expect(result).toMatchObject({ outcome: 'forbidden', reason: 'deny-rule' });
+      expect(result.rule).toMatchObject({ policy: 'platform', rule: 'no-admin' });
+      expect(result.rule?.enforcement).toBe('Guardrail');
+    }
+  });
+
+  it("a guardrail's roles are a minimum: cluster roles only, then the tenant rule decides", () => {
+    expect(decide(request('shop.example.com', '/ops'), null, snapshot, options)).toMatchObject({
+      outcome: 'unauthenticated',
+      reason: 'authentication-required',
+      rule: { rule: 'ops-only', enforcement: 'Guardrail' },
+    });
+    // tim holds ops only through the tenant's own RoleMapping: a tenant cannot meet a guardrail.
+    expect(decide(request('shop.example.com', '/ops'), tim, snapshot, options)).toMatchObject({
+      outcome: 'forbidden',
+      reason: 'missing-role',
+      rule: { rule: 'ops-only' },
+    });
+    const passed = decide(request('shop.example.com', '/ops'), olga, snapshot, options);
+    expect(passed).toMatchObject({
+      outcome: 'allow',
+      reason: 'role-granted',
+      rule: { policy: 'tenant', rule: 'everything' },
+      guardrail: { policy: 'platform', rule: 'ops-only' },
+    });
+  });
+
+  it('never grants: a request that passes is decided by the other rules (or noMatch)', () => {
+    const onlyGuardrail = buildSnapshot([
+      platform,
+      mapping(['ops'], [{ kind: 'User', name: 'olga' }]),
+    ]);
+    expect(
+      decide(request('other.example.com', '/ops'), olga, onlyGuardrail, options),
+    ).toMatchObject({ outcome: 'forbidden', reason: 'no-matching-rule', rule: null });
+  });
+
+  it('Audit mode never turns a guardrail off', () => {
+    const result = decide(request('shop.example.com', '/admin'), null, snapshot, options);
+    expect(result.rule?.mode).toBe('Enforce');
+  });
+
+  it('is not a guardrail in a namespaced AccessPolicy', () => {
+    const sneaky = policy({
+      name: 'sneaky',
+      namespace: 'shop',
+      hosts: ['shop.example.com'],
+      rules: [guardrail(prefix('lock', '/', 'Deny'))],
+    });
+    const both = buildSnapshot([sneaky, tenantCatchAll]);
+    expect(both.rules.hasGuardrails).toBe(false);
+  });
+
+  it('leaves requests no guardrail matches alone', () => {
+    expect(decide(request('shop.example.com', '/catalog'), null, snapshot, options)).toMatchObject({
+      outcome: 'allow',
+      rule: { rule: 'everything' },
+    });
+    expect(
+      decide(request('shop.example.com', '/catalog'), null, snapshot, options).guardrail,
+    ).toBeUndefined();
+  });
+});

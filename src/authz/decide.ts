@@ -7,6 +7,7 @@ import type { Identity } from '../authn/identity.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { AuthRequest } from './auth-request.ts';
 import type { Decision, MatchedRule, Outcome } from './decision.ts';
+import type { CompiledMatch } from './rule-index.ts';
 import { requestHostName } from './host.ts';
 import { Reasons } from './reasons.ts';
 import type { Reason } from './reasons.ts';
@@ -35,8 +36,33 @@ function decision(
   rule: MatchedRule | null,
   roles: readonly string[],
   identity: Identity | null,
+  guardrail?: MatchedRule,
 ): Decision {
-  return { outcome, reason, rule, roles, identity };
+  return guardrail === undefined
+    ? { outcome, reason, rule, roles, identity }
+    : { outcome, reason, rule, roles, identity, guardrail };
+}
+
+/**
+ * The refusal of the winning guardrail, or null when the request passes it. A guardrail Deny
+ * refuses everyone (the super role included); otherwise the caller needs one of its roles, in
+ * the cluster scope (ClusterRoleMappings), or the super role.
+ */
+function refusedByGuardrail(
+  guard: CompiledMatch,
+  identity: Identity | null,
+  snapshot: PolicySnapshot,
+  options: DecideOptions,
+): Decision | null {
+  const roles = snapshot.roles.rolesOf(identity, guard.scope);
+  if (guard.deny) return decision('forbidden', Reasons.DenyRule, guard.rule, roles, identity);
+  if (holdsAny(roles, guard.rule.requiredRoles)) return null;
+  if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
+    return null;
+  }
+  return identity === null
+    ? decision('unauthenticated', Reasons.AuthenticationRequired, guard.rule, roles, identity)
+    : decision('forbidden', Reasons.MissingRole, guard.rule, roles, identity);
 }
 
 function holdsAny(held: readonly string[], required: readonly string[]): boolean {
@@ -60,38 +86,59 @@ export function decide(
     );
   }
 
-  const match = snapshot.rules.find(
-    requestHostName(request.host),
-    request.path.value,
-    request.method,
-  );
+  const hostName = requestHostName(request.host);
+  // Guardrails first (ClusterAccessPolicy rules with `enforcement: Guardrail`): whatever any other
+  // rule says, a guardrail Deny refuses and a guardrail's roles must be held. They restrict and
+  // never grant: a request that passes is then decided as if the guardrail did not exist.
+  const guard = snapshot.rules.findGuardrail(hostName, request.path.value, request.method);
+  if (guard !== null) {
+    const refused = refusedByGuardrail(guard, identity, snapshot, options);
+    if (refused !== null) return refused;
+  }
+
+  const match = snapshot.rules.find(hostName, request.path.value, request.method);
+  const passed: Decision['guardrail'] = guard === null ? undefined : guard.rule;
 
   if (match === null) {
     const roles = snapshot.roles.rolesOf(identity, clusterScope);
     switch (options.noMatch) {
       case 'allow':
-        return decision('allow', Reasons.DefaultAllow, null, roles, identity);
+        return decision('allow', Reasons.DefaultAllow, null, roles, identity, passed);
       case 'authenticate':
         return identity === null
-          ? decision('unauthenticated', Reasons.AuthenticationRequired, null, roles, identity)
-          : decision('allow', Reasons.DefaultAllow, null, roles, identity);
+          ? decision(
+              'unauthenticated',
+              Reasons.AuthenticationRequired,
+              null,
+              roles,
+              identity,
+              passed,
+            )
+          : decision('allow', Reasons.DefaultAllow, null, roles, identity, passed);
       case 'deny':
-        return decision('forbidden', Reasons.NoMatchingRule, null, roles, identity);
+        return decision('forbidden', Reasons.NoMatchingRule, null, roles, identity, passed);
     }
   }
 
   const { rule } = match;
   const roles = snapshot.roles.rolesOf(identity, match.scope);
   // Deny comes first: it denies everyone, the super role and anonymous callers included.
-  if (match.deny) return decision('forbidden', Reasons.DenyRule, rule, roles, identity);
+  if (match.deny) return decision('forbidden', Reasons.DenyRule, rule, roles, identity, passed);
   if (holdsAny(roles, rule.requiredRoles)) {
-    return decision('allow', Reasons.RoleGranted, rule, roles, identity);
+    return decision('allow', Reasons.RoleGranted, rule, roles, identity, passed);
   }
   if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
-    return decision('allow', Reasons.SuperRole, rule, roles, identity);
+    return decision('allow', Reasons.SuperRole, rule, roles, identity, passed);
   }
   if (identity === null) {
-    return decision('unauthenticated', Reasons.AuthenticationRequired, rule, roles, identity);
+    return decision(
+      'unauthenticated',
+      Reasons.AuthenticationRequired,
+      rule,
+      roles,
+      identity,
+      passed,
+    );
   }
-  return decision('forbidden', Reasons.MissingRole, rule, roles, identity);
+  return decision('forbidden', Reasons.MissingRole, rule, roles, identity, passed);
 }

@@ -22,8 +22,13 @@ export interface MatchedRule {
   /** The roles the rule requires (empty for `action: Deny`). */
   readonly requiredRoles: readonly string[];
   readonly action: 'Allow' | 'Deny';
-  /** The policy's `spec.mode` (default `Enforce`). */
+  /** The policy's `spec.mode` (default `Enforce`); always `Enforce` for a guardrail. */
   readonly mode: PolicyMode;
+  /**
+   * `Guardrail`: a ClusterAccessPolicy rule with `enforcement: Guardrail`, checked before every
+   * other rule (decide.ts). Absent for ordinary rules.
+   */
+  readonly enforcement?: 'Guardrail';
   /** Header profile named by the policy (`spec.identityHeaders`), if any. */
   readonly identityHeaders?: string;
   /** `spec.authentication.basic`: a 401 carries the Basic challenge. */
@@ -40,8 +45,17 @@ export interface UpstreamTokens {
 export interface Decision {
   readonly outcome: Outcome;
   readonly reason: Reason;
-  /** The rule that decided; null when no rule matched or the path was ambiguous. */
+  /**
+   * The rule that decided; null when no rule matched or the path was ambiguous. A guardrail that
+   * refused the request is this rule (`rule.enforcement === 'Guardrail'`).
+   */
   readonly rule: MatchedRule | null;
+  /**
+   * The guardrail the request had to pass before the other rules were asked (it let the request
+   * through; `rule` then decided). Absent when no guardrail matched, or when one refused (then it
+   * is `rule`).
+   */
+  readonly guardrail?: MatchedRule;
   /** Roles the caller holds in the scope of the matched policy (always includes `guest`). */
   readonly roles: readonly string[];
   readonly identity: Identity | null;

@@ -3,6 +3,10 @@
  * build(): grouping by host key, sorting by precedence (precedence.ts), method bitmasks. find()
  * does one Map get for the exact host and one per label suffix for wildcards, then a linear scan
  * of an already sorted list, returning the first match: no allocation besides the suffix strings.
+ *
+ * Guardrails (ClusterAccessPolicy rules with `enforcement: Guardrail`) live in a second index of
+ * the same shape, searched by findGuardrail() before find(); find() never returns one. Without
+ * guardrails that second search is a single null check.
  */
 import type { MatchedRule, PolicyMode } from './decision.ts';
 import { isWildcardHost, wildcardSuffix } from './host.ts';
@@ -83,20 +87,35 @@ export interface IndexEntry {
 export class RuleIndex {
   readonly #exactHosts: ReadonlyMap<string, HostRules>;
   readonly #wildcards: ReadonlyMap<string, HostRules>;
+  readonly #guardrails: RuleIndex | null;
   /** Number of distinct host patterns, for metrics. */
   readonly hostCount: number;
 
   private constructor(
     exactHosts: ReadonlyMap<string, HostRules>,
     wildcards: ReadonlyMap<string, HostRules>,
+    guardrails: RuleIndex | null,
   ) {
     this.#exactHosts = exactHosts;
     this.#wildcards = wildcards;
+    this.#guardrails = guardrails;
     this.hostCount = exactHosts.size + wildcards.size;
     Object.freeze(this);
   }
 
   static build(entries: Iterable<IndexEntry>): RuleIndex {
+    const ordinary: IndexEntry[] = [];
+    const guardrails: IndexEntry[] = [];
+    for (const entry of entries) {
+      (entry.match.rule.enforcement === 'Guardrail' ? guardrails : ordinary).push(entry);
+    }
+    return RuleIndex.#of(
+      ordinary,
+      guardrails.length === 0 ? null : RuleIndex.#of(guardrails, null),
+    );
+  }
+
+  static #of(entries: readonly IndexEntry[], guardrails: RuleIndex | null): RuleIndex {
     const exactHosts = new Map<string, CompiledMatch[]>();
     const wildcards = new Map<string, CompiledMatch[]>();
     for (const { host, match } of entries) {
@@ -106,12 +125,25 @@ export class RuleIndex {
       if (list === undefined) target.set(key, [match]);
       else list.push(match);
     }
-    return new RuleIndex(compileHosts(exactHosts), compileHosts(wildcards));
+    return new RuleIndex(compileHosts(exactHosts), compileHosts(wildcards), guardrails);
+  }
+
+  /** Whether any guardrail exists (so decide() and tools can skip the guardrail search). */
+  get hasGuardrails(): boolean {
+    return this.#guardrails !== null;
   }
 
   /**
-   * The winning match for a request, or null. `hostName` has no port (host.ts requestHostName),
-   * `path` is normalised (path.ts), `method` upper-case.
+   * The winning guardrail for a request, or null: the same search and precedence as find(),
+   * among guardrails only.
+   */
+  findGuardrail(hostName: string, path: string, method: string): CompiledMatch | null {
+    return this.#guardrails === null ? null : this.#guardrails.find(hostName, path, method);
+  }
+
+  /**
+   * The winning ordinary (non-guardrail) match for a request, or null. `hostName` has no port
+   * (host.ts requestHostName), `path` is normalised (path.ts), `method` upper-case.
    */
   find(hostName: string, path: string, method: string): CompiledMatch | null {
     const methodBit = methodBits.get(method) ?? 0;

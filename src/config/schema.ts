@@ -212,11 +212,21 @@ export const ConfigSchema = Type.Object(
       kubernetes: Section('Policy custom resources in the cluster.', {
         hostOwnership: Flag(
           true,
-          'A namespaced AccessPolicy governs a host only if an Ingress or HTTPRoute in its namespace declares that host. Turn off only for single-tenant clusters.',
+          'A namespaced AccessPolicy governs a host only if its namespace owns it (the earliest Ingress or HTTPRoute that gatehouse protects declaring the host is in that namespace) or a HostDelegation names the namespace. Turn off only for single-tenant clusters.',
         ),
         namespaces: Type.Array(Type.String({ format: Formats.DnsLabel }), {
           default: [],
           description: 'Namespaces to watch. Empty: all namespaces.',
+        }),
+        ingressClassNames: Type.Array(Type.String({ minLength: 1, maxLength: 253 }), {
+          default: [],
+          description:
+            'IngressClasses whose Ingresses gatehouse protects: only an Ingress of one of these classes (or, without a class, of the default IngressClass) makes its namespace own its hosts. Empty: any IngressClass that exists in the cluster. Set it to the classes of the controllers that call gatehouse.',
+        }),
+        gateways: Type.Array(Type.String({ pattern: '^[a-z0-9-]{1,63}/[a-z0-9.-]{1,253}$' }), {
+          default: [],
+          description:
+            'Gateways (`namespace/name`) whose routes gatehouse protects: only an HTTPRoute that one of them has `Accepted` (route status) makes its namespace own its hostnames. Empty: any Gateway.',
         }),
         leaseName: Text(
           'gatehouse-status-writer',

@@ -35,6 +35,8 @@ export class Metrics {
   readonly watchErrors: Counter<'resource' | 'kind'>;
   readonly watchLastEvent: Gauge<'resource'>;
   readonly policyObjectsReady: Gauge<'kind' | 'ready'>;
+  /** Hosts declared by routes of more than one namespace (tenancy: only the owner governs them). */
+  readonly hostOwnershipConflicts: Gauge;
   readonly statusWrites: Counter<'kind' | 'result'>;
   readonly leader: Gauge;
 
@@ -201,6 +203,11 @@ export class Metrics {
       name: 'gatehouse_policy_objects_by_readiness',
       help: 'Policy objects by kind and readiness (true: in the snapshot; false: rejected, see its status).',
       labelNames: ['kind', 'ready'],
+      registers,
+    });
+    this.hostOwnershipConflicts = new Gauge({
+      name: 'gatehouse_host_ownership_conflicts',
+      help: 'Hosts declared by Ingresses or HTTPRoutes of more than one namespace: the earliest owns the host, the policies of the others for it are refused (Ready=False, HostOwnedByAnotherNamespace).',
       registers,
     });
     this.statusWrites = new Counter({

@@ -35,7 +35,7 @@ function at(kind: string, path: string): JsonSchemaProps {
 }
 
 describe('customResourceDefinitions', () => {
-  it('defines the four kinds of gatehouse.dev/v1alpha1 with their names and scope', () => {
+  it('defines the five kinds of gatehouse.dev/v1alpha1 with their names and scope', () => {
     expect(
       crds.map((crd) => [
         crd.metadata.name,
@@ -48,6 +48,7 @@ describe('customResourceDefinitions', () => {
       ['clusteraccesspolicies.gatehouse.dev', 'Cluster', ['cap'], ['gatehouse']],
       ['rolemappings.gatehouse.dev', 'Namespaced', ['rm'], ['gatehouse']],
       ['clusterrolemappings.gatehouse.dev', 'Cluster', ['crm'], ['gatehouse']],
+      ['hostdelegations.gatehouse.dev', 'Cluster', ['hd'], ['gatehouse']],
     ]);
     for (const crd of crds) {
       expect(crd.spec.group).toBe('gatehouse.dev');
@@ -149,6 +150,7 @@ describe('customResourceDefinitions', () => {
       'conditions',
       'mode',
       'ruleCount',
+      'hostOwners',
     ]);
     expect(Object.keys(at('RoleMapping', 'status').properties ?? {})).toEqual([
       'observedGeneration',
@@ -170,6 +172,8 @@ describe('customResourceDefinitions', () => {
       'Rules=.status.ruleCount',
       'Mode=.spec.mode',
       'Ready=.status.conditions[?(@.type=="Ready")].status',
+      'Reason=.status.conditions[?(@.type=="Ready")].reason',
+      'Owners=.status.hostOwners',
       'Age=.metadata.creationTimestamp',
     ];
     expect(columns('AccessPolicy')).toEqual(policyColumns);
@@ -181,6 +185,13 @@ describe('customResourceDefinitions', () => {
       'Age=.metadata.creationTimestamp',
     ];
     expect(columns('RoleMapping')).toEqual(mappingColumns);
+    expect(columns('HostDelegation')).toEqual([
+      'Host=.spec.host',
+      'Path=.spec.pathPrefix',
+      'Namespaces=.spec.namespaces',
+      'Ready=.status.conditions[?(@.type=="Ready")].status',
+      'Age=.metadata.creationTimestamp',
+    ]);
     expect(columns('ClusterRoleMapping')).toEqual(mappingColumns);
   });
 });
@@ -189,7 +200,7 @@ describe('crdYaml', () => {
   it('starts with the do-not-edit header and holds one document per CRD', () => {
     const text = crdYaml();
     expect(text.startsWith(crdHeader)).toBe(true);
-    expect(text.match(/^---$/gm)).toHaveLength(4);
+    expect(text.match(/^---$/gm)).toHaveLength(5);
   });
 
   it.each([

@@ -18,12 +18,11 @@ import { stringify } from 'yaml';
 import {
   AccessPolicySpecSchema,
   ResourceStatusSchema,
+  crdKinds,
   group,
-  kinds,
-  resourceKinds,
   version,
 } from './resources.ts';
-import type { KindInfo, ResourceKind } from './resources.ts';
+import type { CrdKind, KindInfo } from './resources.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Output types: the subset of apiextensions.k8s.io/v1 that we emit, as plain data.
@@ -110,6 +109,13 @@ export const AccessPolicyStatusSchema = Type.Object({
   ruleCount: Type.Optional(
     Type.Integer({ minimum: 0, description: 'Number of rules in spec.rules.' }),
   ),
+  hostOwners: Type.Optional(
+    Type.Array(Type.String({ maxLength: 320 }), {
+      maxItems: 64,
+      description:
+        'AccessPolicy: `host=namespace` for each host of spec.hosts that a namespace owns (its Ingress or HTTPRoute declared the host first). A host owned by another namespace is not governed by this policy unless a HostDelegation names this namespace.',
+    }),
+  ),
 });
 export type AccessPolicyStatus = Static<typeof AccessPolicyStatusSchema>;
 
@@ -136,6 +142,7 @@ type ListSemantics =
  */
 const listSemantics: Readonly<Record<string, ListSemantics>> = {
   'spec.hosts': { type: 'set' },
+  'spec.namespaces': { type: 'set' },
   'spec.rules': { type: 'map', keys: ['name'] },
   'spec.rules[].roles': { type: 'set' },
   'spec.rules[].match[].methods': { type: 'set' },
@@ -260,11 +267,13 @@ function convert(node: unknown, path: string, conversion: Conversion): JsonSchem
 // Per-kind pieces
 // ---------------------------------------------------------------------------------------------
 
-const kindDescriptions: Readonly<Record<ResourceKind, string>> = {
+const kindDescriptions: Readonly<Record<CrdKind, string>> = {
+  HostDelegation:
+    'Written by platform admins: lets the listed namespaces govern a host (optionally only below a path prefix) with their AccessPolicies, whichever namespace owns the host through its Ingress or HTTPRoute. The one way to share a host between namespaces.',
   AccessPolicy:
-    'Who may reach which paths of the hosts it lists. Namespaced: it governs a host only if an Ingress or HTTPRoute of its namespace declares that host.',
+    'Who may reach which paths of the hosts it lists. Namespaced: it governs a host only if its namespace owns the host (its Ingress or HTTPRoute declared it first) or a HostDelegation names the namespace.',
   ClusterAccessPolicy:
-    'Who may reach which paths of the hosts it lists, cluster-wide; takes precedence over an AccessPolicy for the same host and path.',
+    'Who may reach which paths of the hosts it lists, cluster-wide; takes precedence over an AccessPolicy for the same host and path. Its rules with `enforcement: Guardrail` are checked before every other rule.',
   RoleMapping:
     'Grants roles to users, groups, e-mail domains or token claims, for the AccessPolicies of its own namespace only.',
   ClusterRoleMapping:
@@ -276,23 +285,39 @@ const readyColumn: PrinterColumn = {
   type: 'string',
   jsonPath: '.status.conditions[?(@.type=="Ready")].status',
 };
+const reasonColumn: PrinterColumn = {
+  name: 'Reason',
+  type: 'string',
+  jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+};
 const ageColumn: PrinterColumn = {
   name: 'Age',
   type: 'date',
   jsonPath: '.metadata.creationTimestamp',
 };
 
-function isPolicyKind(kind: ResourceKind): boolean {
+function isPolicyKind(kind: CrdKind): boolean {
   return kind === 'AccessPolicy' || kind === 'ClusterAccessPolicy';
 }
 
-function printerColumns(kind: ResourceKind): PrinterColumn[] {
+function printerColumns(kind: CrdKind): PrinterColumn[] {
+  if (kind === 'HostDelegation') {
+    return [
+      { name: 'Host', type: 'string', jsonPath: '.spec.host' },
+      { name: 'Path', type: 'string', jsonPath: '.spec.pathPrefix' },
+      { name: 'Namespaces', type: 'string', jsonPath: '.spec.namespaces' },
+      readyColumn,
+      ageColumn,
+    ];
+  }
   return isPolicyKind(kind)
     ? [
         { name: 'Hosts', type: 'string', jsonPath: '.spec.hosts' },
         { name: 'Rules', type: 'integer', jsonPath: '.status.ruleCount' },
         { name: 'Mode', type: 'string', jsonPath: '.spec.mode' },
         readyColumn,
+        reasonColumn,
+        { name: 'Owners', type: 'string', jsonPath: '.status.hostOwners' },
         ageColumn,
       ]
     : [
@@ -314,7 +339,11 @@ function rootSchema(info: KindInfo, conversion: Conversion): JsonSchemaProps {
       `crd: ${info.kind} must have exactly ${expectedTopLevel.join(', ')} at the top, found ${names.join(', ')}`,
     );
   }
-  const status = isPolicyKind(info.kind) ? AccessPolicyStatusSchema : RoleMappingStatusSchema;
+  const status = isPolicyKind(info.kind)
+    ? AccessPolicyStatusSchema
+    : info.kind === 'HostDelegation'
+      ? ResourceStatusSchema
+      : RoleMappingStatusSchema;
   return {
     description: kindDescriptions[info.kind],
     type: 'object',
@@ -375,10 +404,10 @@ function definition(info: KindInfo, conversion: Conversion): CustomResourceDefin
   };
 }
 
-/** The four CRDs, in the order of `kinds` in resources.ts. */
+/** The CRDs, in the order of `crdKinds` in resources.ts (the four policy kinds, HostDelegation). */
 export function customResourceDefinitions(): CustomResourceDefinition[] {
   const conversion: Conversion = { usedListPaths: new Set() };
-  const definitions = resourceKinds.map((kind) => definition(kinds[kind], conversion));
+  const definitions = crdKinds.map((info) => definition(info, conversion));
   const unused = Object.keys(listSemantics).filter((path) => !conversion.usedListPaths.has(path));
   if (unused.length > 0) {
     throw new Error(`crd: list semantics name fields that do not exist: ${unused.join(', ')}`);

@@ -4,7 +4,13 @@
  * by a unit test, rewritten by `make docs`.
  */
 import { Kind, type TSchema } from '@sinclair/typebox';
-import { AccessPolicySpecSchema, apiVersion, kinds, RoleMappingSpecSchema } from './resources.ts';
+import {
+  AccessPolicySpecSchema,
+  apiVersion,
+  crdKinds,
+  HostDelegationSpecSchema,
+  RoleMappingSpecSchema,
+} from './resources.ts';
 
 interface Row {
   readonly path: string;
@@ -15,7 +21,7 @@ interface Row {
 }
 
 export function policyReference(examples: readonly { title: string; yaml: string }[]): string {
-  const kindRows = Object.values(kinds)
+  const kindRows = crdKinds
     .map(
       (info) =>
         `| \`${info.kind}\` | ${info.scope === 'Namespaced' ? 'namespaced' : 'cluster'} | \`${info.plural}\` | ${info.shortNames.map((name) => `\`${name}\``).join(', ')} |`,
@@ -27,7 +33,8 @@ export function policyReference(examples: readonly { title: string; yaml: string
 
 Access to every protected host is described by four custom resources of \`${apiVersion}\`. In a
 cluster they are watched through the Kubernetes API; for local runs and \`gatehouse check\` the
-same manifests are read from a folder.
+same manifests are read from a folder. A fifth, \`HostDelegation\`, is tenancy only (cluster
+sources; docs/kubernetes.md).
 
 | kind | scope | plural | short names |
 | --- | --- | --- | --- |
@@ -43,21 +50,29 @@ ${kindRows}
    \`/a/%2e%2e/b\`: nginx and Caddy pass them to the upstream raw, and many upstreams route
    \`/admin/../public\` under \`/admin\`), encoded \`/\` or \`\\\`, \`;\` path parameters, NUL or
    control characters, invalid UTF-8 — is denied (403 \`ambiguous-path\`).
-2. **Candidates**: every rule of every policy whose \`hosts\` match the host.
-3. **Precedence** (Gateway API's, total): exact host over wildcard, longer wildcard over shorter;
+2. **Guardrails first**: the \`ClusterAccessPolicy\` rules with \`enforcement: Guardrail\` whose
+   hosts match are ranked by the precedence below and the first matching one is checked before
+   any other rule: a guardrail \`Deny\` refuses everyone (403 \`deny-rule\`); a guardrail with
+   \`roles\` needs one of them from a ClusterRoleMapping, or the super role (else 401/403
+   \`missing-role\`). A request that passes is then decided by the other rules, steps 3–6: a
+   guardrail never grants. \`mode: Audit\` does not apply to guardrails.
+3. **Candidates**: every other rule of every policy whose \`hosts\` match the host.
+4. **Precedence** (Gateway API's, total): exact host over wildcard, longer wildcard over shorter;
    \`Exact\` path over \`PathPrefix\`; longer prefix over shorter; a match with \`methods\` over one
    without (\`GET\` also covers \`HEAD\`, as nginx \`limit_except\` does; a method no match lists
    falls through to the next rule); \`ClusterAccessPolicy\` over \`AccessPolicy\`; older
    \`creationTimestamp\`; then \`namespace/name\`; then rule and match order.
-4. **No rule matches**: 403 \`no-matching-rule\` (configuration \`authz.noMatch\` can choose
+5. **No rule matches**: 403 \`no-matching-rule\` (configuration \`authz.noMatch\` can choose
    \`authenticate\` or \`allow\` instead).
-5. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
+6. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
    roles of the ClusterRoleMappings and of the RoleMappings in the matched policy's namespace. The
    super role (\`authz.superRole\`, default \`admin\`) satisfies every rule except \`action: Deny\`.
-6. **Outcome**: allowed → 200 with identity headers; a rule \`guest\` does not satisfy and no
+7. **Outcome**: allowed → 200 with identity headers; a rule \`guest\` does not satisfy and no
    signed-in caller → 401 (sign in); a signed-in caller without a role → 403.
-7. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if an Ingress or HTTPRoute in its
-   namespace declares that host; a \`RoleMapping\` grants roles only inside its namespace.
+8. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if its namespace owns it (the
+   earliest Ingress of a protected class or HTTPRoute accepted by a protected Gateway declaring
+   the host is in that namespace) or a \`HostDelegation\` names the namespace (below its
+   \`pathPrefix\`, when set); a \`RoleMapping\` grants roles only inside its namespace.
 
 ## Exact matching and spelling variants
 
@@ -83,6 +98,9 @@ ${table(rowsOf(AccessPolicySpecSchema))}
 ## \`RoleMapping\` and \`ClusterRoleMapping\` — \`spec\`
 
 ${table(rowsOf(RoleMappingSpecSchema))}
+## \`HostDelegation\` — \`spec\`
+
+${table(rowsOf(HostDelegationSpecSchema))}
 ## Examples
 
 ${examples.map((example) => `### ${example.title}\n\n\`\`\`yaml\n${example.yaml.trimEnd()}\n\`\`\`\n`).join('\n')}`;

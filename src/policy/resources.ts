@@ -214,6 +214,12 @@ export const AccessRuleSchema = Type.Object(
           '`Deny` refuses every caller, the super role included (403 `deny-rule`); such a rule has no `roles`.',
       }),
     ),
+    enforcement: Type.Optional(
+      stringEnum(['Default', 'Guardrail'], {
+        description:
+          '`Guardrail` (ClusterAccessPolicy only): checked before every other rule, whatever their precedence. A guardrail `Deny` always refuses; a guardrail with `roles` lets through only callers holding one of them (or the super role), and the other rules then decide as usual: a guardrail restricts, it never grants. `spec.mode: Audit` does not apply to guardrails. Omitted: `Default`.',
+      }),
+    ),
   },
   {
     'x-kubernetes-validations': ruleValidations,
@@ -243,7 +249,7 @@ export const AccessPolicySpecSchema = Type.Object({
     minItems: 1,
     maxItems: 64,
     description:
-      'Hosts the policy governs: exact (`shop.example.com`) or a leading wildcard (`*.example.com`: one or more labels, never the apex). A namespaced policy governs a host only if an Ingress or HTTPRoute of its namespace declares it.',
+      'Hosts the policy governs: exact (`shop.example.com`) or a leading wildcard (`*.example.com`: one or more labels, never the apex). A namespaced policy governs a host only if its namespace owns it (the earliest Ingress or HTTPRoute that gatehouse protects declaring it is in that namespace) or a HostDelegation names the namespace.',
   }),
   identityHeaders: Type.Optional(
     Type.String({
@@ -376,8 +382,58 @@ export type AnyRoleMapping = RoleMapping | ClusterRoleMapping;
 export type PolicyResource = AnyAccessPolicy | AnyRoleMapping;
 export type ResourceKind = PolicyResource['kind'];
 
+// ---------------------------------------------------------------------------------------------
+// HostDelegation: tenancy, not policy (it never enters a snapshot)
+// ---------------------------------------------------------------------------------------------
+
+/** CEL twins of these rules live in validate.ts (validateHostDelegation). */
+export const hostDelegationValidations = [
+  {
+    rule: "!self.host.startsWith('*.') || self.host.substring(2).contains('.')",
+    message: 'a wildcard host must name a domain below a top-level domain, such as *.example.com',
+  },
+  {
+    rule: "!has(self.pathPrefix) || !(self.pathPrefix.contains('//') || self.pathPrefix.contains('/./') || self.pathPrefix.contains('/../') || self.pathPrefix.endsWith('/.') || self.pathPrefix.endsWith('/..'))",
+    message:
+      'pathPrefix must be written in normalised form (no "//", "." or ".." segments): requests are normalised before matching',
+  },
+] as const;
+
+export const HostDelegationSpecSchema = Type.Object(
+  {
+    host: Type.String({
+      pattern: hostPattern,
+      maxLength: 253,
+      description:
+        'The host delegated: exact (`shop.example.com`) or every host below a wildcard (`*.example.com`), compared with the hosts of AccessPolicies.',
+    }),
+    pathPrefix: Type.Optional(
+      Type.String({
+        pattern: pathValuePattern,
+        maxLength: 1024,
+        description:
+          'Only below this path (whole segments: `/api` covers `/api` and `/api/x`, not `/apix`). An AccessPolicy admitted through this delegation applies to the host only if every path of its rules stays below the prefix; otherwise it is not applied to the host (Ready=False, `OutsideDelegatedPath`). Omitted: the whole host.',
+      }),
+    ),
+    namespaces: Type.Array(Type.String({ pattern: dnsLabelPattern, maxLength: 63 }), {
+      minItems: 1,
+      maxItems: 64,
+      description:
+        'Namespaces whose AccessPolicies may govern the host (below pathPrefix), whoever owns the host through its Ingress or HTTPRoute.',
+    }),
+  },
+  { 'x-kubernetes-validations': hostDelegationValidations },
+);
+export type HostDelegationSpec = Static<typeof HostDelegationSpecSchema>;
+
+export const HostDelegationSchema = resource('HostDelegation', HostDelegationSpecSchema);
+export type HostDelegation = Static<typeof HostDelegationSchema>;
+
+/** Every kind with a CRD: the policy kinds and HostDelegation. */
+export type CrdKind = ResourceKind | 'HostDelegation';
+
 export interface KindInfo {
-  readonly kind: ResourceKind;
+  readonly kind: CrdKind;
   readonly listKind: string;
   readonly plural: string;
   readonly singular: string;
@@ -427,6 +483,22 @@ export const kinds: Readonly<Record<ResourceKind, KindInfo>> = {
 };
 
 export const resourceKinds = Object.keys(kinds) as readonly ResourceKind[];
+
+export const hostDelegationKind: KindInfo = {
+  kind: 'HostDelegation',
+  listKind: 'HostDelegationList',
+  plural: 'hostdelegations',
+  singular: 'hostdelegation',
+  shortNames: ['hd'],
+  scope: 'Cluster',
+  schema: HostDelegationSchema,
+};
+
+/** Every kind the CRD generator writes, in order. */
+export const crdKinds: readonly KindInfo[] = [
+  ...resourceKinds.map((kind) => kinds[kind]),
+  hostDelegationKind,
+];
 
 export function isResourceKind(value: unknown): value is ResourceKind {
   return typeof value === 'string' && Object.hasOwn(kinds, value);

@@ -102,6 +102,11 @@ function compilePolicy(
   policy.spec.rules.forEach((rule, ruleIndex) => {
     const deny = rule.action === 'Deny';
     const requiredRoles = Object.freeze(deny ? [] : [...(rule.roles ?? [])]);
+    // Only platform admins write ClusterAccessPolicies; validation refuses guardrails elsewhere,
+    // and this check keeps a namespaced one from ever becoming a guardrail.
+    const guardrail = cluster && rule.enforcement === 'Guardrail';
+    // Audit mode never turns a guardrail off.
+    const ruleMode = guardrail ? 'Enforce' : mode;
     const matched: MatchedRule = Object.freeze({
       kind: policy.kind,
       namespace: object.namespace,
@@ -109,7 +114,8 @@ function compilePolicy(
       rule: rule.name,
       requiredRoles,
       action: deny ? 'Deny' : 'Allow',
-      mode,
+      mode: ruleMode,
+      ...(guardrail ? { enforcement: 'Guardrail' as const } : {}),
       ...(policy.spec.identityHeaders === undefined
         ? {}
         : { identityHeaders: policy.spec.identityHeaders }),
@@ -127,7 +133,7 @@ function compilePolicy(
         deny,
         path,
         methodMask,
-        mode,
+        mode: ruleMode,
         exact,
         pathLength: path.length,
         hasMethods: methodMask !== 0,

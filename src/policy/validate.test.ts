@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pointerToPath, validateResource } from './validate.ts';
+import { pointerToPath, validateHostDelegation, validateResource } from './validate.ts';
 
 const meta = { name: 'shop', namespace: 'shop', creationTimestamp: '2025-01-01T00:00:00Z' };
 
@@ -304,5 +304,64 @@ describe('upstream token headers', () => {
 
   it.each(['Authorization', 'X-Access-Token'])('accepts %s', (header) => {
     expect(validateResource(policy(header)).ok).toBe(true);
+  });
+});
+
+describe('guardrails', () => {
+  const guardrailRules = [
+    {
+      name: 'no-admin',
+      enforcement: 'Guardrail',
+      match: [{ path: { type: 'PathPrefix', value: '/admin' } }],
+      action: 'Deny',
+    },
+  ];
+
+  it('are allowed in a ClusterAccessPolicy', () => {
+    expect(
+      problemsOf({
+        apiVersion: 'gatehouse.dev/v1alpha1',
+        kind: 'ClusterAccessPolicy',
+        metadata: { name: 'platform', creationTimestamp: '2025-01-01T00:00:00Z' },
+        spec: { hosts: ['*.example.com'], rules: guardrailRules },
+      }),
+    ).toEqual([]);
+  });
+
+  it('are refused in a namespaced AccessPolicy: only platform admins write them', () => {
+    expect(
+      problemsOf(accessPolicy({ hosts: ['shop.example.com'], rules: guardrailRules })),
+    ).toEqual([
+      {
+        path: 'spec.rules[0].enforcement',
+        message: expect.stringContaining('only allowed in a ClusterAccessPolicy') as string,
+      },
+    ]);
+  });
+});
+
+describe('validateHostDelegation', () => {
+  const delegation = (spec: unknown) => ({
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'HostDelegation',
+    metadata: { name: 'api', creationTimestamp: '2025-01-01T00:00:00Z' },
+    spec,
+  });
+
+  it('accepts a host, a path prefix and namespaces', () => {
+    expect(
+      validateHostDelegation(
+        delegation({ host: 'shop.example.com', pathPrefix: '/api', namespaces: ['api'] }),
+      ).ok,
+    ).toBe(true);
+  });
+
+  it('refuses a wildcard over a top-level domain, an unnormalised prefix and no namespaces', () => {
+    const result = validateHostDelegation(
+      delegation({ host: '*.com', pathPrefix: '/api//v1', namespaces: [] }),
+    );
+    expect(result.ok ? [] : result.problems.map((problem) => problem.path)).toEqual(
+      expect.arrayContaining(['spec.host', 'spec.pathPrefix', 'spec.namespaces']),
+    );
   });
 });

@@ -21,10 +21,12 @@ import {
   resourceKinds,
   forbiddenTokenHeaderPrefixes,
   forbiddenTokenHeaders,
+  hostDelegationKind,
+  hostDelegationValidations,
   ruleValidations,
   subjectValidations,
 } from './resources.ts';
-import type { PolicyResource, ResourceKind } from './resources.ts';
+import type { HostDelegation, PolicyResource, ResourceKind } from './resources.ts';
 
 export interface Problem {
   /** Field path from the object root, e.g. `spec.rules[2].match[0].path.value`; "" for the object itself. */
@@ -183,7 +185,11 @@ function asRecords(value: unknown): (Record<string, unknown> | undefined)[] {
  * shape, so that one pass reports every problem. Fields of the wrong type were already reported.
  */
 
-function checkAccessPolicy(spec: Record<string, unknown>, problems: Problem[]): void {
+function checkAccessPolicy(
+  spec: Record<string, unknown>,
+  problems: Problem[],
+  cluster: boolean,
+): void {
   const hosts = new Set<string>();
   const hostList: unknown[] = Array.isArray(spec.hosts) ? spec.hosts : [];
   hostList.forEach((host, index) => {
@@ -226,6 +232,14 @@ function checkAccessPolicy(spec: Record<string, unknown>, problems: Problem[]): 
         problems.push({ path: `${rulePath}.name`, message: `duplicate rule name "${rule.name}"` });
       }
       ruleNames.add(rule.name);
+    }
+    if (rule.enforcement === 'Guardrail' && !cluster) {
+      // A guardrail outranks every tenant rule; only platform admins may write one.
+      problems.push({
+        path: `${rulePath}.enforcement`,
+        message:
+          'Guardrail is only allowed in a ClusterAccessPolicy (guardrails bind every tenant, so only platform admins write them)',
+      });
     }
     // Twins of ruleValidations (CEL).
     const deny = rule.action === 'Deny';
@@ -343,12 +357,53 @@ export function validateResource(object: unknown): ValidationResult {
   if (isRecord(object.metadata)) checkMetadata(kind, object.metadata, problems);
   if (isRecord(object.spec)) {
     if (kind === 'AccessPolicy' || kind === 'ClusterAccessPolicy') {
-      checkAccessPolicy(object.spec, problems);
+      checkAccessPolicy(object.spec, problems, kind === 'ClusterAccessPolicy');
     } else {
       checkRoleMapping(object.spec, problems);
     }
   }
   return schemaOk && problems.length === 0
     ? { ok: true, resource: object as PolicyResource }
+    : { ok: false, problems };
+}
+
+let delegationChecker: TypeCheck<TSchema> | null = null;
+
+/**
+ * Validates a HostDelegation (cluster-scoped, from the Kubernetes API): the schema and the
+ * TypeScript twins of its CEL rules, so an object the API server let through with older CRDs
+ * is still refused here rather than half-applied.
+ */
+export function validateHostDelegation(
+  object: unknown,
+): { ok: true; delegation: HostDelegation } | { ok: false; problems: readonly Problem[] } {
+  if (!isRecord(object))
+    return { ok: false, problems: [{ path: '', message: 'must be a mapping' }] };
+  delegationChecker ??= TypeCompiler.Compile(hostDelegationKind.schema);
+  const problems: Problem[] = [];
+  unknownFields(hostDelegationKind.schema, object, '', problems);
+  const schemaOk = delegationChecker.Check(object);
+  if (!schemaOk) problems.push(...schemaProblems(delegationChecker, object));
+  const spec = isRecord(object.spec) ? object.spec : {};
+  if (
+    typeof spec.host === 'string' &&
+    spec.host.startsWith('*.') &&
+    !spec.host.slice(2).includes('.')
+  ) {
+    problems.push({ path: 'spec.host', message: hostDelegationValidations[0].message });
+  }
+  if (typeof spec.pathPrefix === 'string' && spec.pathPrefix.startsWith('/')) {
+    const normalised = normalisePath(spec.pathPrefix);
+    if (!normalised.ok) {
+      problems.push({ path: 'spec.pathPrefix', message: `is ambiguous: ${normalised.problem}` });
+    } else if (normalised.value !== spec.pathPrefix) {
+      problems.push({
+        path: 'spec.pathPrefix',
+        message: `must be written in normalised form "${normalised.value}" (requests are normalised before matching)`,
+      });
+    }
+  }
+  return schemaOk && problems.length === 0
+    ? { ok: true, delegation: object as HostDelegation }
     : { ok: false, problems };
 }

@@ -179,6 +179,7 @@ cases:
             rule: 'demo/app/admin',
             mode: 'Enforce',
             auditOverride: false,
+            guardrail: false,
           },
         },
       ],

@@ -323,6 +323,8 @@ export interface CaseResult {
     readonly rule: string | null;
     readonly mode: 'Enforce' | 'Audit' | null;
     readonly auditOverride: boolean;
+    /** True when a guardrail (ClusterAccessPolicy, `enforcement: Guardrail`) refused the request. */
+    readonly guardrail: boolean;
   };
 }
 
@@ -343,6 +345,7 @@ export function runCase(testCase: PolicyTestCase, decision: Decision): CaseResul
       rule,
       mode: decision.rule?.mode ?? null,
       auditOverride: isAuditOverride(decision),
+      guardrail: decision.rule?.enforcement === 'Guardrail',
     },
   };
 }
@@ -356,7 +359,11 @@ export function formatCaseResult(result: CaseResult): string {
     expected.reason === undefined ? expected.outcome : `${expected.outcome}/${expected.reason}`;
   if (expected.rule !== undefined)
     wanted += expected.rule === null ? ' by no rule' : ` by rule ${expected.rule}`;
-  const got = `${actual.outcome}/${actual.reason} (${actual.rule === null ? 'no rule matched' : `rule ${actual.rule}`})`;
+  const by =
+    actual.rule === null
+      ? 'no rule matched'
+      : `${actual.guardrail ? 'guardrail' : 'rule'} ${actual.rule}`;
+  const got = `${actual.outcome}/${actual.reason} (${by})`;
   return `✗ ${result.name} — expected ${wanted}, got ${got}${audit}\n`;
 }
 

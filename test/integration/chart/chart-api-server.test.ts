@@ -163,6 +163,7 @@ describe.skipIf(skip)('the chart on a real API server', () => {
       'clusteraccesspolicies',
       'rolemappings',
       'clusterrolemappings',
+      'hostdelegations',
     ];
 
     it.each(kinds)(
@@ -180,6 +181,23 @@ describe.skipIf(skip)('the chart on a real API server', () => {
         }
       },
     );
+
+    it('lets the ServiceAccount read IngressClasses (which Ingresses count), never write them', async () => {
+      for (const verb of ['get', 'list', 'watch']) {
+        expect(
+          await allowed({ group: 'networking.k8s.io', resource: 'ingressclasses', verb }),
+        ).toBe(true);
+      }
+      for (const verb of ['create', 'update', 'patch', 'delete']) {
+        expect(
+          await allowed({ group: 'networking.k8s.io', resource: 'ingressclasses', verb }),
+        ).toBe(false);
+      }
+      // The route's own status names the Gateways that accepted it: Gateways are not read.
+      expect(
+        await allowed({ group: 'gateway.networking.k8s.io', resource: 'gateways', verb: 'list' }),
+      ).toBe(false);
+    });
 
     it('denies Secrets everywhere, and Leases outside its namespace', async () => {
       for (const verb of ['get', 'list', 'watch']) {

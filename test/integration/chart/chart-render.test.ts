@@ -114,6 +114,22 @@ describe('helm template', () => {
     },
   );
 
+  it('sets the IngressClasses and Gateways whose routes count for host ownership from its values', async () => {
+    const objects = await render({
+      set: [
+        'config.policy.kubernetes.ingressClassNames={nginx,internal}',
+        'config.policy.kubernetes.gateways={gateways/public}',
+      ],
+    });
+    const config = parse(configText(objects)) as {
+      policy: { kubernetes: { ingressClassNames: string[]; gateways: string[] } };
+    };
+    expect(config.policy.kubernetes.ingressClassNames).toEqual(['nginx', 'internal']);
+    expect(config.policy.kubernetes.gateways).toEqual(['gateways/public']);
+    const defaults = parse(configText(await render())) as typeof config;
+    expect(defaults.policy.kubernetes.ingressClassNames).toEqual([]);
+  });
+
   it('mounts every referenced secret read-only and points gatehouse at the files', async () => {
     const objects = await render({ valuesFiles: [scenarioFile('cluster-redis')] });
     const config = parse(configText(objects)) as {

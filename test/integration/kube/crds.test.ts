@@ -34,7 +34,11 @@ interface Manifest {
  * typed clients re-serialise plain objects through their models).
  */
 async function create(custom: CustomObjectsApi, object: Manifest): Promise<unknown> {
-  const plural = isResourceKind(object.kind) ? kinds[object.kind].plural : object.kind;
+  const plural = isResourceKind(object.kind)
+    ? kinds[object.kind].plural
+    : object.kind === 'HostDelegation'
+      ? 'hostdelegations'
+      : object.kind;
   const namespace = object.metadata.namespace;
   return namespace === undefined
     ? custom.createClusterCustomObject({ group, version, plural, body: object })
@@ -153,8 +157,26 @@ const mappingWith = (spec: Spec): Manifest => ({
 });
 const path = (value: string, type = 'PathPrefix'): Spec => ({ path: { type, value } });
 
+/** A HostDelegation for shop.example.com with `spec` merged in. */
+const delegation = (spec: Record<string, unknown>): Manifest => ({
+  apiVersion: `${group}/${version}`,
+  kind: 'HostDelegation',
+  metadata: { name: `d-${Object.keys(spec).join('-').toLowerCase()}` },
+  spec: { host: 'shop.example.com', namespaces: ['api'], ...spec },
+});
+
 /** Each case: an object the API server must refuse, and what its message must say. */
 const invalidObjects: [string, Manifest, RegExp][] = [
+  [
+    'a HostDelegation over a whole top-level domain',
+    delegation({ host: '*.com' }),
+    /a wildcard host must name a domain below a top-level domain/,
+  ],
+  [
+    'a HostDelegation with an unnormalised path prefix',
+    delegation({ pathPrefix: '/api//v1' }),
+    /pathPrefix must be written in normalised form/,
+  ],
   [
     'a rule with both roles and action: Deny',
     ruleWith({ action: 'Deny' }),
@@ -273,12 +295,13 @@ describe.skipIf(skip)('gatehouse CRDs on a real API server', { timeout: 60_000 }
     await cluster.stop();
   });
 
-  it('installs the four CRDs and they become Established (CEL rules within the cost budget)', () => {
+  it('installs the five CRDs and they become Established (CEL rules within the cost budget)', () => {
     expect(installed).toEqual([
       'accesspolicies.gatehouse.dev',
       'clusteraccesspolicies.gatehouse.dev',
       'rolemappings.gatehouse.dev',
       'clusterrolemappings.gatehouse.dev',
+      'hostdelegations.gatehouse.dev',
     ]);
   });
 
@@ -363,6 +386,8 @@ describe.skipIf(skip)('gatehouse CRDs on a real API server', { timeout: 60_000 }
       'Rules',
       'Mode',
       'Ready',
+      'Reason',
+      'Owners',
       'Age',
     ]);
     const app = policies.rows.find((row) => row.cells[0] === 'app');
@@ -377,6 +402,18 @@ describe.skipIf(skip)('gatehouse CRDs on a real API server', { timeout: 60_000 }
       'Hosts',
       'Rules',
       'Mode',
+      'Ready',
+      'Reason',
+      'Owners',
+      'Age',
+    ]);
+
+    const delegations = await getTable(cluster, `/apis/${group}/${version}/hostdelegations`);
+    expect(delegations.columnDefinitions.map((column) => column.name)).toEqual([
+      'Name',
+      'Host',
+      'Path',
+      'Namespaces',
       'Ready',
       'Age',
     ]);

@@ -17,10 +17,14 @@ import { installCrds } from './crd-install.ts';
 /** A first run may build kube-apiserver and etcd from source. */
 export const clusterHookTimeoutMs = 600_000;
 
+/** The IngressClass the tests' Ingresses use: the cluster default, as a controller would install. */
+export const testIngressClass = 'nginx';
+
 export async function startPolicyCluster(): Promise<KubeTestCluster> {
   const cluster = await startKubeApiServer();
   try {
     await installCrds(cluster.kubeconfigPath);
+    await new KubeAdmin(cluster.kubeconfigPath).apply(ingressClass(testIngressClass, true));
   } catch (error) {
     await cluster.stop();
     throw error;
@@ -123,6 +127,16 @@ export class KubeAdmin {
     return (body.items ?? []) as KubeObject[];
   }
 
+  /** Writes an object's status through its /status subresource (what a controller does). */
+  setStatus(object: KubeObject, status: Record<string, unknown>): Promise<KubeObject> {
+    return this.#ok(
+      'PATCH',
+      `${objectPath(object)}/status`,
+      { status },
+      'application/merge-patch+json',
+    );
+  }
+
   async namespace(name: string): Promise<void> {
     await this.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
@@ -134,7 +148,9 @@ const plurals: Readonly<Record<string, string>> = {
   RoleMapping: 'rolemappings',
   ClusterRoleMapping: 'clusterrolemappings',
   Ingress: 'ingresses',
+  IngressClass: 'ingressclasses',
   HTTPRoute: 'httproutes',
+  HostDelegation: 'hostdelegations',
   Namespace: 'namespaces',
   ClusterRole: 'clusterroles',
   ClusterRoleBinding: 'clusterrolebindings',
@@ -207,13 +223,22 @@ export function roleMapping(
   };
 }
 
-/** An Ingress declaring `hosts` (what makes a namespace own them). */
-export function ingress(name: string, namespace: string, hosts: readonly string[]): KubeObject {
+/**
+ * An Ingress declaring `hosts` (what makes a namespace own them). Without `className` it has
+ * none and takes the cluster's default IngressClass (testIngressClass).
+ */
+export function ingress(
+  name: string,
+  namespace: string,
+  hosts: readonly string[],
+  className?: string,
+): KubeObject {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'Ingress',
     metadata: { name, namespace },
     spec: {
+      ...(className === undefined ? {} : { ingressClassName: className }),
       rules: hosts.map((host) => ({
         host,
         http: {
@@ -227,6 +252,35 @@ export function ingress(name: string, namespace: string, hosts: readonly string[
         },
       })),
     },
+  };
+}
+
+/** An IngressClass, optionally the cluster default (annotation is-default-class). */
+export function ingressClass(name: string, isDefault = false): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
+    metadata: {
+      name,
+      ...(isDefault
+        ? { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }
+        : {}),
+    },
+    spec: { controller: `example.com/${name}` },
+  };
+}
+
+export function hostDelegation(
+  name: string,
+  host: string,
+  namespaces: readonly string[],
+  pathPrefix?: string,
+): KubeObject {
+  return {
+    apiVersion: 'gatehouse.dev/v1alpha1',
+    kind: 'HostDelegation',
+    metadata: { name },
+    spec: { host, namespaces, ...(pathPrefix === undefined ? {} : { pathPrefix }) },
   };
 }
 
@@ -267,9 +321,11 @@ export const httpRouteCrd: KubeObject = {
                 'x-kubernetes-preserve-unknown-fields': true,
                 properties: { hostnames: { type: 'array', items: { type: 'string' } } },
               },
+              status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
             },
           },
         },
+        subresources: { status: {} },
       },
     ],
   },
@@ -285,6 +341,29 @@ export function httpRoute(
     kind: 'HTTPRoute',
     metadata: { name, namespace },
     spec: { hostnames },
+  };
+}
+
+/** The status a Gateway controller writes on an HTTPRoute it accepted (`gateway` is ns/name). */
+export function acceptedBy(gateway: string): Record<string, unknown> {
+  const [namespace, name] = gateway.split('/');
+  return {
+    parents: [
+      {
+        parentRef: { group: 'gateway.networking.k8s.io', kind: 'Gateway', namespace, name },
+        controllerName: 'example.com/gateway-controller',
+        conditions: [
+          {
+            type: 'Accepted',
+            status: 'True',
+            reason: 'Accepted',
+            message: 'accepted',
+            lastTransitionTime: '2026-01-01T00:00:00Z',
+            observedGeneration: 1,
+          },
+        ],
+      },
+    ],
   };
 }
 

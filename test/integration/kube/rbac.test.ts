@@ -195,6 +195,8 @@ describe.skipIf(skip)('gatehouse RBAC rules on a real API server', { timeout: 60
       ).status?.allowed;
     for (const entry of kinds) expect(await allowed(group, entry.plural), entry.plural).toBe(true);
     expect(await allowed('networking.k8s.io', 'ingresses')).toBe(true);
+    expect(await allowed('networking.k8s.io', 'ingressclasses')).toBe(true);
+    expect(await allowed(group, 'hostdelegations')).toBe(true);
     // Gateway API is not installed here: the review asks the authorizer, not the resource.
     expect(await allowed('gateway.networking.k8s.io', 'httproutes')).toBe(true);
   });

@@ -1,8 +1,9 @@
 /**
  * Policy from the gatehouse.dev custom resources in the cluster (DESIGN.md "Custom resources").
  *
- * Watches the four kinds, plus Ingresses and (when the Gateway API is installed) HTTPRoutes for
- * tenancy, each through a resilient list + watch (resilient-watch.ts). Every change schedules one
+ * Watches the four kinds, plus, for tenancy (host-ownership.ts), Ingresses, IngressClasses,
+ * HostDelegations and (when the Gateway API is installed) HTTPRoutes, each through a resilient
+ * list + watch (resilient-watch.ts). Every change schedules one
  * debounced rebuild: each object is validated on its own (validate.ts: what the API server's
  * schema cannot check), the valid ones become an immutable snapshot swapped in one reference,
  * and each object gets a verdict (object-status.ts) that the Lease holder writes to its status,
@@ -24,23 +25,31 @@ import type {
   ReloadResult,
   Unsubscribe,
 } from '../../policy-source.ts';
-import { group, kinds, resourceKinds, version } from '../../resources.ts';
+import { group, hostDelegationKind, kinds, resourceKinds, version } from '../../resources.ts';
 import type { PolicyResource, ResourceKind } from '../../resources.ts';
 import { buildSnapshot } from '../../snapshot.ts';
 import type { PolicySnapshot } from '../../snapshot.ts';
 import { SnapshotHolder } from '../../snapshot-holder.ts';
-import { validateResource } from '../../validate.ts';
+import { validateHostDelegation, validateResource } from '../../validate.ts';
 import { kubeGroupVersionProbe } from './api-discovery.ts';
 import type { GroupVersionProbe } from './api-discovery.ts';
 import { EventRecorder, kubeEventSink } from './events.ts';
 import type { EventSink } from './events.ts';
 import {
   HostOwnership,
-  hostNotOwnedMessage,
+  delegationOf,
   httpRouteHosts,
+  ingressClassInfo,
   ingressHosts,
+  routeCounts,
 } from './host-ownership.ts';
-import type { HostDeclaration } from './host-ownership.ts';
+import type {
+  Delegation,
+  HostDeclaration,
+  HostJudgement,
+  IngressClassInfo,
+  RulePath,
+} from './host-ownership.ts';
 import { loadKubeConfig, ownNamespace } from './kube-config.ts';
 import { LeaderElection, kubeLeaseClient } from './leader-election.ts';
 import type { LeaseClient } from './leader-election.ts';
@@ -55,11 +64,20 @@ import type { ResourceRef, WatchTransport } from './watch-transport.ts';
 export const gatewayApi = { group: 'gateway.networking.k8s.io', version: 'v1' } as const;
 const ingressRef = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' } as const;
 const httpRouteRef = { ...gatewayApi, plural: 'httproutes' } as const;
+const ingressClassRef = {
+  group: 'networking.k8s.io',
+  version: 'v1',
+  plural: 'ingressclasses',
+} as const;
 
 export interface KubernetesSourceSettings {
   /** Empty: all namespaces. */
   readonly namespaces: readonly string[];
   readonly hostOwnership: boolean;
+  /** IngressClasses whose Ingresses count for ownership; empty: any that exists. */
+  readonly ingressClassNames?: readonly string[];
+  /** Gateways (`namespace/name`) whose accepted HTTPRoutes count; empty: any. */
+  readonly gateways?: readonly string[];
   readonly resyncPeriodMs: number;
   readonly watchdogTimeoutMs: number;
   /** Write status and Events (as the Lease holder). */
@@ -136,6 +154,8 @@ export class KubernetesPolicySource implements PolicySource {
   readonly #reloadListeners = new Set<ReloadListener>();
   readonly #policyWatches: PolicyWatch[] = [];
   readonly #ingressWatches: ResilientWatch<HostDeclaration>[] = [];
+  readonly #ingressClassWatches: ResilientWatch<IngressClassInfo>[] = [];
+  readonly #delegationWatches: ResilientWatch<PolicyObject>[] = [];
   #httpRouteWatches: ResilientWatch<HostDeclaration>[] = [];
   readonly #statusWriter: StatusWriter | null;
   readonly #events: EventRecorder | null;
@@ -172,6 +192,12 @@ export class KubernetesPolicySource implements PolicySource {
       for (const ref of this.#refs(ingressRef)) {
         this.#ingressWatches.push(this.#newWatch(ref, ingressHosts));
       }
+      // Cluster-scoped: which classes exist and which one is the default.
+      this.#ingressClassWatches.push(this.#newWatch(ingressClassRef, ingressClassInfo));
+      // Cluster-scoped, written by platform admins: who may govern a host besides its owner.
+      this.#delegationWatches.push(
+        this.#newWatch({ group, version, plural: hostDelegationKind.plural }, (object) => object),
+      );
     }
 
     const { lease } = this.#settings;
@@ -247,7 +273,12 @@ export class KubernetesPolicySource implements PolicySource {
   }
 
   get #initialWatches(): ResilientWatch<unknown>[] {
-    return [...this.#policyWatches.map((entry) => entry.watch), ...this.#ingressWatches];
+    return [
+      ...this.#policyWatches.map((entry) => entry.watch),
+      ...this.#ingressWatches,
+      ...this.#ingressClassWatches,
+      ...this.#delegationWatches,
+    ];
   }
 
   /**
@@ -262,6 +293,15 @@ export class KubernetesPolicySource implements PolicySource {
       {
         namespaces: settings.namespaces.length === 0 ? 'all' : settings.namespaces,
         hostOwnership: settings.hostOwnership,
+        ...(settings.hostOwnership
+          ? {
+              ingressClassNames:
+                (settings.ingressClassNames ?? []).length === 0
+                  ? 'any IngressClass'
+                  : settings.ingressClassNames,
+              gateways: (settings.gateways ?? []).length === 0 ? 'any' : settings.gateways,
+            }
+          : {}),
         statusWriter: settings.statusWriter,
         ...(settings.statusWriter
           ? {
@@ -424,7 +464,26 @@ export class KubernetesPolicySource implements PolicySource {
     for (const watch of [...this.#ingressWatches, ...this.#httpRouteWatches]) {
       if (watch.synced()) declarations.push(...watch.items());
     }
-    const ownership = HostOwnership.build(declarations, this.#settings.hostOwnership);
+    const ingressClasses = this.#ingressClassWatches.flatMap((watch) => [...watch.items()]);
+    const selection = {
+      ingressClassNames: this.#settings.ingressClassNames ?? [],
+      gateways: this.#settings.gateways ?? [],
+    };
+    // Only routes that route through what gatehouse protects count (host-ownership.ts).
+    const counting = declarations.filter((declaration) =>
+      routeCounts(declaration, selection, ingressClasses),
+    );
+    const delegations: Delegation[] = [];
+    const delegationVerdicts: ObjectVerdict[] = [];
+    for (const object of this.#delegationWatches.flatMap((watch) => [...watch.items()])) {
+      const judged = this.#judgeDelegation(object);
+      delegationVerdicts.push(judged.verdict);
+      if (judged.delegation !== null) delegations.push(judged.delegation);
+    }
+    const ownership = HostOwnership.build(counting, this.#settings.hostOwnership, delegations);
+    this.#options.metrics?.hostOwnershipConflicts.set(
+      this.#settings.hostOwnership ? ownership.conflictedHosts().length : 0,
+    );
 
     const verdicts: ObjectVerdict[] = [];
     const valid: { key: string; resource: PolicyResource; admitted: string[] }[] = [];
@@ -442,6 +501,7 @@ export class KubernetesPolicySource implements PolicySource {
       }
     }
     valid.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    verdicts.push(...delegationVerdicts);
 
     // Admission is part of the version: an Ingress added in a namespace changes what its
     // policies govern without changing the policies.
@@ -449,9 +509,26 @@ export class KubernetesPolicySource implements PolicySource {
     for (const entry of valid) {
       hash.update(JSON.stringify(entry.resource)).update(entry.admitted.join(',')).update('\n');
     }
+    const admittedHosts = new Map<string, ReadonlySet<string>>();
+    for (const entry of valid) {
+      if (entry.resource.kind === 'AccessPolicy') {
+        admittedHosts.set(
+          `${entry.resource.metadata.namespace ?? ''}/${entry.resource.metadata.name}`,
+          new Set(entry.admitted),
+        );
+      }
+    }
     const snapshot = buildSnapshot(
       valid.map((entry) => entry.resource),
-      { admitHost: ownership.admitHost, version: hash.digest('hex').slice(0, 16), now: this.#now },
+      {
+        // What #judge admitted, host by host (ownership and delegation, with their path limits).
+        admitHost: (policy, host) =>
+          !this.#settings.hostOwnership ||
+          policy.kind !== 'AccessPolicy' ||
+          admittedHosts.get(`${policy.namespace}/${policy.name}`)?.has(host) === true,
+        version: hash.digest('hex').slice(0, 16),
+        now: this.#now,
+      },
     );
     const previous = this.#holder.current();
     const changed = snapshot.version !== previous?.version;
@@ -466,6 +543,9 @@ export class KubernetesPolicySource implements PolicySource {
           counts: snapshot.counts,
           rejected: verdicts.filter((v) => v.reason === 'Invalid').length,
           hostNotOwned: verdicts.filter((v) => v.reason === 'HostNotOwned').length,
+          hostOwnedByAnotherNamespace: verdicts.filter(
+            (v) => v.reason === 'HostOwnedByAnotherNamespace',
+          ).length,
         },
         'policy loaded',
       );
@@ -504,23 +584,47 @@ export class KubernetesPolicySource implements PolicySource {
     const { resource } = result;
     if (resource.kind === 'AccessPolicy' || resource.kind === 'ClusterAccessPolicy') {
       const hosts = [...new Set(resource.spec.hosts)];
-      const unowned = ownership.unownedHosts(kind, base.namespace, hosts);
-      const admitted = hosts.filter((host) => !unowned.includes(host));
+      const paths: RulePath[] = resource.spec.rules.flatMap((rule) =>
+        rule.match.map((match) => ({
+          rule: rule.name,
+          exact: match.path?.type === 'Exact',
+          value: match.path?.value ?? '/',
+        })),
+      );
+      const refused: (HostJudgement & { admitted: false })[] = [];
+      const admitted: string[] = [];
+      for (const host of hosts) {
+        const judgement = ownership.judge(kind, base.namespace, host, paths);
+        if (judgement.admitted) admitted.push(host);
+        else refused.push(judgement);
+      }
+      const hostOwners =
+        kind === 'AccessPolicy' && ownership.enforced
+          ? hosts.flatMap((host) => {
+              const owner = ownership.owner(host);
+              return owner === undefined ? [] : [`${host}=${owner.namespace}`];
+            })
+          : [];
       const counts = {
         ruleCount: resource.spec.rules.length,
         mode: resource.spec.mode ?? 'Enforce',
+        ...(kind === 'AccessPolicy' ? { hostOwners } : {}),
       };
-      if (unowned.length > 0) {
-        // Owned hosts still apply: one unowned host must not take a tenant's own hosts down.
+      if (refused.length > 0) {
+        // Owned hosts still apply: one refused host must not take a tenant's own hosts down.
         const scope =
           admitted.length === 0 ? 'not applied' : `applied to ${admitted.join(', ')} only`;
+        const reason =
+          (['HostOwnedByAnotherNamespace', 'OutsideDelegatedPath', 'HostNotOwned'] as const).find(
+            (candidate) => refused.some((judgement) => judgement.reason === candidate),
+          ) ?? 'HostNotOwned';
         return {
           verdict: {
             ...base,
             ...counts,
             ready: false,
-            reason: 'HostNotOwned',
-            message: `${scope}: ${hostNotOwnedMessage(base.namespace, unowned)}`,
+            reason,
+            message: `${scope}: ${refused.map((judgement) => judgement.message).join('; ')}`,
           },
           resource,
           admitted,
@@ -553,11 +657,57 @@ export class KubernetesPolicySource implements PolicySource {
     };
   }
 
+  #judgeDelegation(object: PolicyObject): {
+    verdict: ObjectVerdict;
+    delegation: Delegation | null;
+  } {
+    const generationValue = isRecord(object.metadata) ? object.metadata.generation : undefined;
+    const base = {
+      kind: hostDelegationKind.kind,
+      plural: hostDelegationKind.plural,
+      namespace: '',
+      name: stringField(object, 'name'),
+      uid: stringField(object, 'uid'),
+      generation: typeof generationValue === 'number' ? generationValue : 0,
+      resourceVersion: stringField(object, 'resourceVersion'),
+      observedStatus: object.status,
+    };
+    const result = validateHostDelegation(
+      policyDocument({ ...object, kind: object.kind ?? hostDelegationKind.kind }),
+    );
+    if (!result.ok) {
+      const message = result.problems
+        .map((problem) => `${problem.path === '' ? 'object' : problem.path}: ${problem.message}`)
+        .join('; ');
+      return {
+        verdict: { ...base, ready: false, reason: 'Invalid', message: `not applied: ${message}` },
+        delegation: null,
+      };
+    }
+    const delegation = delegationOf(result.delegation);
+    if (delegation === null) {
+      return {
+        verdict: { ...base, ready: false, reason: 'Invalid', message: 'not applied: no host' },
+        delegation: null,
+      };
+    }
+    const where = delegation.pathPrefix === null ? '' : ` below ${delegation.pathPrefix}`;
+    return {
+      verdict: {
+        ...base,
+        ready: true,
+        reason: 'Accepted',
+        message: `host ${delegation.host}${where} delegated to namespace${delegation.namespaces.length === 1 ? '' : 's'} ${delegation.namespaces.join(', ')}${this.#settings.hostOwnership ? '' : ' (hostOwnership is off: every namespace governs every host)'}`,
+      },
+      delegation,
+    };
+  }
+
   /** Readiness gauges, and one log line per rejected object generation (every replica logs). */
   #reportVerdicts(verdicts: readonly ObjectVerdict[]): void {
     const metrics = this.#options.metrics;
     if (metrics !== undefined) {
-      for (const kind of resourceKinds) {
+      for (const kind of [...resourceKinds, hostDelegationKind.kind]) {
         const ofKind = verdicts.filter((verdict) => verdict.kind === kind);
         const ready = ofKind.filter((verdict) => verdict.ready).length;
         metrics.policyObjectsReady.set({ kind, ready: 'true' }, ready);
@@ -621,6 +771,8 @@ export interface KubernetesSourceConfig {
   readonly kubeconfig: string;
   readonly namespaces: readonly string[];
   readonly hostOwnership: boolean;
+  readonly ingressClassNames: readonly string[];
+  readonly gateways: readonly string[];
   readonly resyncPeriod: number;
   readonly watchdogTimeout: number;
   readonly statusWriter: boolean;
@@ -648,6 +800,8 @@ export function createKubernetesPolicySource(
     settings: {
       namespaces: config.namespaces,
       hostOwnership: config.hostOwnership,
+      ingressClassNames: config.ingressClassNames,
+      gateways: config.gateways,
       resyncPeriodMs: config.resyncPeriod,
       watchdogTimeoutMs: config.watchdogTimeout,
       statusWriter: config.statusWriter,

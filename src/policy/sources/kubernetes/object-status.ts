@@ -6,10 +6,18 @@
  *
  * Reasons: `Accepted` (in the snapshot), `Invalid` (refused by validation: the object is left out
  * while the rest keeps working), `HostNotOwned` (tenancy: some or all of an AccessPolicy's hosts
- * are not declared in its namespace; the owned hosts still apply).
+ * are not declared in its namespace; the owned hosts still apply), `HostOwnedByAnotherNamespace`
+ * (another namespace's route declared the host first: it owns it), `OutsideDelegatedPath` (a
+ * HostDelegation admits the namespace only below a path prefix its rules leave).
  */
 
-export const readyReasons = ['Accepted', 'Invalid', 'HostNotOwned'] as const;
+export const readyReasons = [
+  'Accepted',
+  'Invalid',
+  'HostNotOwned',
+  'HostOwnedByAnotherNamespace',
+  'OutsideDelegatedPath',
+] as const;
 export type ReadyReason = (typeof readyReasons)[number];
 
 /** gatehouse's judgement of one object, before it is written anywhere. */
@@ -29,6 +37,8 @@ export interface ObjectVerdict {
   readonly ruleCount?: number;
   readonly subjectCount?: number;
   readonly mode?: string;
+  /** AccessPolicy: `host=namespace` for each of its hosts that a namespace owns (printer column). */
+  readonly hostOwners?: readonly string[];
   /** The `status` the object carries now (from the watch). */
   readonly observedStatus: unknown;
 }
@@ -48,6 +58,7 @@ export interface ObjectStatus {
   readonly ruleCount?: number;
   readonly subjectCount?: number;
   readonly mode?: string;
+  readonly hostOwners?: readonly string[];
 }
 
 /** metav1.Condition messages are bounded (32768); a page of problems is plenty. */
@@ -97,6 +108,9 @@ export function desiredStatus(verdict: ObjectVerdict, now: number): ObjectStatus
     ...(verdict.ruleCount === undefined ? {} : { ruleCount: verdict.ruleCount }),
     ...(verdict.subjectCount === undefined ? {} : { subjectCount: verdict.subjectCount }),
     ...(verdict.mode === undefined ? {} : { mode: verdict.mode }),
+    ...(verdict.hostOwners === undefined || verdict.hostOwners.length === 0
+      ? {}
+      : { hostOwners: verdict.hostOwners }),
   };
 }
 
@@ -120,7 +134,7 @@ function canonical(value: unknown): string {
 export function statusNeedsWrite(observed: unknown, desired: ObjectStatus): boolean {
   const current = isRecord(observed) ? observed : {};
   const mine = Object.fromEntries(Object.keys(desired).map((key) => [key, current[key]] as const));
-  for (const key of ['ruleCount', 'subjectCount', 'mode'] as const) {
+  for (const key of ['ruleCount', 'subjectCount', 'mode', 'hostOwners'] as const) {
     if (!(key in desired) && current[key] !== undefined) mine[key] = current[key];
   }
   return canonical(mine) !== canonical(desired);
@@ -134,7 +148,7 @@ export function statusNeedsWrite(observed: unknown, desired: ObjectStatus): bool
 export function statusPatch(observed: unknown, desired: ObjectStatus): Record<string, unknown> {
   const current = isRecord(observed) ? observed : {};
   const status: Record<string, unknown> = { ...desired };
-  for (const key of ['ruleCount', 'subjectCount', 'mode'] as const) {
+  for (const key of ['ruleCount', 'subjectCount', 'mode', 'hostOwners'] as const) {
     if (!(key in desired) && current[key] !== undefined) status[key] = null;
   }
   return { status };
