@@ -29,18 +29,11 @@ set -euo pipefail
 OAUTH2_PROXY_VERSION=v7.15.3
 OAUTH2_PROXY_MODULE=github.com/oauth2-proxy/oauth2-proxy/v7
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo_root=$(cd "${script_dir}/../.." && pwd)
-tools_dir=${GATEHOUSE_TOOLS_DIR:-${repo_root}/.tools}
-parallelism=${GATEHOUSE_GO_BUILD_PARALLELISM:-2}
+TOOL_LOG_PREFIX=bench-tools
+# shellcheck source=scripts/lib/go-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-tool.sh"
 oauth2_proxy_dir="${tools_dir}/oauth2-proxy/${OAUTH2_PROXY_VERSION}"
 oauth2_proxy_bin="${oauth2_proxy_dir}/oauth2-proxy"
-
-log() { printf '[bench-tools] %s\n' "$*" >&2; }
-die() {
-  printf '[bench-tools] ERROR: %s\n' "$*" >&2
-  exit 1
-}
 
 mode=${1:-all}
 case "${mode}" in
@@ -71,38 +64,17 @@ ensure_wrk() {
   log "wrk: installed ($(command -v wrk))"
 }
 
-find_go() {
-  if [[ -n "${GO:-}" ]]; then
-    [[ -x "${GO}" ]] || die "GO=${GO} is not an executable Go toolchain"
-    printf '%s' "${GO}"
-  elif command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    printf '%s' /usr/local/go/bin/go
-  else
-    die "Go is not installed (not on PATH, not at /usr/local/go/bin/go). Install Go >= 1.26 or set GO=/path/to/go; it is needed to build oauth2-proxy ${OAUTH2_PROXY_VERSION} for benchmark scenario (h) (or leave (h) out: node bench/run.ts --scenarios a,a2,b,...)."
-  fi
-}
-
 ensure_oauth2_proxy() {
   if [[ -x "${oauth2_proxy_bin}" ]]; then
     log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: already built (delete to rebuild): ${oauth2_proxy_bin}"
     return
   fi
-  local go_bin
-  go_bin=$(find_go)
-  mkdir -p "${tools_dir}"
+  go_env "oauth2-proxy ${OAUTH2_PROXY_VERSION} for benchmark scenario (h) (or leave (h) out: node bench/run.ts --scenarios a,a2,b,...)"
   # One build at a time (two `make bench` runs may race).
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"${tools_dir}/.oauth2-proxy-build.lock"
-    if ! flock -n 9; then
-      log "another build holds ${tools_dir}/.oauth2-proxy-build.lock; waiting for it"
-      flock 9
-    fi
-    if [[ -x "${oauth2_proxy_bin}" ]]; then
-      log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: built by the other run: ${oauth2_proxy_bin}"
-      return
-    fi
+  take_lock oauth2-proxy-build
+  if [[ -x "${oauth2_proxy_bin}" ]]; then
+    log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: built by the other run: ${oauth2_proxy_bin}"
+    return
   fi
   local started=${SECONDS}
   mkdir -p "${oauth2_proxy_dir}"
@@ -133,30 +105,21 @@ GO
   # The version stamp as upstream's Makefile sets it, so `oauth2-proxy --version` tells.
   local ldflags="-s -w -X ${OAUTH2_PROXY_MODULE}/pkg/version.VERSION=${OAUTH2_PROXY_VERSION}"
   local -a cmd=(go build -trimpath "-ldflags=${ldflags}" -o "${oauth2_proxy_bin}.partial" "${OAUTH2_PROXY_MODULE}")
-  # GOTOOLCHAIN=local: never let the module's go directive trigger a toolchain download.
-  # CGO_ENABLED=0: a static binary like upstream's release builds; no C toolchain needed.
   (
-    export GOTOOLCHAIN=local GOWORK=off CGO_ENABLED=0
-    export GOMAXPROCS=${GOMAXPROCS:-${parallelism}}
-    export GOFLAGS="${GOFLAGS:-} -p=${parallelism} -buildvcs=false"
     cd "${src}"
-    nice -n 10 "${go_bin}" mod tidy -e
+    go_ mod tidy -e
     local gomod
-    gomod=$(nice -n 10 "${go_bin}" list -m -f '{{.GoMod}}' "${OAUTH2_PROXY_MODULE}")
+    gomod=$(go_ list -m -f '{{.GoMod}}' "${OAUTH2_PROXY_MODULE}")
     if grep -Eq '^[[:space:]]*(replace|exclude)\b' "${gomod}"; then
       echo "${gomod} has replace/exclude directives: the consumer build would differ from go install" >&2
       exit 1
     fi
-    nice -n 10 "${go_bin}" "${cmd[@]:1}"
+    go_ "${cmd[@]:1}"
   ) || die "building ${OAUTH2_PROXY_MODULE}@${OAUTH2_PROXY_VERSION} failed in ${src}"
   mv -f "${oauth2_proxy_bin}.partial" "${oauth2_proxy_bin}"
   local seconds=$((SECONDS - started))
-  {
-    printf 'binary=oauth2-proxy\nversion=%s\nmodule=%s\n' "${OAUTH2_PROXY_VERSION}" "${OAUTH2_PROXY_MODULE}"
-    printf 'go=%s\n' "$("${go_bin}" version)"
-    printf 'built_at=%s\nbuild_seconds=%s\nparallelism=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${seconds}" "${parallelism}"
-    printf 'command=cd %s && GOTOOLCHAIN=local CGO_ENABLED=0 %s\n' "${src}" "${cmd[*]}"
-  } >"${oauth2_proxy_dir}/build-info.txt"
+  write_build_info "${oauth2_proxy_dir}" oauth2-proxy "${OAUTH2_PROXY_VERSION}" "${seconds}" \
+    "cd ${src} && GOTOOLCHAIN=local CGO_ENABLED=0 ${cmd[*]}"
   log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: built ${oauth2_proxy_bin} in ${seconds}s"
 }
 

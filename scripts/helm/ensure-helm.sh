@@ -25,18 +25,11 @@ set -euo pipefail
 
 HELM_VERSION=v3.22.0
 
-script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo_root=$(cd "${script_dir}/../.." && pwd)
-tools_dir=${GATEHOUSE_TOOLS_DIR:-${repo_root}/.tools}
-parallelism=${GATEHOUSE_GO_BUILD_PARALLELISM:-2}
+TOOL_LOG_PREFIX=helm-build
+# shellcheck source=scripts/lib/go-tool.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-tool.sh"
 out_dir="${tools_dir}/helm/${HELM_VERSION}"
 helm_bin="${out_dir}/helm"
-
-log() { printf '[helm-build] %s\n' "$*" >&2; }
-die() {
-  printf '[helm-build] ERROR: %s\n' "$*" >&2
-  exit 1
-}
 
 case "${1:-build}" in
   --print-path)
@@ -61,35 +54,13 @@ if [[ -x "${helm_bin}" ]]; then
   exit 0
 fi
 
-if [[ -n "${GO:-}" ]]; then
-  [[ -x "${GO}" ]] || die "GO=${GO} is not an executable Go toolchain"
-  go_bin=${GO}
-elif command -v go >/dev/null 2>&1; then
-  go_bin=$(command -v go)
-elif [[ -x /usr/local/go/bin/go ]]; then
-  go_bin=/usr/local/go/bin/go
-else
-  die "Go is not installed (not on PATH, not at /usr/local/go/bin/go). Install Go >= 1.26 or set GO=/path/to/go; it is needed to build helm ${HELM_VERSION} for the chart tests."
-fi
-
-export GOTOOLCHAIN=local
-export GOWORK=off
-export CGO_ENABLED=0
-export GOMAXPROCS=${GOMAXPROCS:-${parallelism}}
-export GOFLAGS="${GOFLAGS:-} -p=${parallelism} -trimpath"
-
-mkdir -p "${tools_dir}"
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"${tools_dir}/.helm-build.lock"
-  if ! flock -n 9; then
-    log "another build holds ${tools_dir}/.helm-build.lock; waiting for it"
-    flock 9
-  fi
-  # The build we waited for may have produced the binary.
-  if [[ -x "${helm_bin}" ]]; then
-    printf '%s\n' "${helm_bin}"
-    exit 0
-  fi
+go_env "helm ${HELM_VERSION} for the chart tests"
+export GOFLAGS="${GOFLAGS} -trimpath"
+take_lock helm-build
+# The build we waited for may have produced the binary.
+if [[ -x "${helm_bin}" ]]; then
+  printf '%s\n' "${helm_bin}"
+  exit 0
 fi
 
 log "Go: $("${go_bin}" version) (${go_bin}); go build -p=${parallelism}, nice 10"
@@ -102,16 +73,11 @@ mkdir -p "${staging}" "${out_dir}"
 ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 cmd=(go install "-ldflags=${ldflags}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}")
 # Run outside any module so the repository has no say in the build.
-(cd "${staging}" && GOBIN="${staging}" nice -n 10 "${go_bin}" "${cmd[@]:1}") ||
+(cd "${staging}" && GOBIN="${staging}" go_ "${cmd[@]:1}") ||
   die "go install helm.sh/helm/v3/cmd/helm@${HELM_VERSION} failed"
 mv -f "${staging}/helm" "${helm_bin}"
 rm -rf "${staging}"
 seconds=$((SECONDS - started))
-{
-  printf 'binary=helm\nversion=%s\n' "${HELM_VERSION}"
-  printf 'go=%s\n' "$("${go_bin}" version)"
-  printf 'built_at=%s\nbuild_seconds=%s\nparallelism=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${seconds}" "${parallelism}"
-  printf 'command=GOBIN=%s %s\n' "${out_dir}" "${cmd[*]}"
-} >"${out_dir}/build-info.txt"
+write_build_info "${out_dir}" helm "${HELM_VERSION}" "${seconds}" "GOBIN=${out_dir} ${cmd[*]}"
 log "helm ${HELM_VERSION}: built ${helm_bin} in ${seconds}s"
 printf '%s\n' "${helm_bin}"

@@ -34,23 +34,17 @@
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-repo_root=$(cd "${script_dir}/../.." && pwd)
 
 # shellcheck source=scripts/kube/versions.env
 source "${script_dir}/versions.env"
 : "${KUBERNETES_VERSION:?KUBERNETES_VERSION missing from scripts/kube/versions.env}"
 : "${ETCD_VERSION:?ETCD_VERSION missing from scripts/kube/versions.env}"
 
-tools_dir=${GATEHOUSE_TOOLS_DIR:-${repo_root}/.tools}
-parallelism=${GATEHOUSE_GO_BUILD_PARALLELISM:-2}
+TOOL_LOG_PREFIX=kube-build
+# shellcheck source=scripts/lib/go-tool.sh
+source "${script_dir}/../lib/go-tool.sh"
 kube_apiserver_bin="${tools_dir}/kube/${KUBERNETES_VERSION}/kube-apiserver"
 etcd_bin="${tools_dir}/etcd/${ETCD_VERSION}/etcd"
-
-log() { printf '[kube-build] %s\n' "$*" >&2; }
-die() {
-  printf '[kube-build] ERROR: %s\n' "$*" >&2
-  exit 1
-}
 
 mode=${1:-all}
 case "${mode}" in
@@ -70,19 +64,6 @@ case "${mode}" in
   *) die "unknown argument '${mode}' (expected: all, kube-apiserver, etcd, --print-paths, --check)" ;;
 esac
 
-find_go() {
-  if [[ -n "${GO:-}" ]]; then
-    [[ -x "${GO}" ]] || die "GO=${GO} is not an executable Go toolchain"
-    printf '%s' "${GO}"
-  elif command -v go >/dev/null 2>&1; then
-    command -v go
-  elif [[ -x /usr/local/go/bin/go ]]; then
-    printf '%s' /usr/local/go/bin/go
-  else
-    die "Go is not installed (not on PATH, not at /usr/local/go/bin/go). Install Go >= 1.26 or set GO=/path/to/go; it is needed to build kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION} for the Kubernetes tests (or set GATEHOUSE_SKIP_KUBE=1 to skip those tests)."
-  fi
-}
-
 # Nothing to do (and no Go needed) when the requested binaries are cached.
 case "${mode}" in
   all) wanted=("${kube_apiserver_bin}" "${etcd_bin}") ;;
@@ -98,43 +79,12 @@ if [[ "${all_cached}" == true ]]; then
   exit 0
 fi
 
-go_bin=$(find_go)
-# GOTOOLCHAIN=local: never let a dependency's go directive trigger a toolchain
-# download; fail with Go's own "requires go >= X" message instead.
-export GOTOOLCHAIN=local
-export GOWORK=off
-# Static binaries, like the upstream release builds (build/root/Makefile sets
-# CGO_ENABLED=0 for kube-apiserver); also avoids needing a C toolchain.
-export CGO_ENABLED=0
-export GOMAXPROCS=${GOMAXPROCS:-${parallelism}}
-export GOFLAGS="${GOFLAGS:-} -p=${parallelism} -buildvcs=false"
-
-# Low priority: the build shares the machine with other work.
-go_() { nice -n 10 "${go_bin}" "$@"; }
+go_env "kube-apiserver ${KUBERNETES_VERSION} and etcd ${ETCD_VERSION} for the Kubernetes tests (or set GATEHOUSE_SKIP_KUBE=1 to skip those tests)"
 
 log "Go: $("${go_bin}" version) (${go_bin})"
 log "cache: ${tools_dir}; go build -p=${parallelism}, nice 10"
 
-mkdir -p "${tools_dir}"
-# One build at a time (vitest globalSetup and a manual run may race).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"${tools_dir}/.kube-build.lock"
-  if ! flock -n 9; then
-    log "another build holds ${tools_dir}/.kube-build.lock; waiting for it"
-    flock 9
-  fi
-fi
-
-write_build_info() { # <out-dir> <name> <version> <seconds> <command...>
-  local dir=$1 name=$2 version=$3 seconds=$4
-  shift 4
-  {
-    printf 'binary=%s\nversion=%s\n' "${name}" "${version}"
-    printf 'go=%s\n' "$("${go_bin}" version)"
-    printf 'built_at=%s\nbuild_seconds=%s\nparallelism=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${seconds}" "${parallelism}"
-    printf 'command=%s\n' "$*"
-  } >"${dir}/build-info.txt"
-}
+take_lock kube-build
 
 build_kube_apiserver() {
   if [[ -x "${kube_apiserver_bin}" ]]; then
