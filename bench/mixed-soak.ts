@@ -843,7 +843,8 @@ async function writePolicy(policyFile: string, state: PolicyState, serial: numbe
 /** Asks gatehouse directly, as nginx's auth subrequest would, what an anonymous canary gets. */
 async function canary(traffic: Traffic, gatehouseUrl: string): Promise<number> {
   traffic.recorder.canaryRequests++;
-  const response = await traffic.fetch(`${gatehouseUrl}/authz/nginx`, {
+  const routedHost = new URL(traffic.origin).hostname;
+  const response = await traffic.fetch(`${gatehouseUrl}/authz/nginx?host=${routedHost}`, {
     headers: {
       'x-original-url': `${traffic.origin}${canaryPath}`,
       'x-original-method': 'GET',

@@ -11,6 +11,12 @@ export function probe(request: WrkRequest): Promise<{ status: number; body: stri
   const url = new URL(request.url);
   const headers = { ...request.headers };
   if (request.rotate !== undefined) headers[request.rotate.header] = request.rotate.values[0] ?? '';
+  const rotatedPath = request.rotate?.paths?.[0];
+  if (rotatedPath !== undefined) {
+    const rotated = new URL(rotatedPath, url);
+    url.pathname = rotated.pathname;
+    url.search = rotated.search;
+  }
   return new Promise((resolve, reject) => {
     const req = httpRequest(
       {

@@ -294,7 +294,14 @@ function single(server: PinnedProcess, request: WrkRequest): RunningTarget {
   return { request, cpuPids: () => [server.pid], memoryPid: server.pid, stop: () => server.stop() };
 }
 
-const authzPath = '/authz/nginx';
+/**
+ * The documented `auth-url`, `/authz/nginx?host=$host`: nginx sends the routed host, without a
+ * port, with every check (docs/proxy-protocols.md).
+ */
+function authzPathFor(originalUrl: string): string {
+  return `/authz/nginx?host=${new URL(originalUrl).hostname}`;
+}
+const authzPath = authzPathFor(`http://${benchHost}/`);
 const guestUrl = `http://${benchHost}${guestPath}`;
 const signedInUrl = `http://${benchHost}${signedInPath}`;
 
@@ -392,7 +399,11 @@ async function policyScaleScenario(
   return single(server, {
     url: `${server.url}${authzPath}`,
     headers: ingressHeaders(first),
-    rotate: { header: 'X-Original-URL', values: set.sampleUrls },
+    rotate: {
+      header: 'X-Original-URL',
+      values: set.sampleUrls,
+      paths: set.sampleUrls.map(authzPathFor),
+    },
     expectedStatus: 200,
   });
 }
