@@ -11,13 +11,14 @@ import type { Authenticator } from './authn/authenticator.ts';
 import { AuthenticatorChain } from './authn/authenticator.ts';
 import { BearerTokenAuthenticator } from './authn/bearer-token.ts';
 import { BasicAuthenticator, type BasicAuthEvent } from './authn/basic-auth.ts';
-import { loadHtpasswdFile } from './authn/htpasswd.ts';
+import { HtpasswdFile } from './authn/htpasswd.ts';
 import type { BanEvent, LoginThrottle } from './authn/login-throttle.ts';
 import { MemoryLoginThrottle } from './authn/login-throttle-memory.ts';
 import { RedisLoginThrottle } from './authn/login-throttle-redis.ts';
 import { TrustedHeaderAuthenticator } from './authn/trusted-headers.ts';
 import { Impersonation } from './oidc/impersonation.ts';
 import type { AuthRequest } from './authz/auth-request.ts';
+import { SubjectSources, unqualifiedSubjectSources } from './authz/roles.ts';
 import type { Config } from './config/schema.ts';
 import {
   extAuthzDialect,
@@ -26,6 +27,7 @@ import {
   ProxyTrust,
 } from './dialects/dialects.ts';
 import { bearerChallengeFor, type CheckDependencies } from './http/check-route.ts';
+import { allowedProvidersForUrl } from './http/allowed-providers.ts';
 import { createMainHandler } from './http/main-app.ts';
 import { createOperationsApp, type ReadinessCheck } from './http/operations-app.ts';
 import { AssertionSigner } from './identity/assertion.ts';
@@ -100,6 +102,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
 
   const headerProfiles = createHeaderProfiles({
     defaultProfile: config.identityHeaders.profile,
+    secRoles: config.identityHeaders.secRoles,
     ...(Object.keys(config.identityHeaders.custom).length > 0
       ? { custom: { custom: config.identityHeaders.custom } }
       : {}),
@@ -123,10 +126,30 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     );
   }
   // Read before anything is opened: an htpasswd file with a non-bcrypt entry stops the start,
-  // listing every bad line (htpasswd.ts), and leaves nothing to close.
-  const htpasswdUsers = config.basicAuth.enabled
-    ? await loadHtpasswdFile(config.basicAuth.htpasswdFile)
+  // listing every bad line (htpasswd.ts). Then it is watched, so a removed user is refused
+  // within seconds; a later bad edit keeps the last good file in force.
+  const htpasswd = config.basicAuth.enabled
+    ? await HtpasswdFile.open({
+        path: config.basicAuth.htpasswdFile,
+        onReload: (result) => {
+          metrics.htpasswdReloads.inc({ result: result.ok ? 'success' : 'failure' });
+          if (!result.ok) {
+            logger.warn(
+              { component: 'basic-auth', err: result.error },
+              'htpasswd reload failed; the last good file stays in force until the file is fixed',
+            );
+          } else if (result.changed) {
+            logger.info({ component: 'basic-auth', users: result.users }, 'htpasswd reloaded');
+          }
+        },
+      })
     : undefined;
+  if (htpasswd !== undefined) {
+    closers.push(() => {
+      htpasswd.stop();
+      return Promise.resolve();
+    });
+  }
   if (config.bearer.issuers.length > 0) {
     authenticators.push(
       new BearerTokenAuthenticator({
@@ -138,6 +161,13 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
           algorithms: issuer.algorithms,
           clockSkewSeconds: Math.round(issuer.clockSkew / 1000),
           claims: issuer.claims,
+          allowUnverifiedEmail: issuer.allowUnverifiedEmail,
+        })),
+        // A bearer issuer that is also a sign-in provider names users the way sessions do.
+        providers: config.providers.map((provider) => ({
+          name: provider.name,
+          issuer: provider.issuer,
+          claims: provider.claims,
         })),
         cache: config.bearer.cache,
         fetch: fetchImpl,
@@ -197,6 +227,8 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       claims: provider.claims,
       endSession: provider.endSession,
       enabled: provider.enabled,
+      domains: provider.domains,
+      allowUnverifiedEmail: provider.allowUnverifiedEmail,
     })),
     fetch: fetchImpl,
     logger: logger.child({ component: 'providers' }),
@@ -209,11 +241,12 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     return Promise.resolve();
   });
   const refresher =
-    config.sessions.refreshMargin > 0
+    config.sessions.refreshMargin > 0 || config.sessions.revalidateInterval > 0
       ? new TokenRefresher({
           store: sessions,
           providers,
           refreshMarginMs: config.sessions.refreshMargin,
+          revalidateIntervalMs: config.sessions.revalidateInterval,
           now,
           logger: logger.child({ component: 'refresh' }),
           metrics,
@@ -221,9 +254,9 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
         })
       : undefined;
   let basic: BasicAuthenticator | undefined;
-  if (htpasswdUsers !== undefined) {
+  if (htpasswd !== undefined) {
     basic = new BasicAuthenticator({
-      users: htpasswdUsers,
+      users: () => htpasswd.users(),
       throttle: createLoginThrottle(config, sessionRedis, now, metrics, logger),
       realm: config.basicAuth.realm,
       now,
@@ -231,11 +264,20 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     });
     authenticators.push(basic);
   }
+  // Role-mapping subjects without `sources` match only these identity sources (roles.ts).
+  const unqualifiedSources = SubjectSources.of(
+    unqualifiedSubjectSources(
+      config.authz.unqualifiedSubjectSources,
+      config.providers.map((provider) => provider.name),
+    ),
+  );
   const impersonation = config.impersonation.enabled
     ? new Impersonation({
         role: config.impersonation.role,
         superRole: config.authz.superRole === '' ? null : config.authz.superRole,
-        rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
+        rolesOf: (identity) =>
+          policy.current()?.roles.rolesOf(identity, '', unqualifiedSources) ?? ['guest'],
+        policy: () => policy.current(),
       })
     : undefined;
   const sessionAuthenticator = new SessionCookieAuthenticator({
@@ -246,6 +288,18 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     ...(impersonation === undefined
       ? {}
       : { effectiveIdentity: (session) => impersonation.effectiveIdentity(session) }),
+    onImpersonationEnded: (session) => {
+      metrics.impersonations.inc({ action: 'stop', result: 'revoked' });
+      audit.record({
+        event: 'impersonation',
+        requestId: '',
+        action: 'stop',
+        result: 'success',
+        actor: session.identity.user,
+        target: session.impersonation?.user ?? '',
+        reason: 'right-lost',
+      });
+    },
   });
   authenticators.push(sessionAuthenticator);
 
@@ -258,6 +312,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     decideOptions: {
       superRole: config.authz.superRole === '' ? null : config.authz.superRole,
       noMatch: config.authz.noMatch,
+      unqualifiedSources,
     },
     headerProfiles,
     ...(assertion === undefined ? {} : { assertion }),
@@ -270,6 +325,9 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
     signInUrl: (request: AuthRequest) =>
       `${signInStart}?rd=${encodeURIComponent(request.originalUrl)}`,
     forbiddenContact: config.pages.forbiddenContact,
+    // Sign-in per organisation: the 403 page's offers name providers as the chooser does.
+    providerDisplayName: (name) =>
+      config.providers.find((provider) => provider.name === name)?.displayName || undefined,
     metrics,
     audit,
     logger: logger.child({ component: 'authz' }),
@@ -330,8 +388,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       metrics,
       audit,
       forbiddenContact: config.pages.forbiddenContact,
-      rolesOf: (identity) => policy.current()?.roles.rolesOf(identity, '') ?? ['guest'],
+      rolesOf: (identity) =>
+        policy.current()?.roles.rolesOf(identity, '', unqualifiedSources) ?? ['guest'],
       impersonation,
+      // Sign-in per organisation: /oauth2/start offers only the providers rd's policy allows.
+      allowedProviders: (rd) => allowedProvidersForUrl(rd, policy.current(), check.decideOptions),
     }),
   });
   const operationsApp = createOperationsApp({

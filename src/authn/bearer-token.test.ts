@@ -312,6 +312,38 @@ describe('BearerTokenAuthenticator: valid tokens', () => {
       'identified',
     );
   });
+
+  // Issue 15, finding 8: a policy narrows the audiences per host (authz/decide.ts), so the
+  // identity keeps the token's `aud`, one string or a list.
+  it('keeps the token’s audiences on the identity', async () => {
+    for (const [aud, expected] of [
+      ['api', ['api']],
+      [
+        ['api', 'elsewhere'],
+        ['api', 'elsewhere'],
+      ],
+    ] as const) {
+      const result = await authenticator().authenticate(
+        request(`Bearer ${await sign({ aud: aud as string | string[], sub: 'aud-test' })}`),
+      );
+      expect(result.kind === 'identified' ? result.identity.audiences : null).toEqual(expected);
+    }
+  });
+
+  it('reads the organisation from claims.organisation when configured', async () => {
+    const [corp, partner] = issuers();
+    const withOrganisation = authenticator({
+      issuers: [{ ...corp!, claims: { ...corp!.claims, organisation: 'org.name' } }, partner!],
+    });
+    const result = await withOrganisation.authenticate(
+      request(`Bearer ${await sign({ org: { name: 'PSC' }, sub: 'org-test' })}`),
+    );
+    expect(result.kind === 'identified' ? result.identity.organisation : null).toBe('PSC');
+    const without = await authenticator().authenticate(
+      request(`Bearer ${await sign({ org: { name: 'PSC' }, sub: 'org-test-2' })}`),
+    );
+    expect(without.kind === 'identified' ? without.identity.organisation : null).toBeUndefined();
+  });
 });
 
 describe('BearerTokenAuthenticator: refused tokens', () => {

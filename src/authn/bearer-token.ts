@@ -5,7 +5,14 @@ import type { AuthRequest } from '../authz/auth-request.ts';
 import { DependencyError } from '../errors.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import { parseBearerAuthorization } from './bearer-credentials.ts';
-import { type ClaimNames, identityFromClaims } from './claim-mapping.ts';
+import { type ClaimNames, identityFromClaims, readClaim } from './claim-mapping.ts';
+
+/**
+ * Claim names of an issuer (or of the sign-in provider with the same issuer URL), with the
+ * claim of the organisation (`claims.organisation`; empty or undefined: none), which
+ * `Organisation` role-mapping subjects match.
+ */
+type IssuerClaimNames = ClaimNames & { readonly organisation?: string | undefined };
 import type { Identity } from './identity.ts';
 import { IssuerKeySet } from './issuer-key-set.ts';
 import { LruCache } from './lru-cache.ts';
@@ -30,7 +37,7 @@ export interface BearerIssuer {
   readonly algorithms: readonly string[];
   /** Tolerance for `exp` / `nbf` against our clock, in seconds. */
   readonly clockSkewSeconds: number;
-  readonly claims: ClaimNames;
+  readonly claims: IssuerClaimNames;
   /**
    * Keep e-mail addresses without `email_verified: true` (OpenID Connect Core §5.1); default
    * false. Machine-token issuers rarely send the claim: turning this on lets whoever can put an
@@ -43,7 +50,7 @@ export interface BearerIssuer {
 export interface BearerProviderMapping {
   readonly name: string;
   readonly issuer: string;
-  readonly claims: ClaimNames;
+  readonly claims: IssuerClaimNames;
 }
 
 export interface BearerTokenAuthenticatorOptions {
@@ -103,7 +110,7 @@ interface ConfiguredIssuer {
   readonly config: BearerIssuer;
   readonly keys: IssuerKeySet;
   /** The issuer's claims, or those of the sign-in provider with the same issuer URL. */
-  readonly claims: ClaimNames;
+  readonly claims: IssuerClaimNames;
 }
 
 /**
@@ -209,21 +216,38 @@ export class BearerTokenAuthenticator implements Authenticator {
       return this.#reject(code, config.name);
     }
 
-    const { sub, exp } = payload;
+    const { sub, exp, aud } = payload;
     if (typeof sub !== 'string' || sub === '') {
       return this.#reject(TokenRejections.MissingClaim, config.name);
     }
+    // RFC 7519 §4.1.3: one string or an array of strings; jwtVerify matched one of the issuer's.
+    // Kept on the identity so a policy can narrow them per host (authz/decide.ts).
+    const audiences = Object.freeze(
+      (Array.isArray(aud) ? (aud as unknown[]) : [aud]).filter(
+        (value): value is string => typeof value === 'string',
+      ),
+    );
+    const identity = identityFromClaims({
+      claims: payload,
+      subject: sub,
+      names: issuer.claims,
+      provider: config.name,
+      method: 'bearer',
+      allowUnverifiedEmail: config.allowUnverifiedEmail,
+      // jwtVerify checked `exp` is present and numeric.
+      ...(typeof exp === 'number' ? { expiresAt: exp } : {}),
+    });
+    const organisationClaim = issuer.claims.organisation;
+    const organisation =
+      organisationClaim === undefined || organisationClaim === ''
+        ? undefined
+        : readClaim(payload, organisationClaim);
     return {
       kind: 'identified',
-      identity: identityFromClaims({
-        claims: payload,
-        subject: sub,
-        names: issuer.claims,
-        provider: config.name,
-        method: 'bearer',
-        allowUnverifiedEmail: config.allowUnverifiedEmail,
-        // jwtVerify checked `exp` is present and numeric.
-        ...(typeof exp === 'number' ? { expiresAt: exp } : {}),
+      identity: Object.freeze({
+        ...identity,
+        ...(typeof organisation === 'string' && organisation !== '' ? { organisation } : {}),
+        audiences,
       }),
     };
   }

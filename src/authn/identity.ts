@@ -12,7 +12,13 @@ export interface Identity {
   readonly preferredUsername?: string;
   readonly givenName?: string;
   readonly familyName?: string;
+  /**
+   * The organisation the user belongs to: a provider's `claims.organisation`, or geOrchestra's
+   * `preauth-org`. Matched by `Organisation` subjects; sent upstream as `sec-org`.
+   */
   readonly organisation?: string;
+  /** The organisation's display name, where known (geOrchestra's `sec-orgname`). */
+  readonly organisationName?: string;
   readonly groups: readonly string[];
   /** Raw claims for `Claim` role-mapping subjects and custom header rules. */
   readonly claims: Readonly<Record<string, unknown>>;
@@ -29,6 +35,12 @@ export interface Identity {
    * assertion's `act` claim (RFC 8693 §4.1), so the upstream can tell who really acts.
    */
   readonly actor?: IdentityActor;
+  /**
+   * Bearer identities only: the token's `aud` (RFC 7519 §4.1.3), already checked against the
+   * issuer's configured audiences. A policy naming `authentication.bearer.audiences` needs one
+   * of them here (authz/decide.ts).
+   */
+  readonly audiences?: readonly string[];
 }
 
 /** The real user behind an impersonated identity. */
@@ -50,6 +62,29 @@ export type IdentitySource =
 
 export function identitySource(identity: Identity): IdentitySource {
   if (identity.actor !== undefined) return 'impersonation';
+  switch (identity.method) {
+    case 'session':
+      return `provider/${identity.provider}`;
+    case 'bearer':
+      return `issuer/${identity.provider}`;
+    case 'header':
+      return 'preauth';
+    case 'basic':
+      return 'basic';
+  }
+}
+
+/** The sources a role-mapping subject can name (`sources`); impersonation is not one of them. */
+export type SubjectSource = `provider/${string}` | `issuer/${string}` | 'preauth' | 'basic';
+
+/**
+ * The source role-mapping subjects are matched against (authz/roles.ts): the identity's own, and
+ * for an impersonated identity the target's, which is a user of the impersonator's provider (the
+ * target is named within the provider the impersonator signed in with). So an impersonation
+ * grants exactly what a session of the target would, never what another source's namesake holds.
+ */
+export function subjectSource(identity: Identity): SubjectSource {
+  if (identity.actor !== undefined) return `provider/${identity.actor.provider}`;
   switch (identity.method) {
     case 'session':
       return `provider/${identity.provider}`;

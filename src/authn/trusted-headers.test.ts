@@ -76,6 +76,35 @@ describe('TrustedHeaderAuthenticator', () => {
     expect(ignored).toEqual([]);
   });
 
+  it('carries preauth-provider and preauth-provider-id into the claims', async () => {
+    const { auth } = authenticator();
+    const result = await auth.authenticate(
+      request({
+        ...georchestra,
+        'preauth-provider': 'proconnect',
+        'preauth-provider-id': '{base64}' + Buffer.from('ü-4711').toString('base64'),
+        'x-gatehouse-preauth-secret': secret,
+      }),
+    );
+    expect(result.kind === 'identified' ? result.identity.claims : null).toEqual({
+      'preauth-provider': 'proconnect',
+      'preauth-provider-id': 'ü-4711',
+    });
+    expect(result.kind === 'identified' ? result.identity.organisation : null).toBe('PSC');
+  });
+
+  it('rejects a preauth-provider-id that does not decode', async () => {
+    const { auth } = authenticator();
+    const result = await auth.authenticate(
+      request({
+        ...georchestra,
+        'preauth-provider-id': 'a\u0001b',
+        'x-gatehouse-preauth-secret': secret,
+      }),
+    );
+    expect(result).toEqual({ kind: 'rejected', code: 'malformed-preauth' });
+  });
+
   it('accepts an IPv4-mapped IPv6 peer (dual-stack socket) and the flag in any case', async () => {
     const { auth } = authenticator();
     const result = await auth.authenticate(

@@ -38,7 +38,15 @@ export const malformedPreauth = 'malformed-preauth';
  */
 export const preauthHeaderPrefix = 'preauth-';
 
-/** geOrchestra's security-proxy header set (geOrchestra docs, "pre-authentication"). */
+/**
+ * geOrchestra's pre-authentication header set, as its gateway reads it
+ * (georchestra-gateway PreauthAuthenticationManager: PREAUTH_USERNAME … PREAUTH_PROVIDER_ID; the
+ * flag `sec-georchestra-preauthenticated` parsed with `Boolean.parseBoolean`). `preauth-provider`
+ * and `preauth-provider-id` name the external provider that authenticated the user and the
+ * user's id there (geOrchestra's `GeorchestraUser.oAuth2Provider` / `oAuth2Uid`); they become the
+ * identity's claims `preauth-provider` / `preauth-provider-id` and the assertion's
+ * `gatehouse_preauth_provider(_id)`.
+ */
 export const georchestraHeaders = {
   flag: 'sec-georchestra-preauthenticated',
   username: 'preauth-username',
@@ -46,6 +54,8 @@ export const georchestraHeaders = {
   firstName: 'preauth-firstname',
   lastName: 'preauth-lastname',
   organisation: 'preauth-org',
+  provider: 'preauth-provider',
+  providerId: 'preauth-provider-id',
 } as const;
 
 export interface TrustedHeaderAuthenticatorOptions {
@@ -169,6 +179,8 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     const givenName = decodeOptional(headers[georchestraHeaders.firstName]);
     const familyName = decodeOptional(headers[georchestraHeaders.lastName]);
     const organisation = decodeOptional(headers[georchestraHeaders.organisation]);
+    const provider = decodeOptional(headers[georchestraHeaders.provider]);
+    const providerId = decodeOptional(headers[georchestraHeaders.providerId]);
     const groups = this.#groups(headers);
     if (
       username === null ||
@@ -176,10 +188,15 @@ export class TrustedHeaderAuthenticator implements Authenticator {
       !givenName.ok ||
       !familyName.ok ||
       !organisation.ok ||
+      !provider.ok ||
+      !providerId.ok ||
       groups === null
     ) {
       return { kind: 'rejected', code: malformedPreauth };
     }
+    const claims: Record<string, string> = {};
+    if (provider.value !== undefined) claims[georchestraHeaders.provider] = provider.value;
+    if (providerId.value !== undefined) claims[georchestraHeaders.providerId] = providerId.value;
     const identity: Identity = {
       subject: username,
       user: username,
@@ -191,7 +208,7 @@ export class TrustedHeaderAuthenticator implements Authenticator {
         : {}),
       ...(organisation.value === undefined ? {} : { organisation: organisation.value }),
       groups,
-      claims: {},
+      claims: Object.freeze(claims),
       provider: 'header',
       method: 'header',
     };

@@ -14,6 +14,7 @@ import type { AuthRequest } from './auth-request.ts';
 import { decide } from './decide.ts';
 import type { DecideOptions } from './decide.ts';
 import { normalisePath } from './path.ts';
+import { SubjectSources } from './roles.ts';
 
 const options: DecideOptions = { superRole: 'admin', noMatch: 'deny' };
 
@@ -813,5 +814,120 @@ describe('decide: guardrails (ClusterAccessPolicy rules with enforcement: Guardr
     expect(
       decide(request('shop.example.com', '/catalog'), null, snapshot, options).guardrail,
     ).toBeUndefined();
+  });
+});
+
+// Issue 15, finding 8: a token minted for `idm-api` was accepted on every host trusting its
+// issuer. A policy naming `authentication.bearer.audiences` accepts only tokens naming one.
+describe('bearer audiences per policy', () => {
+  const withAudiences = (audiences: string[], rules: AccessRule[]): AnyAccessPolicy => {
+    const base = policy({ name: 'idm', hosts: ['idm.test'], rules });
+    return { ...base, spec: { ...base.spec, authentication: { bearer: { audiences } } } };
+  };
+  const snapshot = buildSnapshot([
+    withAudiences(
+      ['idm-api'],
+      [
+        prefix('public', '/public', ['guest']),
+        prefix('closed', '/closed', 'Deny'),
+        prefix('api', '/', ['authenticated']),
+      ],
+    ),
+    policy({ name: 'shop', hosts: ['shop.test'], rules: [prefix('api', '/', ['authenticated'])] }),
+  ]);
+  const token = (audiences: string[] | undefined): Identity =>
+    identity({
+      method: 'bearer',
+      provider: 'machines',
+      ...(audiences === undefined ? {} : { audiences }),
+    });
+
+  it('refuses a token for another audience with 401 invalid-credentials, guest rules included', () => {
+    for (const path of ['/users', '/public']) {
+      expect(
+        decide(request('idm.test', path), token(['shop-api']), snapshot, options),
+      ).toMatchObject({
+        outcome: 'unauthenticated',
+        reason: 'invalid-credentials',
+        rule: { policy: 'idm' },
+      });
+    }
+    expect(
+      decide(request('idm.test', '/users'), token(undefined), snapshot, options),
+    ).toMatchObject({ outcome: 'unauthenticated', reason: 'invalid-credentials' });
+  });
+
+  it('accepts a token naming one of them', () => {
+    expect(
+      decide(request('idm.test', '/users'), token(['other', 'idm-api']), snapshot, options),
+    ).toMatchObject({ outcome: 'allow', reason: 'role-granted' });
+  });
+
+  it('keeps a Deny rule a Deny', () => {
+    expect(
+      decide(request('idm.test', '/closed'), token(['shop-api']), snapshot, options),
+    ).toMatchObject({ outcome: 'forbidden', reason: 'deny-rule' });
+  });
+
+  it('leaves a policy without audiences, and sessions, to the issuer’s configured audiences', () => {
+    expect(decide(request('shop.test', '/'), token(['shop-api']), snapshot, options)).toMatchObject(
+      { outcome: 'allow' },
+    );
+    expect(decide(request('idm.test', '/users'), identity(), snapshot, options)).toMatchObject({
+      outcome: 'allow',
+    });
+  });
+
+  it('applies to a guardrail that names audiences too', () => {
+    const guarded = buildSnapshot([
+      {
+        ...policy({
+          kind: 'ClusterAccessPolicy',
+          name: 'guard',
+          hosts: ['idm.test'],
+          rules: [{ ...prefix('all', '/', ['authenticated']), enforcement: 'Guardrail' }],
+        }),
+        spec: {
+          hosts: ['idm.test'],
+          rules: [{ ...prefix('all', '/', ['authenticated']), enforcement: 'Guardrail' }],
+          authentication: { bearer: { audiences: ['idm-api'] } },
+        },
+      },
+      policy({ name: 'open', hosts: ['idm.test'], rules: [prefix('all', '/', ['guest'])] }),
+    ]);
+    expect(decide(request('idm.test', '/'), token(['shop-api']), guarded, options)).toMatchObject({
+      outcome: 'unauthenticated',
+      reason: 'invalid-credentials',
+    });
+  });
+});
+
+// Issue 15, finding 2: decide() passes the configured unqualified sources to the role index.
+describe('identity sources in decide()', () => {
+  const snapshot = buildSnapshot([
+    app,
+    mapping(['app-admin'], [{ kind: 'User', name: 'bob' }], 'demo', 'bob-admin'),
+    mapping(['admin'], [{ kind: 'Group', name: 'admins' }], undefined, 'super'),
+  ]);
+  const corp = { ...options, unqualifiedSources: SubjectSources.of(['provider/corp']) };
+
+  it('grants unqualified subjects to the default source only', () => {
+    const bob = identity({ user: 'bob', subject: 'bob', provider: 'corp' });
+    expect(decide(request('app.localhost', '/admin'), bob, snapshot, corp).outcome).toBe('allow');
+    for (const other of [
+      { ...bob, provider: 'partner' },
+      { ...bob, method: 'bearer' as const, provider: 'machines' },
+      { ...bob, method: 'header' as const },
+    ]) {
+      expect(decide(request('app.localhost', '/admin'), other, snapshot, corp)).toMatchObject({
+        outcome: 'forbidden',
+        reason: 'missing-role',
+      });
+    }
+    const frontAdmin = identity({ method: 'header', groups: ['admins'] });
+    expect(decide(request('app.localhost', '/admin'), frontAdmin, snapshot, corp)).toMatchObject({
+      outcome: 'forbidden',
+      reason: 'missing-role',
+    });
   });
 });

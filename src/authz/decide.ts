@@ -11,6 +11,7 @@ import type { CompiledMatch } from './rule-index.ts';
 import { requestHostName } from './host.ts';
 import { Reasons } from './reasons.ts';
 import type { Reason } from './reasons.ts';
+import { SubjectSources } from './roles.ts';
 
 export interface DecideOptions {
   /** A role that satisfies every rule except `action: Deny`; null disables it. Config default: `admin`. */
@@ -20,11 +21,20 @@ export interface DecideOptions {
    * `authenticate` → as if a rule required `authenticated`; `allow` → 200 `default-allow`.
    */
   readonly noMatch: 'deny' | 'authenticate' | 'allow';
+  /**
+   * The sources a role-mapping subject without `sources` matches (configuration
+   * `authz.unqualifiedSubjectSources`, default the first OpenID provider; roles.ts
+   * unqualifiedSubjectSources). The service always sets it. Omitted: every source, as before
+   * subjects were bound to sources — only for tools and tests that have no configuration.
+   */
+  readonly unqualifiedSources?: SubjectSources;
 }
 
+/** For tools and tests without a configuration: unqualified subjects match every source. */
 export const defaultDecideOptions: DecideOptions = Object.freeze({
   superRole: 'admin',
   noMatch: 'deny',
+  unqualifiedSources: SubjectSources.every,
 });
 
 /** The scope of ClusterRoleMappings, used when no namespaced policy is involved. */
@@ -54,8 +64,11 @@ function refusedByGuardrail(
   snapshot: PolicySnapshot,
   options: DecideOptions,
 ): Decision | null {
-  const roles = snapshot.roles.rolesOf(identity, guard.scope);
+  const roles = snapshot.roles.rolesOf(identity, guard.scope, options.unqualifiedSources);
   if (guard.deny) return decision('forbidden', Reasons.DenyRule, guard.rule, roles, identity);
+  if (!audienceAccepted(guard.rule, identity)) {
+    return decision('unauthenticated', Reasons.InvalidCredentials, guard.rule, roles, identity);
+  }
   if (holdsAny(roles, guard.rule.requiredRoles)) return null;
   if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
     return null;
@@ -63,6 +76,22 @@ function refusedByGuardrail(
   return identity === null
     ? decision('unauthenticated', Reasons.AuthenticationRequired, guard.rule, roles, identity)
     : decision('forbidden', Reasons.MissingRole, guard.rule, roles, identity);
+}
+
+/**
+ * Finding 8 (bearer audiences per policy): a bearer token is accepted for a policy's hosts only
+ * when its `aud` names one of the policy's `authentication.bearer.audiences`; a policy that names
+ * none accepts the issuer's configured audiences (checked when the token was verified). Without
+ * it, a token minted for `idm-api` opens every host that trusts its issuer. Only bearer
+ * identities carry audiences; sessions, pre-authentication and Basic users are not restricted.
+ */
+function audienceAccepted(rule: MatchedRule, identity: Identity | null): boolean {
+  const accepted = rule.bearerAudiences;
+  if (accepted === undefined || identity === null || identity.method !== 'bearer') return true;
+  const audiences = identity.audiences;
+  if (audiences === undefined) return false;
+  for (const audience of audiences) if (accepted.includes(audience)) return true;
+  return false;
 }
 
 function holdsAny(held: readonly string[], required: readonly string[]): boolean {
@@ -81,7 +110,7 @@ export function decide(
       'forbidden',
       Reasons.AmbiguousPath,
       null,
-      snapshot.roles.rolesOf(identity, clusterScope),
+      snapshot.roles.rolesOf(identity, clusterScope, options.unqualifiedSources),
       identity,
     );
   }
@@ -100,7 +129,7 @@ export function decide(
   const passed: Decision['guardrail'] = guard === null ? undefined : guard.rule;
 
   if (match === null) {
-    const roles = snapshot.roles.rolesOf(identity, clusterScope);
+    const roles = snapshot.roles.rolesOf(identity, clusterScope, options.unqualifiedSources);
     switch (options.noMatch) {
       case 'allow':
         return decision('allow', Reasons.DefaultAllow, null, roles, identity, passed);
@@ -121,9 +150,14 @@ export function decide(
   }
 
   const { rule } = match;
-  const roles = snapshot.roles.rolesOf(identity, match.scope);
+  const roles = snapshot.roles.rolesOf(identity, match.scope, options.unqualifiedSources);
   // Deny comes first: it denies everyone, the super role and anonymous callers included.
   if (match.deny) return decision('forbidden', Reasons.DenyRule, rule, roles, identity, passed);
+  // A token minted for another audience is no credential for these hosts, whatever the rule
+  // asks (a guest rule included), as a token that fails verification is not.
+  if (!audienceAccepted(rule, identity)) {
+    return decision('unauthenticated', Reasons.InvalidCredentials, rule, roles, identity, passed);
+  }
   if (holdsAny(roles, rule.requiredRoles)) {
     return decision('allow', Reasons.RoleGranted, rule, roles, identity, passed);
   }

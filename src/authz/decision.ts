@@ -35,6 +35,10 @@ export interface MatchedRule {
   readonly basicAuth?: boolean;
   /** `spec.upstreamTokens`: which of the session's tokens go upstream, in which headers. */
   readonly upstreamTokens?: UpstreamTokens;
+  /** `spec.authentication.providers`: the providers allowed to sign in for the policy's hosts. */
+  readonly providers?: readonly string[];
+  /** `spec.authentication.bearer.audiences`: the `aud` a bearer token must name for these hosts. */
+  readonly bearerAudiences?: readonly string[];
 }
 
 export interface UpstreamTokens {

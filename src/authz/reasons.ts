@@ -18,6 +18,8 @@ export const Reasons = {
 
   /** No rule of any policy matches the host, path and method. */
   NoMatchingRule: 'no-matching-rule',
+  /** The session's provider is not among the policy's `authentication.providers` (sign-in per organisation). */
+  ProviderNotAllowed: 'provider-not-allowed',
   /** The matched rule has `action: Deny`. */
   DenyRule: 'deny-rule',
   /** The identity holds none of the matched rule's roles. */

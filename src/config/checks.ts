@@ -30,6 +30,7 @@ export function checkConfig(config: Config): PendingProblem[] {
   checkProviders(config, report);
   checkPreAuthentication(config, report);
   checkBasicAuth(config, report);
+  checkUnqualifiedSubjectSources(config, report);
   return problems;
 }
 
@@ -309,4 +310,28 @@ function checkBasicAuth(config: Config, report: Report): void {
   for (const key of ['findTime', 'banTime'] as const) {
     if (basic.throttle[key] < 1000) report(['basicAuth', 'throttle', key], 'must be at least 1s');
   }
+}
+
+/**
+ * `authz.unqualifiedSubjectSources` names sources that exist: a typo would silently take every
+ * unqualified role away from the users it meant, or (worse) mean a source added later inherits
+ * them without anyone deciding so.
+ */
+function checkUnqualifiedSubjectSources(config: Config, report: Report): void {
+  const providers = new Set(config.providers.map((provider) => provider.name));
+  const issuers = new Set(config.bearer.issuers.map((issuer) => issuer.name));
+  config.authz.unqualifiedSubjectSources.forEach((source, index) => {
+    const at = ['authz', 'unqualifiedSubjectSources', index];
+    if (source.startsWith('provider/')) {
+      const name = source.slice('provider/'.length);
+      if (!providers.has(name)) report(at, `names provider "${name}", which is not configured`);
+    } else if (source.startsWith('issuer/')) {
+      const name = source.slice('issuer/'.length);
+      if (!issuers.has(name)) report(at, `names bearer issuer "${name}", which is not configured`);
+    } else if (source === 'preauth' && !config.preAuthentication.enabled) {
+      report(at, 'is preauth, but preAuthentication is not enabled');
+    } else if (source === 'basic' && !config.basicAuth.enabled) {
+      report(at, 'is basic, but basicAuth is not enabled');
+    }
+  });
 }

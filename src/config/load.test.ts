@@ -61,7 +61,11 @@ describe('loadConfig defaults', () => {
       shutdownTimeout: 20_000,
     });
     expect(config.trustedProxies).toEqual([]);
-    expect(config.authz).toEqual({ noMatch: 'deny', superRole: 'admin' });
+    expect(config.authz).toEqual({
+      noMatch: 'deny',
+      superRole: 'admin',
+      unqualifiedSubjectSources: [],
+    });
     expect(config.routes.prefix).toBe('/oauth2');
     expect(config.sessions.store).toBe('memory');
     expect(config.sessions.cookie).toEqual({
@@ -216,6 +220,32 @@ sessions:
 });
 
 describe('loadConfig cross-field rules', () => {
+  // Issue 15, finding 2: a typo here would silently move unqualified roles to nobody, or to a
+  // source added later.
+  it('requires authz.unqualifiedSubjectSources to name configured sources', () => {
+    expect(
+      lines(
+        problemsOf(
+          'authz: { unqualifiedSubjectSources: [provider/corp, issuer/ci, preauth, basic, partner] }',
+        ),
+      ),
+    ).toEqual([
+      'authz.unqualifiedSubjectSources[4]: must be provider/<name>, issuer/<name>, preauth or basic',
+    ]);
+    expect(
+      lines(
+        problemsOf(
+          'authz: { unqualifiedSubjectSources: [provider/corp, issuer/ci, preauth, basic] }',
+        ),
+      ),
+    ).toEqual([
+      'authz.unqualifiedSubjectSources[0]: names provider "corp", which is not configured',
+      'authz.unqualifiedSubjectSources[1]: names bearer issuer "ci", which is not configured',
+      'authz.unqualifiedSubjectSources[2]: is preauth, but preAuthentication is not enabled',
+      'authz.unqualifiedSubjectSources[3]: is basic, but basicAuth is not enabled',
+    ]);
+  });
+
   it('requires secure cookies for SameSite=None', () => {
     expect(lines(problemsOf('sessions: { cookie: { sameSite: none, secure: false } }'))).toContain(
       'sessions.cookie.sameSite: none requires sessions.cookie.secure: true',

@@ -119,10 +119,13 @@ const CustomHeaderValue = Type.Union(
   [
     ...CustomHeaderFields.map((field) => Type.Literal(field)),
     Type.String({ pattern: '^claim:\\S+$' }),
+    Type.Literal('roles:georchestra'),
+    Type.String({ pattern: '^literal:[\\x21-\\x7e]([\\x20-\\x7e]{0,254}[\\x21-\\x7e])?$' }),
   ],
   {
-    description: 'The identity field sent in this header, or `claim:<name>` for a raw claim.',
-    errorMessage: `must be one of ${CustomHeaderFields.join(', ')} or claim:<name>`,
+    description:
+      'The identity field sent in this header, `claim:<name>` for a raw claim, `roles:georchestra` for geOrchestra-style roles, or `literal:<text>` for a fixed value.',
+    errorMessage: `must be one of ${CustomHeaderFields.join(', ')}, claim:<name>, roles:georchestra or literal:<text>`,
   },
 );
 
@@ -275,6 +278,17 @@ export const ConfigSchema = Type.Object(
         'Outcome when no rule matches: `deny` (403), `authenticate` (any signed-in user) or `allow`.',
       ),
       superRole: Text('admin', 'Role that satisfies every rule. Empty: no super role.'),
+      unqualifiedSubjectSources: Type.Array(
+        Type.String({
+          pattern: '^((provider|issuer)/[a-z0-9]([a-z0-9-]*[a-z0-9])?|preauth|basic)$',
+          errorMessage: 'must be provider/<name>, issuer/<name>, preauth or basic',
+        }),
+        {
+          default: [],
+          description:
+            'Identity sources that RoleMapping subjects without `sources` match: `provider/<name>`, `issuer/<name>`, `preauth`, `basic`. Empty: the first OpenID provider only (none without providers), so adding a provider, an issuer or a pre-authentication front never hands out existing roles. Listing more sources makes their users namesakes of each other: a `bob` from any of them gets the roles mapped to `User bob`.',
+        },
+      ),
     }),
 
     identityHeaders: Section('Identity headers sent to the upstream.', {
@@ -289,6 +303,11 @@ export const ConfigSchema = Type.Object(
           'Headers of the `custom` profile: header name → identity field or `claim:<name>`.',
         envKeyStyle: 'header',
       }),
+      secRoles: OneOf(
+        ['georchestra', 'list'],
+        'georchestra',
+        "How the `sec` profile sends `sec-roles`: `georchestra` (`ROLE_`-prefixed, upper-cased, `-` as `_`, joined with `;`, as geOrchestra's applications parse it) or `list` (the role names, comma-separated).",
+      ),
       rejectClientCopies: Flag(
         true,
         'Deny requests that carry their own copy of an identity header in a spelling a proxy may not strip.',
@@ -400,8 +419,20 @@ export const ConfigSchema = Type.Object(
             username: Text('sub', 'Claim of the user name.'),
             email: Text('email', 'Claim of the e-mail address.'),
             groups: Text('groups', 'Claim of the group list.'),
+            groupsSeparator: Text(
+              '',
+              'Split a groups claim that is ONE string on exactly this text (e.g. `;`). Empty: such a string is one group. Arrays are never split.',
+            ),
             name: Text('name', 'Claim of the display name.'),
+            organisation: Text(
+              '',
+              'Claim of the organisation (`Organisation` subjects). Empty: none.',
+            ),
           }),
+          allowUnverifiedEmail: Flag(
+            false,
+            "Keep e-mail addresses without `email_verified: true` (OpenID Connect Core §5.1). A risk: whoever can put an address into this issuer's tokens holds every role mapped to it and to its domain.",
+          ),
         }),
         { default: [], description: 'Trusted issuers. Empty: bearer tokens are not accepted.' },
       ),
@@ -471,6 +502,10 @@ export const ConfigSchema = Type.Object(
         '0s',
         "Renew a session's access token with its refresh token when it expires within this margin, one request per session at a time (0 disables; token pass-through needs it).",
       ),
+      revalidateInterval: Duration(
+        '5m',
+        'Re-validate a session with its provider this long after it was last validated (refresh token grant, or userinfo without a refresh token), under the refresh lock: groups and claims are replaced, and a refusal ends the session, so a group removed or an account disabled at the provider takes effect (0 disables).',
+      ),
     }),
 
     providers: Type.Array(
@@ -497,9 +532,38 @@ export const ConfigSchema = Type.Object(
           email: Text('email', 'Claim of the e-mail address.'),
           name: Text('name', 'Claim of the display name.'),
           groups: Text('groups', 'Claim of the group list.'),
+          groupsSeparator: Text(
+            '',
+            'Split a groups claim that is ONE string on exactly this text (e.g. `;`). Empty: such a string is one group. Arrays are never split.',
+          ),
+          organisation: Text(
+            '',
+            "Claim of the user's organisation (dotted paths allowed): the identity's `organisation`, matched by `Organisation` subjects and sent as `sec-org`. Empty: none.",
+          ),
+          organisationName: Text(
+            '',
+            "Claim of the organisation's display name, sent as geOrchestra's `sec-orgname`. Empty: none.",
+          ),
         }),
+        domains: Type.Array(
+          Type.String({
+            maxLength: 253,
+            pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$',
+            errorMessage: '{value} is not a lower-case domain name (partner.com)',
+          }),
+          {
+            default: [],
+            maxItems: 64,
+            description:
+              'Home-realm discovery: e-mail domains (exact, no subdomains) whose people sign in with this provider; the chooser then takes an e-mail address and sends them straight here with `login_hint`.',
+          },
+        ),
         endSession: Flag(false, 'Sign out at the provider too (RP-initiated logout).'),
         enabled: Flag(true, 'Offer this provider.'),
+        allowUnverifiedEmail: Flag(
+          false,
+          "Keep e-mail addresses the provider does not mark `email_verified: true` (OpenID Connect Core §5.1), for providers that never send the claim. A risk: whoever can put an address into this provider's tokens is announced upstream under it and holds every role mapped to it and to its domain.",
+        ),
       }),
       { default: [], description: 'OpenID Providers for browser sign-in.' },
     ),

@@ -55,7 +55,6 @@ export interface Dialect {
   respond(decision: Decision, request: AuthRequest, inputs: RespondInputs): CheckResponse;
 }
 
-
 /** The single error every adapter throws for input it cannot understand: a 400, never a guess. */
 export function malformedRequest(message: string): BadRequestError {
   return new BadRequestError(message);

@@ -17,7 +17,13 @@ import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { SessionTokens } from '../sessions/session.ts';
 import { BadRequestError, GatehouseError } from '../errors.ts';
-import { forbiddenPage, pageSecurityHeaders } from './pages.ts';
+import {
+  applyProviderRestriction,
+  providerNotAllowed,
+  signInUrlWithProvider,
+  withProvider,
+} from '../oidc/provider-restriction.ts';
+import { forbiddenPage, pageSecurityHeaders, type SignInOffer } from './pages.ts';
 
 /** Everything one external-auth check needs, built once at start by the composition root. */
 export interface CheckDependencies {
@@ -30,8 +36,16 @@ export interface CheckDependencies {
   readonly assertion?: AssertionSigner;
   readonly proxyTrust: ProxyTrust;
   readonly rejectForgedIdentityHeaders: boolean;
-  /** Absolute sign-in URL carrying the original URL as `rd`. */
+  /**
+   * Absolute sign-in URL carrying the original URL as `rd`. When the matched rule allows exactly
+   * one provider (`spec.authentication.providers`), the check adds `provider=<name>` to it.
+   */
   readonly signInUrl: (request: AuthRequest) => string;
+  /**
+   * The name shown for a provider on the 403 page's sign-in offers (`providers[].displayName`);
+   * absent or undefined: the provider's name.
+   */
+  readonly providerDisplayName?: ((provider: string) => string | undefined) | undefined;
   readonly forbiddenContact: string;
   readonly metrics: Metrics;
   /** Every denial is one line on the audit trail. */
@@ -125,6 +139,13 @@ export async function handleCheck(
       if (identity !== null)
         deps.metrics.authentications.inc({ method: identity.method, result: 'identified' });
       decision = decide(request, identity, snapshot, deps.decideOptions);
+      // Sign-in per organisation: a session from a provider the rule does not allow is no
+      // identity on these hosts (oidc/provider-restriction.ts).
+      if (identity !== null) {
+        decision = applyProviderRestriction(decision, () =>
+          decide(request, null, snapshot, deps.decideOptions),
+        );
+      }
     }
   }
 
@@ -146,7 +167,10 @@ export async function handleCheck(
       answered.outcome === 'allow' ? await upstreamHeadersFor(answered, request, deps) : [],
     identityHeaderNames: guard.removeNames,
     // Only a 401 carries it; building it costs an encodeURIComponent of the whole URL.
-    signInUrl: answered.outcome === 'unauthenticated' ? deps.signInUrl(request) : '',
+    signInUrl:
+      answered.outcome === 'unauthenticated'
+        ? signInUrlWithProvider(deps.signInUrl(request), answered.rule?.providers)
+        : '',
     ...(challenge === undefined ? {} : { challenge }),
     ...(challenges === undefined ? {} : { challenges }),
   });
@@ -222,6 +246,7 @@ function writeResponse(
       reason: decision.reason,
       requestId: request.requestId,
       contact: deps.forbiddenContact,
+      signInOffers: signInOffersOf(decision, request, deps),
     });
   } else if (response.status >= 400) {
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -229,6 +254,24 @@ function writeResponse(
   }
   res.setHeader('Content-Length', Buffer.byteLength(body));
   res.end(body);
+}
+
+/**
+ * For a session from a provider the host does not allow: one sign-in link per allowed provider,
+ * each coming back to the denied address. Signing in there replaces the session.
+ */
+function signInOffersOf(
+  decision: Decision,
+  request: AuthRequest,
+  deps: CheckDependencies,
+): readonly SignInOffer[] | undefined {
+  const allowed = decision.rule?.providers;
+  if (decision.reason !== providerNotAllowed || allowed === undefined) return undefined;
+  const signInUrl = deps.signInUrl(request);
+  return allowed.map((provider) => ({
+    displayName: deps.providerDisplayName?.(provider) ?? provider,
+    href: withProvider(signInUrl, provider),
+  }));
 }
 
 function logDecision(

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Reasons, type Reason } from '../authz/reasons.ts';
+import { providerNotAllowed } from '../oidc/provider-restriction.ts';
 
 /**
  * Small server-rendered pages (portal, 403, sign-in errors, signed out). No script at all and no
@@ -104,6 +105,10 @@ const reasonExplanations: ReadonlyMap<string, string> = new Map<Reason, string>(
     Reasons.ForgedIdentityHeader,
     'The request carried an identity header that only the sign-in service may set.',
   ],
+  [
+    providerNotAllowed,
+    'This address is only for people who sign in with the account of another organisation than the one you are signed in with.',
+  ],
   [Reasons.MalformedRequest, 'The request could not be understood.'],
   [
     Reasons.DependencyFailure,
@@ -116,6 +121,13 @@ export function explainReason(reason: string): string {
   return reasonExplanations.get(reason) ?? 'Access to this address was refused.';
 }
 
+/** A link on the 403 page to sign in with a provider the denied address allows. */
+export interface SignInOffer {
+  readonly displayName: string;
+  /** Absolute: the page is shown on the application's host. */
+  readonly href: string;
+}
+
 export function forbiddenPage(options: {
   host: string;
   path: string;
@@ -126,7 +138,18 @@ export function forbiddenPage(options: {
   portalHref?: string | undefined;
   /** The sign-out confirmation, to come back to the denied address as another user. */
   signOutHref?: string | undefined;
+  /** Providers the address allows (reason `provider-not-allowed`): a sign-in button for each. */
+  signInOffers?: readonly SignInOffer[] | undefined;
 }): string {
+  const offers =
+    options.signInOffers === undefined || options.signInOffers.length === 0
+      ? ''
+      : `\n<nav aria-label="Sign-in providers">\n<ul class="providers">\n${options.signInOffers
+          .map(
+            (offer) =>
+              `<li><a class="button" href="${escapeHtml(offer.href)}">Sign in with ${escapeHtml(offer.displayName)}</a></li>`,
+          )
+          .join('\n')}\n</ul>\n</nav>`;
   const links: string[] = [];
   if (options.portalHref !== undefined) {
     links.push(`<a href="${escapeHtml(options.portalHref)}">Who am I signed in as?</a>`);
@@ -143,7 +166,7 @@ export function forbiddenPage(options: {
     stylesheetHref: null,
     body: `<h1>Access denied</h1>
 ${where}
-<p>${escapeHtml(explainReason(options.reason))}</p>
+<p>${escapeHtml(explainReason(options.reason))}</p>${offers}
 <p>${escapeHtml(options.contact)}</p>
 <dl class="muted">
 <dt>Reason</dt><dd><code id="reason">${escapeHtml(options.reason)}</code></dd>

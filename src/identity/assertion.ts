@@ -49,6 +49,15 @@ export interface AssertionClaims {
   readonly gatehouse_source: IdentitySource;
   readonly email?: string;
   readonly name?: string;
+  /** The identity's organisation (a provider's `claims.organisation`, or `preauth-org`). */
+  readonly org?: string;
+  /**
+   * For a pre-authenticated identity: the front's `preauth-provider` and `preauth-provider-id`
+   * (the external provider that authenticated the user and its id there; geOrchestra keeps them
+   * as `GeorchestraUser.oAuth2Provider` / `oAuth2Uid`).
+   */
+  readonly gatehouse_preauth_provider?: string;
+  readonly gatehouse_preauth_provider_id?: string;
   readonly groups: readonly string[];
   readonly roles: readonly string[];
   readonly sid?: string;
@@ -163,6 +172,8 @@ export class AssertionSigner {
       identity.name ?? null,
       identity.groups,
       identity.expiresAt ?? null,
+      identity.organisation ?? null,
+      preauthProviderOf(identity),
     ]);
   }
 
@@ -182,6 +193,8 @@ export class AssertionSigner {
       gatehouse_source: identitySource(identity),
       ...(identity.email === undefined ? {} : { email: identity.email }),
       ...(identity.name === undefined ? {} : { name: identity.name }),
+      ...(identity.organisation === undefined ? {} : { org: identity.organisation }),
+      ...preauthProviderClaims(identity),
       groups: [...identity.groups],
       roles: [...input.roles],
       ...(sid === undefined ? {} : { sid }),
@@ -207,4 +220,20 @@ export class AssertionSigner {
     this.#cache.set(cacheKey, token, (exp - this.#refreshMarginSeconds) * 1000);
     return token;
   }
+}
+
+/** The claims trusted-headers.ts stores `preauth-provider` / `preauth-provider-id` under. */
+function preauthProviderClaims(identity: Identity): Record<string, string> {
+  if (identity.method !== 'header') return {};
+  const provider = identity.claims['preauth-provider'];
+  const providerId = identity.claims['preauth-provider-id'];
+  return {
+    ...(typeof provider === 'string' ? { gatehouse_preauth_provider: provider } : {}),
+    ...(typeof providerId === 'string' ? { gatehouse_preauth_provider_id: providerId } : {}),
+  };
+}
+
+function preauthProviderOf(identity: Identity): string | null {
+  const claims = preauthProviderClaims(identity);
+  return Object.keys(claims).length === 0 ? null : JSON.stringify(claims);
 }

@@ -39,15 +39,65 @@ describe('built-in header profiles', () => {
     ]);
   });
 
-  it('sec renders geOrchestra names', () => {
-    expect(compileHeaderProfile(builtInProfiles.sec).render(zoe, roles)).toEqual([
+  it('sec renders what geOrchestra consumers parse: sec-proxy, sec-orgname, ROLE_ roles joined with ;', () => {
+    const withOrgName: Identity = { ...zoe, organisationName: 'ACME Corporation' };
+    expect(compileHeaderProfile(builtInProfiles.sec).render(withOrgName, roles)).toEqual([
+      ['sec-proxy', 'true'],
       ['sec-username', 'zoe'],
       ['sec-email', 'zoe@example.com'],
       ['sec-firstname', '{base64}Wm/Dqw=='],
       ['sec-lastname', `{base64}${Buffer.from('Ñandú').toString('base64')}`],
       ['sec-org', 'ACME'],
-      ['sec-roles', 'guest,authenticated,shop-admin'],
+      ['sec-orgname', 'ACME Corporation'],
+      ['sec-roles', 'ROLE_GUEST;ROLE_AUTHENTICATED;ROLE_SHOP_ADMIN'],
     ]);
+  });
+
+  it('sec says sec-proxy: true on every allowed request, anonymous ones included', () => {
+    const anonymous = compileHeaderProfile(builtInProfiles.sec).render(null, ['guest']);
+    expect(anonymous).toContainEqual(['sec-proxy', 'true']);
+    expect(anonymous).toContainEqual(['sec-roles', 'ROLE_GUEST']);
+    expect(anonymous).toContainEqual(['sec-orgname', '']);
+  });
+
+  it('sec keeps ROLE_ names as they are and never doubles a role', () => {
+    const profile = createHeaderProfiles({ defaultProfile: 'sec' }).get('sec');
+    const rendered = profile.render(zoe, ['ROLE_USER', 'gn-editor', 'GN_EDITOR', 'a;b', 'x,y']);
+    expect(rendered).toContainEqual(['sec-roles', 'ROLE_USER;ROLE_GN_EDITOR']);
+  });
+
+  it('sec sends comma-separated role names with secRoles: list', () => {
+    const profile = createHeaderProfiles({ defaultProfile: 'sec', secRoles: 'list' }).get('sec');
+    expect(profile.render(zoe, roles)).toContainEqual([
+      'sec-roles',
+      'guest,authenticated,shop-admin',
+    ]);
+  });
+
+  it('a custom profile may use roles:georchestra and literal:<text>', () => {
+    const profile = compileHeaderProfile({
+      name: 'custom',
+      headers: {
+        'X-Roles': 'roles:georchestra',
+        'X-Via': 'literal:gatehouse v1',
+        'X-Org': 'organisation',
+      },
+    });
+    expect(profile.render(zoe, roles)).toEqual([
+      ['X-Roles', 'ROLE_GUEST;ROLE_AUTHENTICATED;ROLE_SHOP_ADMIN'],
+      ['X-Via', 'gatehouse v1'],
+      ['X-Org', 'ACME'],
+    ]);
+    for (const literal of [
+      'literal:',
+      'literal: padded',
+      'literal:a\r\nb',
+      `literal:${'x'.repeat(257)}`,
+    ]) {
+      expect(() => compileHeaderProfile({ name: 'custom', headers: { 'X-Via': literal } })).toThrow(
+        /literal/,
+      );
+    }
   });
 
   it.each(Object.values(builtInProfiles))(
@@ -56,7 +106,11 @@ describe('built-in header profiles', () => {
       const profile = compileHeaderProfile(definition);
       const anonymous = profile.render(null, []);
       expect(anonymous.map(([name]) => name)).toEqual(Object.keys(definition.headers));
-      expect(anonymous.every(([, value]) => value === '')).toBe(true);
+      // Only a fixed text (`sec-proxy: true`) is ever non-empty without an identity.
+      const sources: Readonly<Record<string, string>> = definition.headers;
+      expect(
+        anonymous.every(([name, value]) => value === '' || sources[name]?.startsWith('literal:')),
+      ).toBe(true);
       const sparse = profile.render(
         { subject: 's', user: 'u', groups: [], claims: {}, provider: 'p', method: 'bearer' },
         ['guest'],

@@ -12,6 +12,7 @@ export const headerFields = [
   'givenName',
   'familyName',
   'organisation',
+  'organisationName',
   'groups',
   'roles',
   'provider',
@@ -19,12 +20,29 @@ export const headerFields = [
 
 export type HeaderField = (typeof headerFields)[number];
 
-/** Where a header's value comes from: an identity field, or a raw token claim (`claim:<name>`). */
-export type HeaderSource = HeaderField | `claim:${string}`;
+/**
+ * Where a header's value comes from: an identity field, a raw token claim (`claim:<name>`), the
+ * roles in geOrchestra's form (`roles:georchestra`), or a fixed text (`literal:<text>`).
+ */
+export type HeaderSource =
+  HeaderField | `claim:${string}` | typeof georchestraRolesSource | `literal:${string}`;
+
+/**
+ * The roles as geOrchestra's consumers read `sec-roles`: each name `ROLE_`-prefixed and
+ * upper-cased (`-` becoming `_`), joined with `;`. geOrchestra's security-proxy joins the
+ * granted authorities with ";" (georchestra/georchestra security-proxy
+ * SecurityRequestHeaderProvider.buildRolesList); its gateway splits `preauth-roles` on ";"
+ * (georchestra-gateway PreauthAuthenticationManager.map); and its consumers split `sec-roles` on
+ * ";" and compare full `ROLE_*` names (console HomeController: `roles.split(";")`,
+ * `rolesList.contains("ROLE_MOD_LDAPADMIN")`; the header JSP; camptocamp/nextcloud_georchestra:
+ * `explode(";", …)`, `in_array("ROLE_ADMINISTRATOR", …)`). A comma would make geOrchestra's
+ * `SecurityHeaders.decode` read the value as several `{base64}` items, so it is never used here.
+ */
+export const georchestraRolesSource = 'roles:georchestra';
 
 export interface HeaderProfileDefinition {
   readonly name: string;
-  /** Header name → source, in the order the headers are sent. */
+  /** Header name → source (`HeaderSource`), in the order the headers are sent. */
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -71,16 +89,25 @@ export const builtInProfiles = {
       'Remote-Roles': 'roles',
     },
   },
-  /** geOrchestra's security-proxy names (lists are comma-separated here, see the report). */
+  /**
+   * geOrchestra's security-proxy names (commons SecurityHeaders: `sec-proxy`, `sec-username`,
+   * `sec-email`, `sec-firstname`, `sec-lastname`, `sec-org`, `sec-orgname`, `sec-roles`).
+   * `sec-proxy: true` rides on every allowed request, as the security-proxy and the gateway send
+   * it (gateway docs "Headers": "Indicates the request comes from the proxy"); `sec-org` is the
+   * organisation's id and `sec-orgname` its display name; `sec-roles` is in geOrchestra's form
+   * (`georchestraRolesSource`) unless `createHeaderProfiles({ secRoles: 'list' })`.
+   */
   sec: {
     name: 'sec',
     headers: {
+      'sec-proxy': 'literal:true',
       'sec-username': 'user',
       'sec-email': 'email',
       'sec-firstname': 'givenName',
       'sec-lastname': 'familyName',
       'sec-org': 'organisation',
-      'sec-roles': 'roles',
+      'sec-orgname': 'organisationName',
+      'sec-roles': georchestraRolesSource,
     },
   },
 } as const satisfies Readonly<Record<string, HeaderProfileDefinition>>;
@@ -146,6 +173,29 @@ function claimRenderer(claim: string): Renderer {
   };
 }
 
+/** Role names the policy schema allows (`rolePattern`); anything else is never sent in a list. */
+const roleNameText = /^[A-Za-z0-9:._@-]{1,128}$/;
+
+/** `admin` → `ROLE_ADMIN`, `gn-editor` → `ROLE_GN_EDITOR`; `ROLE_USER` stays as it is. */
+export function georchestraRoleName(role: string): string {
+  const upper = role.toUpperCase().replaceAll('-', '_');
+  return upper.startsWith('ROLE_') ? upper : `ROLE_${upper}`;
+}
+
+/** See `georchestraRolesSource`. Renders once per distinct role list (lists are shared). */
+export function georchestraRoles(roles: readonly string[]): string {
+  const names: string[] = [];
+  for (const role of roles) {
+    if (!roleNameText.test(role)) continue;
+    const name = georchestraRoleName(role);
+    if (!names.includes(name)) names.push(name);
+  }
+  return names.join(';');
+}
+
+/** A fixed header value: visible ASCII, inner spaces allowed, at most 256 characters. */
+const literalText = /^[\x21-\x7e](?:[\x20-\x7e]{0,254}[\x21-\x7e])?$/;
+
 function fieldRenderer(field: HeaderField): Renderer {
   switch (field) {
     case 'roles':
@@ -165,6 +215,18 @@ function isHeaderField(value: string): value is HeaderField {
 }
 
 function compileSource(profile: string, header: string, source: string): Renderer {
+  if (source === georchestraRolesSource) {
+    return (_identity, roles) => georchestraRoles(roles);
+  }
+  if (source.startsWith('literal:')) {
+    const text = source.slice('literal:'.length);
+    if (!literalText.test(text)) {
+      throw new HeaderProfileError(
+        `identity header profile "${profile}": header "${header}" has a literal that is not 1-256 visible ASCII characters`,
+      );
+    }
+    return () => text;
+  }
   if (source.startsWith('claim:')) {
     const claim = source.slice('claim:'.length);
     if (claim === '') {
@@ -177,7 +239,7 @@ function compileSource(profile: string, header: string, source: string): Rendere
   if (!isHeaderField(source)) {
     throw new HeaderProfileError(
       `identity header profile "${profile}": header "${header}" has unknown source "${source}"; ` +
-        `use one of ${headerFields.join(', ')} or claim:<name>`,
+        `use one of ${headerFields.join(', ')}, claim:<name>, ${georchestraRolesSource} or literal:<text>`,
     );
   }
   return fieldRenderer(source);
@@ -234,6 +296,12 @@ export interface HeaderProfilesOptions {
   readonly defaultProfile: string;
   /** Operator-defined profiles: profile name → (header name → source). */
   readonly custom?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /**
+   * How the `sec` profile sends `sec-roles`: `georchestra` (default: `ROLE_`-prefixed,
+   * upper-cased, `;`-joined, as geOrchestra's consumers parse it) or `list` (the role names as
+   * they are, comma-separated like every other profile's list).
+   */
+  readonly secRoles?: 'georchestra' | 'list' | undefined;
 }
 
 export interface HeaderProfiles {
@@ -254,7 +322,14 @@ export interface HeaderProfiles {
 export function createHeaderProfiles(options: HeaderProfilesOptions): HeaderProfiles {
   const profiles = new Map<string, CompiledHeaderProfile>();
   for (const definition of Object.values(builtInProfiles)) {
-    profiles.set(definition.name, compileHeaderProfile(definition));
+    profiles.set(
+      definition.name,
+      compileHeaderProfile(
+        definition.name === 'sec' && options.secRoles === 'list'
+          ? { name: 'sec', headers: { ...definition.headers, 'sec-roles': 'roles' } }
+          : definition,
+      ),
+    );
   }
   for (const [name, headers] of Object.entries(options.custom ?? {})) {
     if (profiles.has(name)) {

@@ -20,6 +20,7 @@ export class Metrics {
   readonly basicAuth: Counter<'result'>;
   readonly basicAuthBans: Counter<'scope'>;
   readonly impersonations: Counter<'action' | 'result'>;
+  readonly htpasswdReloads: Counter<'result'>;
   readonly upstreamTokens: Counter<'token' | 'result'>;
 
   // -- policy ----------------------------------------------------------------------------------
@@ -141,8 +142,14 @@ export class Metrics {
     });
     this.impersonations = new Counter({
       name: 'gatehouse_impersonations_total',
-      help: 'Impersonation starts and stops by result (success, refused).',
+      help: 'Impersonation starts and stops by result (success, refused; revoked: an impersonation ended because it lost its right).',
       labelNames: ['action', 'result'],
+      registers,
+    });
+    this.htpasswdReloads = new Counter({
+      name: 'gatehouse_htpasswd_reloads_total',
+      help: 'Re-reads of the htpasswd file by result (success, failure). A failure keeps the last good file.',
+      labelNames: ['result'],
       registers,
     });
     this.upstreamTokens = new Counter({

@@ -13,6 +13,11 @@ import { defaultSignInLimits, signInPaths, type SignInOptions } from './sign-in-
 export interface StartInput {
   readonly rd: string | undefined;
   readonly provider: string | undefined;
+  /**
+   * An e-mail address typed on the chooser (home-realm discovery): its domain picks the provider
+   * whose `domains` list it, and it is passed on as `login_hint`.
+   */
+  readonly loginHint?: string | undefined;
   readonly cookieHeader: string | undefined;
   readonly requestId: string;
   /**
@@ -33,7 +38,17 @@ export interface ProviderChoice {
 }
 
 export type StartOutcome =
-  | { readonly kind: 'choose'; readonly providers: readonly ProviderChoice[] }
+  | {
+      readonly kind: 'choose';
+      readonly providers: readonly ProviderChoice[];
+      /**
+       * Home-realm discovery is offered (some provider lists `domains`): the chooser takes an
+       * e-mail address, sent back to `<prefix>/start` with this `rd`.
+       */
+      readonly discovery?: { readonly rd: string; readonly loginHint: string } | undefined;
+      /** Why the chooser is shown again (an address no provider claims). */
+      readonly notice?: string | undefined;
+    }
   | {
       readonly kind: 'redirect';
       readonly location: string;
@@ -69,20 +84,51 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
   const { logger, metrics, providers } = options;
   const target = { url: destinationOf(options, input.rd, 'sign-in', input.requestId) };
 
-  const enabled = providers.enabled();
+  // Sign-in per organisation: only the providers the destination's policy allows.
+  const allowed = options.allowedProviders?.(target.url);
+  const offered = providers
+    .enabled()
+    .filter((provider) => allowed === undefined || allowed.includes(provider.name));
+  if (allowed !== undefined && offered.length === 0) {
+    return {
+      kind: 'error',
+      status: 403,
+      title: 'No sign-in for this address',
+      message:
+        'None of the sign-in providers allowed for this address is available here. Please tell whoever gave you the link.',
+    };
+  }
+  const loginHint = loginHintOf(input.loginHint);
   let providerName = input.provider;
   if (providerName === undefined || providerName === '') {
-    if (enabled.length > 1) {
+    // Home-realm discovery: the address's domain names the organisation's provider.
+    const realm = loginHint === undefined ? undefined : providerForAddress(offered, loginHint);
+    if (realm !== undefined) {
+      providerName = realm.name;
+    } else if (offered.length > 1 || input.loginHint !== undefined) {
+      const discovery = offered.some((provider) => (provider.domains ?? []).length > 0);
       return {
         kind: 'choose',
-        providers: enabled.map((provider) => ({
+        providers: offered.map((provider) => ({
           name: provider.name,
           displayName: provider.displayName === '' ? provider.name : provider.displayName,
           href: `${paths.prefix}/start?${new URLSearchParams({ provider: provider.name, rd: target.url }).toString()}`,
         })),
+        ...(discovery
+          ? { discovery: { rd: target.url, loginHint: input.loginHint?.slice(0, 254) ?? '' } }
+          : {}),
+        ...(input.loginHint === undefined
+          ? {}
+          : {
+              notice:
+                loginHint === undefined
+                  ? 'That is not an e-mail address. Enter yours, or choose how to sign in.'
+                  : `No organisation here signs in with addresses at ${domainOf(loginHint)}. Choose how to sign in.`,
+            }),
       };
+    } else {
+      providerName = offered[0]?.name;
     }
-    providerName = enabled[0]?.name;
   }
   if (providerName === undefined || !providers.has(providerName)) {
     return {
@@ -90,6 +136,16 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
       status: 400,
       title: 'Unknown sign-in provider',
       message: 'The sign-in provider in this link is not offered here.',
+    };
+  }
+  if (!offered.some((provider) => provider.name === providerName)) {
+    return {
+      kind: 'error',
+      status: 403,
+      title: 'Sign-in provider not allowed here',
+      message: `This address accepts sign-in with ${offered
+        .map((provider) => (provider.displayName === '' ? provider.name : provider.displayName))
+        .join(', ')} only. Please start again from the address itself.`,
     };
   }
   const provider = providers.get(providerName);
@@ -177,6 +233,8 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
     nonce,
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
+    // OpenID Connect Core §3.1.2.1: a hint the provider may use to fill in the login form.
+    ...(loginHint === undefined ? {} : { login_hint: loginHint }),
   });
   metrics.logins.inc({ provider: provider.options.name, stage: 'started', reason: '' });
   logger.debug(
@@ -203,4 +261,33 @@ export async function startLogin(options: SignInOptions, input: StartInput): Pro
         }
       : {}),
   };
+}
+
+/** RFC 5321 §4.5.3.1.3: a path is at most 256 octets, so an address at most 254 characters. */
+const maxAddressLength = 254;
+
+/**
+ * A typed address fit for discovery and `login_hint`: trimmed, one `@`, no space or control
+ * character, a dotted domain; undefined otherwise.
+ */
+export function loginHintOf(raw: string | undefined): string | undefined {
+  const value = raw?.trim();
+  if (value === undefined || value === '' || value.length > maxAddressLength) return undefined;
+  if (!/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+\.[^\s@\p{Cc}]+$/u.test(value)) return undefined;
+  return value;
+}
+
+function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/** The offered provider whose `domains` lists the address's domain (exact, case-insensitive). */
+export function providerForAddress<P extends { readonly domains?: readonly string[] | undefined }>(
+  offered: readonly P[],
+  address: string,
+): P | undefined {
+  const domain = domainOf(address);
+  return offered.find((provider) =>
+    (provider.domains ?? []).some((listed) => listed.toLowerCase() === domain),
+  );
 }

@@ -1,5 +1,20 @@
 import type { ClaimNames } from '../authn/claim-mapping.ts';
 
+/** A provider's claim names: the shared ones plus the organisation of its users. */
+export interface ProviderClaimNames extends ClaimNames {
+  /**
+   * Claim of the user's organisation (`providers[].claims.organisation`, dotted paths allowed):
+   * the identity's `organisation`, matched by `Organisation` subjects and sent upstream as
+   * `sec-org`. Undefined or empty: the provider's users have no organisation.
+   */
+  readonly organisation?: string | undefined;
+  /**
+   * Claim of the organisation's display name (`providers[].claims.organisationName`), sent as
+   * geOrchestra's `sec-orgname`. Undefined or empty: not known.
+   */
+  readonly organisationName?: string | undefined;
+}
+
 /** One OpenID Provider users may sign in with; the composition root maps `providers[]` onto it. */
 export interface ProviderOptions {
   /** Short name, used in URLs, logs, metrics and session records. */
@@ -13,7 +28,7 @@ export interface ProviderOptions {
   readonly scopes: readonly string[];
   /** Extra authorization request parameters (`prompt`, `acr_values`…); never state/nonce/PKCE. */
   readonly authorizationParams: Readonly<Record<string, string>>;
-  readonly claims: ClaimNames;
+  readonly claims: ProviderClaimNames;
   /** Sign out at the provider too (OpenID Connect RP-Initiated Logout 1.0). */
   readonly endSession: boolean;
   /** Default true. Disabled providers are neither discovered nor offered. */
@@ -27,4 +42,11 @@ export interface ProviderOptions {
    * to that address and its domain, and is announced upstream under it.
    */
   readonly allowUnverifiedEmail?: boolean | undefined;
+  /**
+   * Home-realm discovery (`providers[].domains`): e-mail domains whose people sign in here. The
+   * chooser then takes an e-mail address and sends a person of `partner.com` straight to this
+   * provider, with the address as `login_hint` (OpenID Connect Core §3.1.2.1). Exact, lower-case
+   * domain names; no subdomains. Empty or undefined: the provider is only chosen by its button.
+   */
+  readonly domains?: readonly string[] | undefined;
 }

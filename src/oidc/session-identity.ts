@@ -3,22 +3,21 @@ import {
   readClaim,
   readGroups,
   withoutUnverifiedEmail,
-  type ClaimNames,
 } from '../authn/claim-mapping.ts';
 import type { Logger } from 'pino';
 import type { Identity } from '../authn/identity.ts';
 import { boundClaims } from '../sessions/session-claims.ts';
 import type { Session, SessionIdentity } from '../sessions/session.ts';
-import type { ProviderOptions } from './provider-options.ts';
+import type { ProviderClaimNames, ProviderOptions } from './provider-options.ts';
 
 /**
  * Maps verified ID token (and userinfo) claims onto the identity a session keeps, through the
- * provider's claim names (`claims.username/email/name/groups`, dotted paths allowed), and turns a
+ * provider's claim names (`claims.username/email/name/groups/organisation`, dotted paths allowed), and turns a
  * stored session back into the `Identity` that decide() and the header profiles read.
  */
 export function sessionIdentityFromClaims(
   allClaims: Readonly<Record<string, unknown>>,
-  names: ClaimNames,
+  names: ProviderClaimNames,
   subject: string,
   options: { readonly allowUnverifiedEmail?: boolean | undefined } = {},
 ): SessionIdentity {
@@ -38,6 +37,14 @@ export function sessionIdentityFromClaims(
     ['preferredUsername', 'preferred_username'],
     ['givenName', 'given_name'],
     ['familyName', 'family_name'],
+    // The organisation is a first-class claim only where the operator names it
+    // (`providers[].claims.organisation`): no standard claim carries it.
+    ...(names.organisation === undefined || names.organisation === ''
+      ? []
+      : [['organisation', names.organisation] as [keyof SessionIdentity, string]]),
+    ...(names.organisationName === undefined || names.organisationName === ''
+      ? []
+      : [['organisationName', names.organisationName] as [keyof SessionIdentity, string]]),
   ];
   for (const [field, claim] of fields) {
     const value = text(claim);
@@ -71,6 +78,9 @@ export function identityOfSession(session: Session): Identity {
     ...(identity.givenName === undefined ? {} : { givenName: identity.givenName }),
     ...(identity.familyName === undefined ? {} : { familyName: identity.familyName }),
     ...(identity.organisation === undefined ? {} : { organisation: identity.organisation }),
+    ...(identity.organisationName === undefined
+      ? {}
+      : { organisationName: identity.organisationName }),
   });
 }
 

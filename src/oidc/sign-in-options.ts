@@ -53,6 +53,13 @@ export interface SignInOptions {
   readonly proxyTrust?: ProxyTrust | undefined;
   readonly store: SessionStore;
   readonly providers: ProviderRegistry;
+  /**
+   * Sign-in per organisation: the providers allowed for a destination (the validated `rd`), from
+   * `spec.authentication.providers` of the policy that governs it (http/allowed-providers.ts);
+   * undefined: every provider. `/oauth2/start` offers only those, and goes straight to the one
+   * when there is one. Absent: every destination allows every provider.
+   */
+  readonly allowedProviders?: ((rd: string) => readonly string[] | undefined) | undefined;
   readonly now: () => number;
   readonly fetch: typeof globalThis.fetch;
   readonly random?: ((size: number) => Buffer) | undefined;

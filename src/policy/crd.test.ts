@@ -104,6 +104,7 @@ describe('customResourceDefinitions', () => {
       'Group',
       'EmailDomain',
       'Claim',
+      'Organisation',
     ]);
   });
 

@@ -10,7 +10,7 @@ describe('policy reference', () => {
     expect(reference).toContain('| `hosts` | list of string | yes | 1–64 items');
     expect(reference).toContain('| `rules[].match[].path.type` | `Exact` \\| `PathPrefix` | yes |');
     expect(reference).toContain(
-      '| `subjects[].kind` | `User` \\| `Group` \\| `EmailDomain` \\| `Claim` |',
+      '| `subjects[].kind` | `User` \\| `Group` \\| `EmailDomain` \\| `Claim` \\| `Organisation` |',
     );
   });
 

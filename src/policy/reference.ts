@@ -67,6 +67,13 @@ ${kindRows}
 6. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
    roles of the ClusterRoleMappings and of the RoleMappings in the matched policy's namespace. The
    super role (\`authz.superRole\`, default \`admin\`) satisfies every rule except \`action: Deny\`.
+   A subject matches only identities of the sources it names (\`sources: [provider/corp]\`,
+   \`issuer/<name>\`, \`preauth\`, \`basic\`); a subject without \`sources\` matches only the sources
+   of configuration \`authz.unqualifiedSubjectSources\` (default: the first OpenID provider), so a
+   partner IdP's \`bob\`, a token with \`sub: bob\` and a pre-authenticated \`bob\` are not the
+   corporate \`bob\`. A bearer token must name one of the matched policy's
+   \`authentication.bearer.audiences\` in its \`aud\`, when the policy names any (else 401
+   \`invalid-credentials\`, whatever the rule).
 7. **Outcome**: allowed → 200 with identity headers; a rule \`guest\` does not satisfy and no
    signed-in caller → 401 (sign in); a signed-in caller without a role → 403.
 8. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if its namespace owns it (the

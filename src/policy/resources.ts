@@ -275,6 +275,35 @@ export const AccessPolicySpecSchema = Type.Object({
               'Machine clients may use HTTP Basic (configuration `basicAuth`): a 401 from this policy carries `WWW-Authenticate: Basic realm=...` so they know to send credentials.',
           }),
         ),
+        providers: Type.Optional(
+          Type.Array(
+            Type.String({
+              minLength: 1,
+              maxLength: 63,
+              pattern: '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$',
+              description: 'The `name` of a configured provider.',
+            }),
+            {
+              minItems: 1,
+              maxItems: 16,
+              description:
+                'The OpenID Providers allowed to sign in for these hosts (per-organisation sign-in): the sign-in offers only them, and a session from another provider gets a 403 page offering to sign in with an allowed one. Omitted: every provider.',
+            },
+          ),
+        ),
+        bearer: Type.Optional(
+          Type.Object(
+            {
+              audiences: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+                minItems: 1,
+                maxItems: 16,
+                description:
+                  "Bearer tokens are accepted for these hosts only when their `aud` names one of these. Omitted: the issuer's configured audiences.",
+              }),
+            },
+            { description: 'Bearer tokens (RFC 6750) for this policy.' },
+          ),
+        ),
       },
       { description: 'How callers of this policy authenticate besides the session cookie.' },
     ),
@@ -313,9 +342,9 @@ export const subjectValidations = [
 
 export const SubjectSchema = Type.Object(
   {
-    kind: stringEnum(['User', 'Group', 'EmailDomain', 'Claim'], {
+    kind: stringEnum(['User', 'Group', 'EmailDomain', 'Claim', 'Organisation'], {
       description:
-        '`User`: a user name, e-mail address or subject; `Group`: a group of the identity; `EmailDomain`: the domain of the e-mail address (exact, no subdomains); `Claim`: a token claim holding one of `values`.',
+        "`User`: a user name, e-mail address or subject; `Group`: a group of the identity; `EmailDomain`: the domain of the verified e-mail address (exact, no subdomains); `Claim`: a token claim holding one of `values`; `Organisation`: the organisation of the identity (a provider's `claims.organisation`, or `preauth-org`).",
     }),
     name: Type.String({
       minLength: 1,
@@ -329,6 +358,21 @@ export const SubjectSchema = Type.Object(
         description:
           'For `Claim` only: the claim must equal (or, for a list, contain) one of these.',
       }),
+    ),
+    sources: Type.Optional(
+      Type.Array(
+        Type.String({
+          maxLength: 80,
+          pattern: '^((provider|issuer)/[a-z0-9]([a-z0-9-]*[a-z0-9])?|preauth|basic)$',
+          description: '`provider/<name>`, `issuer/<name>`, `preauth` or `basic`.',
+        }),
+        {
+          minItems: 1,
+          maxItems: 16,
+          description:
+            'The identity sources this subject matches: `provider/<name>` (browser sign-in), `issuer/<name>` (bearer tokens), `preauth` (trusted pre-authentication), `basic` (htpasswd users). Omitted: the sources of configuration `authz.unqualifiedSubjectSources` (default: the first OpenID provider), so adding a provider, an issuer or a front never hands out existing roles.',
+        },
+      ),
     ),
   },
   {

@@ -98,6 +98,7 @@ function compilePolicy(
   if (hosts.length === 0) return;
   const mode = policy.spec.mode ?? 'Enforce';
   const upstreamTokens = upstreamTokensOf(policy);
+  const authentication = policy.spec.authentication;
 
   policy.spec.rules.forEach((rule, ruleIndex) => {
     const deny = rule.action === 'Deny';
@@ -121,6 +122,12 @@ function compilePolicy(
         : { identityHeaders: policy.spec.identityHeaders }),
       ...(policy.spec.authentication?.basic === true ? { basicAuth: true } : {}),
       ...(upstreamTokens === undefined ? {} : { upstreamTokens }),
+      ...(authentication?.providers === undefined
+        ? {}
+        : { providers: Object.freeze([...authentication.providers]) }),
+      ...(authentication?.bearer === undefined
+        ? {}
+        : { bearerAudiences: Object.freeze([...authentication.bearer.audiences]) }),
     });
     rule.match.forEach((match, matchIndex) => {
       const exact = match.path?.type === 'Exact';

@@ -256,7 +256,7 @@ describe('validateResource', () => {
         { path: 'spec.subjects[2].name', message: expect.stringContaining('mail domain') },
         {
           path: 'spec.subjects[3].kind',
-          message: 'must be one of User, Group, EmailDomain, Claim (got "Robot")',
+          message: 'must be one of User, Group, EmailDomain, Claim, Organisation (got "Robot")',
         },
         { path: 'spec.subjects[4].name', message: 'must be at least 1 character(s) long' },
       ]),

@@ -13,6 +13,8 @@ export interface SessionIdentity {
   readonly givenName?: string;
   readonly familyName?: string;
   readonly organisation?: string;
+  /** The organisation's display name (geOrchestra's `sec-orgname`), when the provider sends it. */
+  readonly organisationName?: string;
   readonly groups: readonly string[];
   /** A bounded subset of the ID token / userinfo claims (see session-claims.ts). */
   readonly claims: Readonly<Record<string, unknown>>;

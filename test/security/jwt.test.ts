@@ -201,7 +201,11 @@ describe('JWT attacks', () => {
 
   it('CWE-113 header injection through a claim: CR/LF never reach a response header', async () => {
     const token = await sign(
-      claims({ preferred_username: 'eve\r\nX-Injected: 1', email: 'eve@example.com\n' }),
+      claims({
+        preferred_username: 'eve\r\nX-Injected: 1',
+        email: 'eve@example.com\n',
+        email_verified: true,
+      }),
       {},
       rsa.privateKey,
     );

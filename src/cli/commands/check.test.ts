@@ -131,6 +131,8 @@ describe('gatehouse check over examples/policies', () => {
       email: 'dave@example.com',
       groups: [],
       claims: {},
+      source: 'provider/default',
+      organisation: null,
     });
     expect(result.rule).toBe('read');
   });
@@ -141,12 +143,143 @@ describe('gatehouse check over examples/policies', () => {
       'svc-ci',
       '--claim',
       'client_id=ci-deployer',
+      '--source',
+      'issuer/ci',
+      '--audience',
+      'demo-api',
       'POST',
       'http://api.localhost/v1/deployments',
     ]);
     expect(status).toBe(0);
     expect(result.rolesHeld).toContain('api-writer');
     expect(result.identity?.claims).toEqual({ client_id: 'ci-deployer' });
+    expect(result.identity?.source).toBe('issuer/ci');
+  });
+
+  // Issue 15, finding 2: identities are bound to their source.
+  it('--source names where the identity comes from; unqualified subjects match the default only', async () => {
+    const corp = await report(['--user', 'alice@example.com', 'GET', 'http://app.localhost/admin']);
+    expect(corp.status).toBe(0);
+    expect(corp.report.identity?.source).toBe('provider/default');
+    for (const source of ['preauth', 'basic', 'provider/partner']) {
+      const other = await report([
+        '--user',
+        'alice@example.com',
+        '--source',
+        source,
+        'GET',
+        'http://app.localhost/admin',
+      ]);
+      expect(other.status).toBe(4);
+      expect(other.report.reason).toBe('missing-role');
+      expect(other.report.identity?.source).toBe(source);
+    }
+    // A Claim subject bound to issuer/ci: the same claim from another issuer grants nothing.
+    const partner = await report([
+      '--user',
+      'svc-ci',
+      '--claim',
+      'client_id=ci-deployer',
+      '--source',
+      'issuer/partner',
+      '--audience',
+      'demo-api',
+      'POST',
+      'http://api.localhost/v1/deployments',
+    ]);
+    expect(partner.report.reason).toBe('missing-role');
+  });
+
+  it('--organisation matches Organisation subjects of the named source', async () => {
+    const args = ['--user', 'zmartin', '--organisation', 'PSC'];
+    const front = await report([
+      ...args,
+      '--source',
+      'preauth',
+      'GET',
+      'http://api.localhost/v1/x',
+    ]);
+    expect(front.status).toBe(0);
+    expect(front.report.identity?.organisation).toBe('PSC');
+    const signedIn = await report([...args, 'GET', 'http://api.localhost/v1/x']);
+    expect(signedIn.status).toBe(4);
+  });
+
+  // Issue 15, finding 8.
+  it('--audience: a token for another audience gets 401 invalid-credentials', async () => {
+    const { status, report: result } = await report([
+      '--user',
+      'svc-ci',
+      '--source',
+      'issuer/ci',
+      '--audience',
+      'billing-api',
+      'GET',
+      'http://api.localhost/v1/orders',
+    ]);
+    expect(status).toBe(3);
+    expect(result.reason).toBe('invalid-credentials');
+  });
+
+  it('the default source is the configuration’s first source of unqualified subjects', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-check-source-'));
+    try {
+      const config = join(dir, 'gatehouse.yaml');
+      await writeFile(
+        config,
+        [
+          'trustedProxies: [127.0.0.1/32]',
+          'preAuthentication: { enabled: true, trustedProxies: [10.0.0.0/8], sharedSecret: 0123456789abcdef0 }',
+          'authz: { unqualifiedSubjectSources: [preauth] }',
+          '',
+        ].join('\n'),
+      );
+      const run = await check([
+        '--config',
+        config,
+        '--policies',
+        'examples/policies',
+        '--output',
+        'json',
+        '--user',
+        'alice@example.com',
+        'GET',
+        'http://app.localhost/admin',
+      ]);
+      expect(run.stderr).toBe('');
+      const result = JSON.parse(run.stdout) as CheckReport;
+      expect(result.identity?.source).toBe('preauth');
+      expect(result.outcome).toBe('allow');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a malformed --source and --audience without an issuer', async () => {
+    const bad = await check([
+      '--policies',
+      'examples/policies',
+      '--user',
+      'a',
+      '--source',
+      'corp',
+      'GET',
+      'http://app.localhost/',
+    ]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('is not a source');
+    const audience = await check([
+      '--policies',
+      'examples/policies',
+      '--user',
+      'a',
+      '--audience',
+      'x',
+      'GET',
+      'http://app.localhost/',
+    ]);
+    expect(audience.status).toBe(2);
+    expect(audience.stderr).toContain('--audience needs --source issuer/NAME');
   });
 
   it('normalises the path and says why an ambiguous one is refused', async () => {

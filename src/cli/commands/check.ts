@@ -6,6 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { subjectSource } from '../../authn/identity.ts';
 import type { Identity } from '../../authn/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
 import { isAuditOverride } from '../../authz/audit-mode.ts';
@@ -15,6 +16,7 @@ import type { Decision, Outcome, PolicyMode } from '../../authz/decision.ts';
 import { normalisePath, splitTarget } from '../../authz/path.ts';
 import { Reasons } from '../../authz/reasons.ts';
 import type { Reason } from '../../authz/reasons.ts';
+import { isSubjectSource, SubjectSources, unqualifiedSubjectSources } from '../../authz/roles.ts';
 import { loadConfig } from '../../config/load.ts';
 import { formatProblems } from '../../config/problems.ts';
 import { normaliseHost } from '../../dialects/host.ts';
@@ -53,6 +55,14 @@ Identity (default: anonymous):
   --email ADDR            e-mail address (EmailDomain subjects); alone, it is the user too
   --group G               a group (repeatable)
   --claim K=V             a claim (repeatable; a repeated K makes a list)
+  --organisation ORG      the organisation (Organisation subjects)
+  --source SOURCE         where the identity comes from: provider/NAME (browser sign-in),
+                          issuer/NAME (bearer token), preauth (pre-authentication front) or
+                          basic (htpasswd user). Default: the source of unqualified subjects
+                          (authz.unqualifiedSubjectSources, else the first provider of
+                          --config; without --config, "provider/default", which is also the
+                          only source unqualified subjects then match)
+  --audience AUD          a bearer token's aud (repeatable; --source issuer/NAME only)
   --anonymous             no identity (the default; refuses identity options)
 
 Options:
@@ -88,6 +98,8 @@ export const reasonExplanations: Readonly<Record<Reason, string>> = {
     'the rule needs more than guest and no identity was presented: sign in',
   [Reasons.InvalidCredentials]: 'the credential presented is invalid, expired or revoked',
   [Reasons.NoMatchingRule]: 'no rule of any policy matches this host, path and method',
+  [Reasons.ProviderNotAllowed]:
+    "the session comes from a provider the policy's authentication.providers does not allow: sign in with an allowed one",
   [Reasons.DenyRule]: 'the matched rule has action: Deny, which refuses everyone',
   [Reasons.MissingRole]: 'the identity holds none of the roles the rule requires',
   [Reasons.AmbiguousPath]:
@@ -154,21 +166,68 @@ export interface CliSubject {
   readonly email?: string;
   readonly groups?: readonly string[];
   readonly claims?: Readonly<Record<string, unknown>>;
+  readonly organisation?: string;
+  /** `provider/<name>`, `issuer/<name>`, `preauth` or `basic`; default `defaultCliSource`. */
+  readonly source?: string;
+  /** A bearer token's `aud` (`issuer/<name>` sources only). */
+  readonly audiences?: readonly string[];
 }
 
-/** The identity the provider `cli` vouches for; a user that is an e-mail address sets `email` too. */
+/**
+ * The source of a command-line identity when none is named and no configuration says which
+ * sources unqualified subjects match: a stand-in for "the first OpenID provider".
+ */
+export const defaultCliSource = 'provider/default';
+
+/**
+ * The sources unqualified subjects match for `check` and `test`: the configuration's (as the
+ * service computes them), or without a configuration `defaultCliSource` only.
+ */
+export function cliUnqualifiedSources(
+  config: { readonly configured: readonly string[]; readonly providers: readonly string[] } | null,
+): readonly string[] {
+  if (config === null) return [defaultCliSource];
+  return unqualifiedSubjectSources(config.configured, config.providers);
+}
+
+/**
+ * The identity the command line describes, from the source it names (`provider/<name>`: a
+ * session; `issuer/<name>`: a bearer token; `preauth`; `basic`); a user that is an e-mail
+ * address sets `email` too.
+ */
 export function cliIdentity(subject: CliSubject): Identity {
   const user = subject.user ?? subject.email ?? '';
   const email = subject.email ?? (user.includes('@') ? user : undefined);
+  const source = subject.source ?? defaultCliSource;
+  const slash = source.indexOf('/');
+  const kind = slash < 0 ? source : source.slice(0, slash);
+  const name = slash < 0 ? source : source.slice(slash + 1);
+  const method =
+    kind === 'provider'
+      ? ('session' as const)
+      : kind === 'issuer'
+        ? ('bearer' as const)
+        : kind === 'basic'
+          ? ('basic' as const)
+          : ('header' as const);
   return {
     subject: user,
     user,
     ...(email === undefined ? {} : { email }),
+    ...(subject.organisation === undefined ? {} : { organisation: subject.organisation }),
     groups: [...(subject.groups ?? [])],
     claims: { ...subject.claims },
-    provider: 'cli',
-    method: 'header',
+    provider: name,
+    method,
+    ...(method === 'bearer' ? { audiences: [...(subject.audiences ?? [])] } : {}),
   };
+}
+
+/** A usage problem with `--source`, or null. */
+export function sourceProblem(source: string): string | null {
+  return isSubjectSource(source)
+    ? null
+    : `"${source}" is not a source: provider/NAME, issuer/NAME, preauth or basic`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,6 +272,9 @@ export interface CheckReport {
     readonly email: string | null;
     readonly groups: readonly string[];
     readonly claims: Readonly<Record<string, unknown>>;
+    /** `provider/<name>`, `issuer/<name>`, `preauth` or `basic`. */
+    readonly source: string;
+    readonly organisation: string | null;
   } | null;
   /** Spellings of the path that an upstream may serve as this one, refused more strictly. */
   readonly variants: readonly PathVariant[];
@@ -250,6 +312,8 @@ export function checkReport(
             email: identity.email ?? null,
             groups: identity.groups,
             claims: identity.claims,
+            source: subjectSource(identity),
+            organisation: identity.organisation ?? null,
           },
     variants,
   };
@@ -320,6 +384,7 @@ export function formatCheckReport(report: CheckReport): string {
         ? []
         : [`email ${identity.email}`]),
       ...(identity.groups.length === 0 ? [] : [`groups ${identity.groups.join(', ')}`]),
+      ...(identity.organisation === null ? [] : [`organisation ${identity.organisation}`]),
       ...Object.entries(identity.claims).map(
         ([key, value]) => `claim ${key}=${JSON.stringify(value)}`,
       ),
@@ -328,6 +393,7 @@ export function formatCheckReport(report: CheckReport): string {
       'identity',
       details.length === 0 ? identity.user : `${identity.user} (${details.join('; ')})`,
     ]);
+    lines.push(['source', identity.source]);
   }
   for (const variant of report.variants) {
     lines.push(['warning', describeVariant(report.path ?? '', variant)]);
@@ -365,7 +431,8 @@ function parseClaims(pairs: readonly string[]): Record<string, string | string[]
 
 interface ParsedCheck {
   readonly request: AuthRequest;
-  readonly identity: Identity | null;
+  /** The identity once its default source is known (setUp), or null: anonymous. */
+  readonly subject: CliSubject | null;
   readonly json: boolean;
   readonly strictAudit: boolean;
   readonly policies?: string;
@@ -388,6 +455,9 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
       email: { type: 'string' },
       group: { type: 'string', multiple: true },
       claim: { type: 'string', multiple: true },
+      organisation: { type: 'string' },
+      source: { type: 'string' },
+      audience: { type: 'string', multiple: true },
       anonymous: { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       'strict-audit': { type: 'boolean' },
@@ -408,25 +478,46 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
 
   const groups = values.group ?? [];
   const claims = parseClaims(values.claim ?? []);
+  const audiences = values.audience ?? [];
   const named = values.user !== undefined || values.email !== undefined;
-  const hasIdentityOptions = named || groups.length > 0 || Object.keys(claims).length > 0;
+  const hasIdentityOptions =
+    named ||
+    groups.length > 0 ||
+    Object.keys(claims).length > 0 ||
+    values.organisation !== undefined ||
+    values.source !== undefined ||
+    audiences.length > 0;
   if (values.anonymous === true && hasIdentityOptions) {
-    throw new UsageError('--anonymous cannot be combined with --user, --email, --group or --claim');
+    throw new UsageError(
+      '--anonymous cannot be combined with --user, --email, --group, --claim, --organisation, --source or --audience',
+    );
   }
   if (!named && hasIdentityOptions)
-    throw new UsageError('--group and --claim need --user or --email');
+    throw new UsageError(
+      '--group, --claim, --organisation, --source and --audience need --user or --email',
+    );
+  if (values.source !== undefined) {
+    const problem = sourceProblem(values.source);
+    if (problem !== null) throw new UsageError(`--source ${problem}`);
+  }
+  if (audiences.length > 0 && !(values.source ?? '').startsWith('issuer/')) {
+    throw new UsageError('--audience needs --source issuer/NAME (only bearer tokens have one)');
+  }
 
   const built = cliRequest(method, url);
   if (!built.ok) throw new UsageError(built.problem);
   return {
     request: built.request,
-    identity: named
-      ? cliIdentity({
+    subject: named
+      ? {
           ...(values.user === undefined ? {} : { user: values.user }),
           ...(values.email === undefined ? {} : { email: values.email }),
+          ...(values.organisation === undefined ? {} : { organisation: values.organisation }),
+          ...(values.source === undefined ? {} : { source: values.source }),
+          ...(audiences.length === 0 ? {} : { audiences }),
           groups,
           claims,
-        })
+        }
       : null,
     json: output === 'json',
     strictAudit: values['strict-audit'] === true,
@@ -439,21 +530,33 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
 
 interface Setup {
   readonly options: DecideOptions;
+  /** The source of an identity that names none: the first source of unqualified subjects. */
+  readonly defaultSource: string;
   readonly policies: PolicyLoadResult;
 }
 
 async function setUp(parsed: ParsedCheck, io: CliIo): Promise<Setup | string> {
-  let options: DecideOptions = { superRole: 'admin', noMatch: 'deny' };
+  let unqualified = cliUnqualifiedSources(null);
+  let options: DecideOptions = {
+    superRole: 'admin',
+    noMatch: 'deny',
+    unqualifiedSources: SubjectSources.of(unqualified),
+  };
   let policyDirectory = parsed.policies;
   if (parsed.config !== undefined) {
     const loaded = loadConfig({ file: parsed.config, env: io.env, cwd: io.cwd });
     if (!loaded.ok) {
       return `the configuration in ${parsed.config} has ${String(loaded.problems.length)} problem(s):\n${formatProblems(loaded.problems)}\n`;
     }
-    const { authz, policy } = loaded.config;
+    const { authz, policy, providers } = loaded.config;
+    unqualified = cliUnqualifiedSources({
+      configured: authz.unqualifiedSubjectSources,
+      providers: providers.map((provider) => provider.name),
+    });
     options = {
       superRole: authz.superRole === '' ? null : authz.superRole,
       noMatch: authz.noMatch,
+      unqualifiedSources: SubjectSources.of(unqualified),
     };
     if (
       policyDirectory === undefined &&
@@ -463,17 +566,22 @@ async function setUp(parsed: ParsedCheck, io: CliIo): Promise<Setup | string> {
       policyDirectory = policy.files.directory;
     }
   }
+  const defaultSource = unqualified[0] ?? defaultCliSource;
   if (parsed.kubeconfig !== undefined) {
     const lister = await kubeconfigLister({
       kubeconfig: resolve(io.cwd, parsed.kubeconfig),
       ...(parsed.context === undefined ? {} : { context: parsed.context }),
     });
-    return { options, policies: await loadPoliciesFromCluster(lister) };
+    return { options, defaultSource, policies: await loadPoliciesFromCluster(lister) };
   }
   if (policyDirectory === undefined) {
     return 'give the policy: --policies DIR, --kubeconfig FILE, or --config FILE with policy.source "files"\n';
   }
-  return { options, policies: await loadPoliciesFromDirectory(resolve(io.cwd, policyDirectory)) };
+  return {
+    options,
+    defaultSource,
+    policies: await loadPoliciesFromDirectory(resolve(io.cwd, policyDirectory)),
+  };
 }
 
 /** Writes load problems (exit 2) or warnings (objects left out) to stderr. */
@@ -517,7 +625,10 @@ export const checkCommand: CliCommand = {
       return checkExitStatus.usageOrLoadError;
     }
     const { snapshot } = setup.policies;
-    const { identity } = parsed;
+    const identity =
+      parsed.subject === null
+        ? null
+        : cliIdentity({ source: setup.defaultSource, ...parsed.subject });
     const decideFor = (request: AuthRequest) => decide(request, identity, snapshot, setup.options);
     const decision = decideFor(parsed.request);
     const variants = stricterVariants(parsed.request, decision, decideFor, ruleKey);

@@ -17,7 +17,17 @@ import { allReasons } from '../../authz/reasons.ts';
 import type { Reason } from '../../authz/reasons.ts';
 import type { CliCommand } from '../command.ts';
 import { loadPoliciesFromDirectory } from '../policy-loading.ts';
-import { cliIdentity, cliRequest, isAuditOverride, reportPolicyLoad, ruleKey } from './check.ts';
+import { SubjectSources } from '../../authz/roles.ts';
+import {
+  cliIdentity,
+  cliRequest,
+  cliUnqualifiedSources,
+  defaultCliSource,
+  isAuditOverride,
+  reportPolicyLoad,
+  ruleKey,
+  sourceProblem,
+} from './check.ts';
 
 export const policyTestExitStatus = { passed: 0, failed: 1, badFile: 2 } as const;
 
@@ -30,10 +40,15 @@ FILE:
   settings:                     # optional: the service's authz settings
     superRole: admin            # null or "" disables the super role
     noMatch: deny               # deny | authenticate | allow
+    unqualifiedSubjectSources: [provider/corp]  # what subjects without sources match;
+                                # default [provider/default], the default identity source
   cases:
     - name: anonymous visitors must sign in
       request: { method: GET, url: https://app.example.com/ }
-      identity: null            # or { user, email, groups: [...], claims: {...} }; omitted: anonymous
+      identity: null            # or { user, email, groups: [...], claims: {...}, organisation,
+                                #   source: provider/NAME | issuer/NAME | preauth | basic,
+                                #   audiences: [...] (issuer/NAME only) }; omitted: anonymous.
+                                #   source defaults to the first unqualifiedSubjectSources entry
       expect:
         outcome: unauthenticated          # allow | unauthenticated | forbidden
         reason: authentication-required   # optional
@@ -146,13 +161,14 @@ export function parsePolicyTestFile(text: string, baseDirectory: string): Parsed
   }
 
   const settings = parseSettings(root.settings, report);
+  const defaultSource = settings.unqualifiedSources?.list[0] ?? defaultCliSource;
   const cases: PolicyTestCase[] = [];
   if (!Array.isArray(root.cases) || root.cases.length === 0) {
     report(['cases'], 'must be a non-empty list of cases');
   } else {
     const names = new Set<string>();
     (root.cases as unknown[]).forEach((item, index) => {
-      const parsed = parseCase(item, index, report);
+      const parsed = parseCase(item, index, defaultSource, report);
       if (parsed === null) return;
       if (names.has(parsed.name))
         report(['cases', index, 'name'], `duplicate case name "${parsed.name}"`);
@@ -167,9 +183,14 @@ export function parsePolicyTestFile(text: string, baseDirectory: string): Parsed
 type Report = (keys: readonly (string | number)[], message: string) => void;
 
 function parseSettings(value: unknown, report: Report): DecideOptions {
-  const settings: { superRole: string | null; noMatch: DecideOptions['noMatch'] } = {
+  const settings: {
+    superRole: string | null;
+    noMatch: DecideOptions['noMatch'];
+    unqualifiedSources: SubjectSources;
+  } = {
     superRole: 'admin',
     noMatch: 'deny',
+    unqualifiedSources: SubjectSources.of(cliUnqualifiedSources(null)),
   };
   if (value === undefined || value === null) return settings;
   if (!isRecord(value)) {
@@ -186,12 +207,29 @@ function parseSettings(value: unknown, report: Report): DecideOptions {
       if (noMatchValues.includes(setting as DecideOptions['noMatch'])) {
         settings.noMatch = setting as DecideOptions['noMatch'];
       } else report(['settings', 'noMatch'], `must be one of ${noMatchValues.join(', ')}`);
-    } else report(['settings', key], 'unknown field; known fields here: superRole, noMatch');
+    } else if (key === 'unqualifiedSubjectSources') {
+      const problems = isStringList(setting)
+        ? setting.map(sourceProblem).filter((problem) => problem !== null)
+        : ['must be a list of sources (provider/NAME, issuer/NAME, preauth, basic)'];
+      for (const problem of problems) report(['settings', key], problem);
+      if (problems.length === 0 && isStringList(setting)) {
+        settings.unqualifiedSources = SubjectSources.of(setting);
+      }
+    } else
+      report(
+        ['settings', key],
+        'unknown field; known fields here: superRole, noMatch, unqualifiedSubjectSources',
+      );
   }
   return settings;
 }
 
-function parseCase(item: unknown, index: number, report: Report): PolicyTestCase | null {
+function parseCase(
+  item: unknown,
+  index: number,
+  defaultSource: string,
+  report: Report,
+): PolicyTestCase | null {
   const at = (...keys: (string | number)[]): (string | number)[] => ['cases', index, ...keys];
   if (!isRecord(item)) {
     report(at(), 'must be a mapping with name, request, identity and expect');
@@ -228,7 +266,7 @@ function parseCase(item: unknown, index: number, report: Report): PolicyTestCase
     }
   }
 
-  const identity = parseIdentity(item.identity, (keys, message) => {
+  const identity = parseIdentity(item.identity, defaultSource, (keys, message) => {
     fail(['identity', ...keys], message);
   });
 
@@ -271,6 +309,7 @@ function parseCase(item: unknown, index: number, report: Report): PolicyTestCase
 /** null or omitted: anonymous. undefined: invalid (problems reported). */
 function parseIdentity(
   value: unknown,
+  defaultSource: string,
   fail: (keys: string[], message: string) => void,
 ): Identity | null | undefined {
   if (value === undefined || value === null) return null;
@@ -284,11 +323,25 @@ function parseIdentity(
     fail(keys, message);
   };
   for (const key of Object.keys(value)) {
-    if (!['user', 'email', 'groups', 'claims'].includes(key)) {
-      problem([key], 'unknown field; known fields here: user, email, groups, claims');
+    if (!identityFields.includes(key)) {
+      problem([key], `unknown field; known fields here: ${identityFields.join(', ')}`);
     }
   }
-  const { user, email, groups, claims } = value;
+  const { user, email, groups, claims, organisation, source, audiences } = value;
+  if (organisation !== undefined && (typeof organisation !== 'string' || organisation === ''))
+    problem(['organisation'], 'must be a non-empty string');
+  if (source !== undefined) {
+    const sourceIssue =
+      typeof source === 'string'
+        ? sourceProblem(source)
+        : 'must be provider/NAME, issuer/NAME, preauth or basic';
+    if (sourceIssue !== null) problem(['source'], sourceIssue);
+  }
+  if (audiences !== undefined) {
+    if (!isStringList(audiences)) problem(['audiences'], 'must be a list of audiences');
+    else if (typeof source !== 'string' || !source.startsWith('issuer/'))
+      problem(['audiences'], 'needs source: issuer/NAME (only bearer tokens have audiences)');
+  }
   if (user !== undefined && (typeof user !== 'string' || user === ''))
     problem(['user'], 'must be a non-empty string');
   if (email !== undefined && (typeof email !== 'string' || !email.includes('@'))) {
@@ -306,8 +359,13 @@ function parseIdentity(
     ...(typeof email === 'string' ? { email } : {}),
     ...(isStringList(groups) ? { groups } : {}),
     ...(isRecord(claims) ? { claims } : {}),
+    ...(typeof organisation === 'string' ? { organisation } : {}),
+    source: typeof source === 'string' ? source : defaultSource,
+    ...(isStringList(audiences) ? { audiences } : {}),
   });
 }
+
+const identityFields = ['user', 'email', 'groups', 'claims', 'organisation', 'source', 'audiences'];
 
 // ---------------------------------------------------------------------------------------------
 // Running

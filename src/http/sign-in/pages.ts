@@ -14,6 +14,17 @@ export interface ChooserEntry {
 export function chooserPage(options: {
   readonly providers: readonly ChooserEntry[];
   readonly stylesheetHref: string;
+  /**
+   * Home-realm discovery: a form that sends an e-mail address back to `action` (GET, with `rd`),
+   * where its domain picks the organisation's provider.
+   */
+  readonly discovery?: {
+    readonly action: string;
+    readonly rd: string;
+    readonly loginHint: string;
+  };
+  /** Shown above the choices (why the chooser came back). */
+  readonly notice?: string;
 }): string {
   const items = options.providers
     .map(
@@ -21,12 +32,24 @@ export function chooserPage(options: {
         `<li><a class="button" href="${escapeHtml(provider.href)}">Sign in with ${escapeHtml(provider.displayName)}</a></li>`,
     )
     .join('\n');
+  const notice =
+    options.notice === undefined ? '' : `<p id="notice">${escapeHtml(options.notice)}</p>\n`;
+  const discovery =
+    options.discovery === undefined
+      ? ''
+      : `<form method="get" action="${escapeHtml(options.discovery.action)}">
+<input type="hidden" name="rd" value="${escapeHtml(options.discovery.rd)}">
+<p><label for="login-hint">Your work e-mail address</label><br>
+<input type="email" id="login-hint" name="login_hint" autocomplete="email" maxlength="254" required value="${escapeHtml(options.discovery.loginHint)}">
+<button type="submit" id="continue">Continue</button></p>
+</form>
+<p class="muted">Or choose how you want to sign in:</p>
+`;
   return renderPage({
     title: 'Sign in',
     stylesheetHref: options.stylesheetHref,
     body: `<h1>Sign in</h1>
-<p>Choose how you want to sign in.</p>
-<nav aria-label="Sign-in providers">
+${notice}${discovery === '' ? '<p>Choose how you want to sign in.</p>\n' : discovery}<nav aria-label="Sign-in providers">
 <ul class="providers">
 ${items}
 </ul>

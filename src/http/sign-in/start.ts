@@ -4,7 +4,7 @@ import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { chooserPage, signInErrorPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 
-/** `GET <prefix>/start?rd=…&provider=…`: the chooser, or a 302 to the provider. */
+/** `GET <prefix>/start?rd=…&provider=…&login_hint=…`: the chooser, or a 302 to the provider. */
 export function startHandler(options: SignInOptions): Middleware {
   const paths = signInPaths(options);
   return async (ctx) => {
@@ -12,6 +12,7 @@ export function startHandler(options: SignInOptions): Middleware {
     const outcome = await startLogin(options, {
       rd: singleParam(ctx, 'rd'),
       provider: singleParam(ctx, 'provider'),
+      loginHint: singleParam(ctx, 'login_hint'),
       cookieHeader: ctx.get('cookie') || undefined,
       requestId,
       clientAddress: clientAddressOf(ctx, options),
@@ -24,7 +25,16 @@ export function startHandler(options: SignInOptions): Middleware {
         sendPage(
           ctx,
           200,
-          chooserPage({ providers: outcome.providers, stylesheetHref: paths.stylesheetHref }),
+          chooserPage({
+            providers: outcome.providers,
+            stylesheetHref: paths.stylesheetHref,
+            ...(outcome.discovery === undefined
+              ? {}
+              : {
+                  discovery: { action: `${paths.prefix}/start`, ...outcome.discovery },
+                }),
+            ...(outcome.notice === undefined ? {} : { notice: outcome.notice }),
+          }),
         );
         return;
       case 'error':

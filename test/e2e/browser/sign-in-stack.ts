@@ -8,6 +8,9 @@
  * Chromium treats http://*.localhost as a secure context, so gatehouse keeps its default
  * `Secure` session cookie over plain http here, exactly as configured in production.
  */
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startAppIngress, type RunningAppIngress } from '../../../dev/demo/app-ingress.ts';
 import { startDevIdentityProvider } from '../../../dev/identity-provider.ts';
@@ -50,12 +53,25 @@ export interface SignInStack {
   close(): Promise<void>;
 }
 
-export async function startSignInStack(): Promise<SignInStack> {
+export interface SignInStackOptions {
+  /** Policy manifests (YAML) served beside the example policies. */
+  readonly extraPolicies?: string;
+}
+
+export async function startSignInStack(options: SignInStackOptions = {}): Promise<SignInStack> {
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const closer of closers.reverse()) await closer();
   };
   try {
+    let policies = examplePolicies;
+    if (options.extraPolicies !== undefined) {
+      const dir = await mkdtemp(join(tmpdir(), 'gatehouse-browser-policies-'));
+      closers.push(() => rm(dir, { recursive: true, force: true }));
+      await cp(examplePolicies, dir, { recursive: true });
+      await writeFile(join(dir, 'extra.yaml'), options.extraPolicies);
+      policies = dir;
+    }
     // nginx's port is part of gatehouse's public URL and of the redirect URIs registered at the
     // providers, so it is chosen first and everything else is configured with it.
     const port = await findFreePort();
@@ -83,7 +99,7 @@ export async function startSignInStack(): Promise<SignInStack> {
     clientSecret: ${client.clientSecret}
     endSession: ${String(entry.endSession)}`;
     const gatehouse = await startTestGatehouse({
-      policies: examplePolicies,
+      policies,
       publicUrl: origin,
       logLevel: 'info',
       configYaml: `

@@ -143,7 +143,11 @@ export async function startAuthStack(options: AuthStackOptions = {}): Promise<Au
       publicUrl,
       logLevel: options.logLevel ?? 'info',
       ...(options.trustedProxies === undefined ? {} : { trustedProxies: options.trustedProxies }),
+      // The test users sign in with bearer tokens of one issuer: its users are the ones the
+      // unqualified RoleMapping subjects below mean (docs/identity.md, "The identity model").
       configYaml: `
+authz:
+  unqualifiedSubjectSources: [issuer/test-idp]
 identityHeaders:
   rejectClientCopies: ${String(options.rejectClientCopies ?? true)}
 bearer:

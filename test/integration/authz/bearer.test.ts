@@ -29,6 +29,8 @@ beforeAll(async () => {
   hangingIssuer = await listenOnLoopback(hangingJwks);
   gatehouse = await startTestGatehouse({
     configYaml: `
+# Unqualified RoleMapping subjects (shop-operators) are test-idp's users (issue 15).
+authz: { unqualifiedSubjectSources: [issuer/test-idp] }
 bearer:
   issuers:
     - name: test-idp

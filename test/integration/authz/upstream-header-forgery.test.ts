@@ -177,10 +177,16 @@ describe('geOrchestra header families (the sec profile is in use)', () => {
   });
 
   it('leaves other sec-* names alone where the sec profile is not in use', async () => {
+    // `sec-userid` is of the family but not one of the profile's own headers (`sec-proxy` is:
+    // the profile sends it on every allow, so a client copy is refused on every host).
     const response = await nginxCheck(withoutSec, `https://${plainHost}/public/`, [
-      ['sec-proxy', 'true'],
+      ['sec-userid', 'u-1'],
     ]);
     expect(response.status).toBe(200);
+    const proxy = await nginxCheck(withoutSec, `https://${plainHost}/public/`, [
+      ['sec-proxy', 'true'],
+    ]);
+    expect(proxy.status).toBe(403);
   });
 });
 

@@ -34,7 +34,8 @@ kind: ClusterRoleMapping
 metadata: { name: api-clients }
 spec:
   roles: [api-client]
-  subjects: [{ kind: User, name: ci-bot }]
+  # Bound to the htpasswd users: an OpenID user or a token named ci-bot gets nothing here.
+  subjects: [{ kind: User, name: ci-bot, sources: [basic] }]
 `;
 
 const password = 'ci-bot-password-1';

@@ -80,4 +80,7 @@ bearer:
       audiences: [shop-api]
       algorithms: [RS256]
       claims: { username: preferred_username }
+# Unqualified RoleMapping subjects are this issuer's users (issue 15: identities are bound to
+# their source, and with no OpenID provider configured they would match nobody).
+authz: { unqualifiedSubjectSources: [issuer/test-idp] }
 `;

@@ -5,6 +5,11 @@
  * forgery: refused with 403 `forged-identity-header` and counted. From a front with a wrong secret
  * or without it, they are ignored (the request is anonymous) and counted.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxCheck, type Headers } from '../../fixtures/gatehouse/checks.ts';
 import { metricValue, scrape } from '../../fixtures/gatehouse/metrics-text.ts';
@@ -79,6 +84,17 @@ describe('from a trusted front with the secret', () => {
     expect(response.headers['sec-firstname']).toBe('{base64}Wm/Dqw==');
     expect(response.headers['sec-lastname']).toBe('{base64}w5FhbmTDug==');
     expect(response.headers['sec-org']).toBe('PSC');
+  });
+
+  it('sends the sec profile as geOrchestra consumers read it: sec-proxy, ROLE_ roles joined with ;', async () => {
+    const response = await check(hosts.sec, front, [
+      ...zoeFromGeorchestra,
+      ['X-Gatehouse-Preauth-Secret', secret],
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.headers['sec-proxy']).toBe('true');
+    expect(response.headers['sec-roles']).toBe('ROLE_AUTHENTICATED;ROLE_GUEST');
+    expect(response.headers['sec-orgname']).toBe('');
   });
 
   it('keeps the groups, the comma inside one of them included', async () => {
@@ -190,5 +206,61 @@ describe('configuration', () => {
     expect(loaded.problems.map((problem) => problem.path)).toEqual([
       'preAuthentication.remoteUserHeader',
     ]);
+  });
+});
+
+describe('geOrchestra pre-authentication, complete: preauth-provider and preauth-provider-id', () => {
+  let instance: TestGatehouse;
+  let keyDir: string;
+
+  beforeAll(async () => {
+    keyDir = await mkdtemp(join(tmpdir(), 'gatehouse-preauth-'));
+    const keyFile = join(keyDir, 'key.pem');
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    instance = await startTestGatehouse({
+      policies: profilePolicies,
+      trustedProxies: ['127.0.0.1/32'],
+      configYaml: `
+preAuthentication:
+  enabled: true
+  trustedProxies: [10.1.2.0/24]
+  sharedSecret: ${secret}
+identityHeaders:
+  custom:
+    X-Org: organisation
+    X-Preauth-Provider: claim:preauth-provider
+    X-Preauth-Provider-Id: claim:preauth-provider-id
+  assertion:
+    enabled: true
+    signingKeyFile: ${keyFile}
+`,
+    });
+  });
+  afterAll(async () => {
+    await instance.close();
+    await rm(keyDir, { recursive: true, force: true });
+  });
+
+  it('carries them into the identity (claims for custom headers) and into the signed assertion', async () => {
+    const response = await nginxCheck(instance, `https://${hosts.custom}/maps`, [
+      ['X-Real-IP', front],
+      ...zoeFromGeorchestra,
+      ['preauth-provider', 'proconnect'],
+      ['preauth-provider-id', 'pc-4711'],
+      ['X-Gatehouse-Preauth-Secret', secret],
+    ]);
+    expect(response.status).toBe(200);
+    expect(response.headers['x-org']).toBe('PSC');
+    expect(response.headers['x-preauth-provider']).toBe('proconnect');
+    expect(response.headers['x-preauth-provider-id']).toBe('pc-4711');
+    const claims = decodeJwt(String(response.headers['x-gatehouse-assertion']));
+    expect(claims).toMatchObject({
+      preferred_username: 'zmartin',
+      gatehouse_source: 'preauth',
+      org: 'PSC',
+      gatehouse_preauth_provider: 'proconnect',
+      gatehouse_preauth_provider_id: 'pc-4711',
+    });
   });
 });

@@ -49,6 +49,7 @@ function pick(response: RawResponse, names: readonly string[]): Record<string, u
 }
 
 const roles = 'authenticated,guest';
+const georchestraRoles = 'ROLE_AUTHENTICATED;ROLE_GUEST';
 
 describe('x-auth-request (oauth2-proxy names)', () => {
   const names = [
@@ -134,7 +135,9 @@ describe('sec (geOrchestra names)', () => {
     'sec-email',
     'sec-firstname',
     'sec-lastname',
+    'sec-proxy',
     'sec-org',
+    'sec-orgname',
     'sec-roles',
   ];
 
@@ -144,8 +147,11 @@ describe('sec (geOrchestra names)', () => {
       'sec-email': 'alice@example.com',
       'sec-firstname': 'Alice',
       'sec-lastname': 'Admin',
+      'sec-proxy': 'true',
       'sec-org': '',
-      'sec-roles': roles,
+      'sec-orgname': '',
+      // geOrchestra's form: ROLE_-prefixed, upper-cased, joined with `;` (header-profiles.ts).
+      'sec-roles': georchestraRoles,
     });
   });
 
@@ -155,8 +161,11 @@ describe('sec (geOrchestra names)', () => {
       'sec-email': 'zoe@example.com',
       'sec-firstname': '{base64}Wm/Dqw==',
       'sec-lastname': '{base64}w5FhbmTDug==',
+      'sec-proxy': 'true',
       'sec-org': '',
-      'sec-roles': roles,
+      'sec-orgname': '',
+      // geOrchestra's form: ROLE_-prefixed, upper-cased, joined with `;` (header-profiles.ts).
+      'sec-roles': georchestraRoles,
     });
   });
 

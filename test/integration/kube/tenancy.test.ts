@@ -92,6 +92,9 @@ beforeAll(async () => {
   const configYaml = `
 authz:
   noMatch: allow
+  # The RoleMappings' unqualified subjects are test-idp's users (issue 15: identities are bound
+  # to their source; with no OpenID provider they would match nobody).
+  unqualifiedSubjectSources: [issuer/test-idp]
 policy:
   kubernetes:
     ingressClassNames: [nginx]

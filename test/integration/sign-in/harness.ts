@@ -17,6 +17,7 @@ import {
   forwardAuthDialect,
   nginxDialect,
 } from '../../../src/dialects/dialects.ts';
+import { allowedProvidersForUrl } from '../../../src/http/allowed-providers.ts';
 import { createMainHandler } from '../../../src/http/main-app.ts';
 import { signInRoutes } from '../../../src/http/sign-in/routes.ts';
 import { createHeaderProfiles } from '../../../src/identity/header-profiles.ts';
@@ -186,6 +187,8 @@ export interface GatehouseOptions {
   readonly allowedRedirectDomains?: readonly string[];
   /** Any other sign-in option (an https `publicUrl`, limits, a ProxyTrust…), applied last. */
   readonly signIn?: Partial<SignInOptions>;
+  /** The policies of the check pipeline; default `testPolicy()`. */
+  readonly policies?: readonly PolicyResource[];
 }
 
 export interface Gatehouse {
@@ -211,7 +214,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
     metrics,
   });
   await registry.start();
-  const snapshot = buildSnapshot(testPolicy());
+  const snapshot = buildSnapshot([...(options.policies ?? testPolicy())]);
   const signIn: SignInOptions = {
     publicUrl: reserved.url,
     routesPrefix: '/oauth2',
@@ -230,6 +233,8 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
     logger: silent,
     metrics,
     rolesOf: (identity) => snapshot.roles.rolesOf(identity, ''),
+    // As main.ts wires it: the providers the destination's policy allows.
+    allowedProviders: (rd) => allowedProvidersForUrl(rd, snapshot, defaultDecideOptions),
     ...options.signIn,
   };
   const revalidateIntervalMs = options.revalidateIntervalMs ?? 0;
@@ -264,6 +269,8 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Gatehou
       signInUrl: (request) =>
         `${reserved.url}/oauth2/start?${new URLSearchParams({ rd: request.originalUrl }).toString()}`,
       forbiddenContact: 'Ask the test.',
+      providerDisplayName: (name) =>
+        options.providers.find((provider) => provider.name === name)?.displayName || undefined,
       metrics,
       logger: silent,
     },

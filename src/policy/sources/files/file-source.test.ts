@@ -96,7 +96,13 @@ describe('FilePolicySource on the examples', () => {
     const alice = person('alice', { email: 'alice@example.com' });
     const bob = person('bob', { email: 'bob@other.org' });
     const root = person('root', { groups: ['gatehouse-admins'] });
-    const robot = person('robot', { claims: { client_id: 'ci-deployer' } });
+    // A token of the `ci` issuer, for the API's audience (examples/policies/api.yaml).
+    const robot = person('robot', {
+      claims: { client_id: 'ci-deployer' },
+      method: 'bearer',
+      provider: 'ci',
+      audiences: ['demo-api'],
+    });
     const cases: [AuthRequest, Identity | null, string][] = [
       [get('app.localhost', '/public/logo.png'), null, 'role-granted'],
       [get('app.localhost', '/'), null, 'authentication-required'],
