@@ -27,6 +27,7 @@ import { buildSnapshot } from '../policy/snapshot.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import { listManifestFiles, loadPolicyDocuments } from '../policy/sources/files/file-source.ts';
 import { validateResource } from '../policy/validate.ts';
+import { isRecord } from '../is-record.ts';
 
 export type PolicyLoadResult =
   | {
@@ -92,10 +93,6 @@ export interface ClusterObjectLister {
   /** Describes the cluster (server and context) for output. */
   readonly origin: string;
   list(kind: ResourceKind): Promise<readonly unknown[]>;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `Kind namespace/name` of a listed item, as far as it can be read. */

@@ -27,6 +27,7 @@ import {
   subjectValidations,
 } from './resources.ts';
 import type { HostDelegation, PolicyResource, ResourceKind } from './resources.ts';
+import { isRecord } from '../is-record.ts';
 
 export interface Problem {
   /** Field path from the object root, e.g. `spec.rules[2].match[0].path.value`; "" for the object itself. */
@@ -60,10 +61,6 @@ function checkerFor(kind: ResourceKind): TypeCheck<TSchema> {
     compiled.set(kind, checker);
   }
   return checker;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** `/spec/rules/2/name` → `spec.rules[2].name` (JSON Pointer, RFC 6901). */

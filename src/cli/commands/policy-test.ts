@@ -28,6 +28,7 @@ import {
   ruleKey,
   sourceProblem,
 } from './check.ts';
+import { isRecord } from '../../is-record.ts';
 
 export const policyTestExitStatus = { passed: 0, failed: 1, badFile: 2 } as const;
 
@@ -99,10 +100,6 @@ export interface FileProblem {
 export type ParsedTestFile =
   | { readonly ok: true; readonly file: PolicyTestFile }
   | { readonly ok: false; readonly problems: readonly FileProblem[] };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isStringList(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === 'string');

@@ -9,6 +9,7 @@ import type { PolicyProblem } from '../../policy-source.ts';
 import { describeObject, isResourceKind, kinds } from '../../resources.ts';
 import type { PolicyResource } from '../../resources.ts';
 import { validateResource } from '../../validate.ts';
+import { isRecord } from '../../../is-record.ts';
 
 export interface PolicyFile {
   readonly path: string;
@@ -42,10 +43,6 @@ const epoch = '1970-01-01T00:00:00Z';
 export const maxManifestBytes = 1024 * 1024;
 /** Billion-laughs guard (the `yaml` default, made explicit). */
 const maxAliasCount = 100;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** `spec.rules[2].name` → `['spec', 'rules', 2, 'name']`, to find the YAML node of a problem. */
 function pathKeys(path: string): (string | number)[] {

@@ -12,6 +12,7 @@ import { apiVersion } from '../../resources.ts';
 import { microTime } from './leader-election.ts';
 import { truncateMessage } from './object-status.ts';
 import type { ObjectVerdict } from './object-status.ts';
+import { isRecord } from '../../../is-record.ts';
 
 /** `reportingController` of every Event gatehouse writes. */
 export const reportingController = 'gatehouse.dev/gatehouse';
@@ -63,10 +64,6 @@ export interface EventRecorderOptions {
   readonly clusterScopedNamespace: string;
   readonly logger: Logger;
   readonly now?: () => number;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Whether the object's status already reports this verdict for this generation. */

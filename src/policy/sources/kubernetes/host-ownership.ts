@@ -23,6 +23,7 @@
  * that same wildcard declared; declaring `a.shop.example.com` does not own its siblings.
  * ClusterAccessPolicies are written by platform admins and are never restricted.
  */
+import { isRecord } from '../../../is-record.ts';
 
 /** The hosts one Ingress or HTTPRoute declares, and what decides whether it routes. */
 export interface HostDeclaration {
@@ -66,10 +67,6 @@ export interface RouteSelection {
 export const defaultClassAnnotation = 'ingressclass.kubernetes.io/is-default-class';
 const legacyClassAnnotation = 'kubernetes.io/ingress.class';
 const gatewayGroup = 'gateway.networking.k8s.io';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function records(value: unknown): Record<string, unknown>[] {
   return Array.isArray(value) ? value.filter(isRecord) : [];

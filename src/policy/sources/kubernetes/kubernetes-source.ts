@@ -60,6 +60,7 @@ import { StatusWriter, kubeStatusPatcher } from './status-writer.ts';
 import type { StatusPatcher } from './status-writer.ts';
 import { KubeWatchTransport } from './watch-transport.ts';
 import type { ResourceRef, WatchTransport } from './watch-transport.ts';
+import { isRecord } from '../../../is-record.ts';
 
 export const gatewayApi = { group: 'gateway.networking.k8s.io', version: 'v1' } as const;
 const ingressRef = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' } as const;
@@ -115,10 +116,6 @@ type PolicyObject = Record<string, unknown>;
 interface PolicyWatch {
   readonly kind: ResourceKind;
   readonly watch: ResilientWatch<PolicyObject>;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

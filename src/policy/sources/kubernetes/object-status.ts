@@ -10,6 +10,7 @@
  * (another namespace's route declared the host first: it owns it), `OutsideDelegatedPath` (a
  * HostDelegation admits the namespace only below a path prefix its rules leave).
  */
+import { isRecord } from '../../../is-record.ts';
 
 export const readyReasons = [
   'Accepted',
@@ -66,10 +67,6 @@ const maxMessageLength = 4_000;
 
 export function truncateMessage(message: string, max = maxMessageLength): string {
   return message.length <= max ? message : `${message.slice(0, max - 3)}...`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function observedReady(status: unknown): Record<string, unknown> | undefined {

@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../../metrics/metrics.ts';
 import { httpStatusOf, resourcePath } from './watch-transport.ts';
 import type { ResourceRef, WatchEvent, WatchHandle, WatchTransport } from './watch-transport.ts';
+import { isRecord } from '../../../is-record.ts';
 
 export interface BackoffOptions {
   /** First delay after a failure. Default 500 ms. */
@@ -80,10 +81,6 @@ class WatchFailure extends Error {
     this.name = 'WatchFailure';
     this.status = status;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function metadataOf(object: Record<string, unknown>): Record<string, unknown> {

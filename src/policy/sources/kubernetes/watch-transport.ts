@@ -5,6 +5,7 @@
  */
 import { ApiException, CustomObjectsApi, Watch } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { isRecord } from '../../../is-record.ts';
 
 /** A list/watch endpoint: `/apis/<group>/<version>[/namespaces/<ns>]/<plural>`. */
 export interface ResourceRef {
@@ -61,10 +62,6 @@ export function resourcePath(resource: ResourceRef): string {
   const namespace =
     resource.namespace === undefined ? '' : `/namespaces/${encodeURIComponent(resource.namespace)}`;
   return `/apis/${resource.group}/${resource.version}${namespace}/${resource.plural}`;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export class KubeWatchTransport implements WatchTransport {
