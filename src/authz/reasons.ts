@@ -35,8 +35,6 @@ export const Reasons = {
 
   /** The proxy's request could not be understood (missing or malformed original URL). */
   MalformedRequest: 'malformed-request',
-  /** A dependency failed; the request is refused rather than guessed (fail closed). */
-  DependencyFailure: 'dependency-failure',
 } as const;
 
 export type Reason = (typeof Reasons)[keyof typeof Reasons];

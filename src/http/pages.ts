@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Reasons, type Reason } from '../authz/reasons.ts';
-import { providerNotAllowed } from '../oidc/provider-restriction.ts';
+import { visitorExplanations } from '../authz/reason-explanations.ts';
+import type { Reason } from '../authz/reasons.ts';
 
 /**
  * Small server-rendered pages (portal, 403, sign-in errors, signed out). No script at all and no
@@ -80,45 +80,11 @@ ${options.body}
 `;
 }
 
-/**
- * What each reason code means to the person who got the 403, in words that name no policy, rule
- * or role: the page is shown to anyone, so it explains the kind of refusal and leaves the
- * details to the audit log, which the request id finds (DESIGN.md "Decision semantics").
- */
-const reasonExplanations: ReadonlyMap<string, string> = new Map<Reason, string>([
-  [Reasons.RoleGranted, 'Access was granted.'],
-  [Reasons.SuperRole, 'Access was granted.'],
-  [Reasons.DefaultAllow, 'Access was granted.'],
-  [Reasons.AuthenticationRequired, 'This page needs you to sign in first.'],
-  [
-    Reasons.InvalidCredentials,
-    'Your sign-in or access token was not accepted; it may have expired or been revoked.',
-  ],
-  [Reasons.NoMatchingRule, 'No access has been set up for this address.'],
-  [Reasons.DenyRule, 'This address is closed to everyone.'],
-  [Reasons.MissingRole, 'Your account does not hold a role that this page requires.'],
-  [
-    Reasons.AmbiguousPath,
-    'The address contains characters that can be read in more than one way (such as an encoded slash or dot-segment), so it is refused rather than guessed.',
-  ],
-  [
-    Reasons.ForgedIdentityHeader,
-    'The request carried an identity header that only the sign-in service may set.',
-  ],
-  [
-    providerNotAllowed,
-    'This address is only for people who sign in with the account of another organisation than the one you are signed in with.',
-  ],
-  [Reasons.MalformedRequest, 'The request could not be understood.'],
-  [
-    Reasons.DependencyFailure,
-    'A service needed to check your access did not answer. Please try again in a moment.',
-  ],
-]);
-
 /** The sentence the 403 page shows for a reason code; a generic one for codes it does not know. */
 export function explainReason(reason: string): string {
-  return reasonExplanations.get(reason) ?? 'Access to this address was refused.';
+  return Object.hasOwn(visitorExplanations, reason)
+    ? visitorExplanations[reason as Reason]
+    : 'Access to this address was refused.';
 }
 
 /** A link on the 403 page to sign in with a provider the denied address allows. */

@@ -10,11 +10,11 @@ import { subjectSource } from '../../authn/identity.ts';
 import type { Identity } from '../../authn/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
 import { isAuditOverride } from '../../authz/audit-mode.ts';
+import { operatorExplanations } from '../../authz/reason-explanations.ts';
 import { decide } from '../../authz/decide.ts';
 import type { DecideOptions } from '../../authz/decide.ts';
 import type { Decision, Outcome, PolicyMode } from '../../authz/decision.ts';
 import { normalisePath, splitTarget } from '../../authz/path.ts';
-import { Reasons } from '../../authz/reasons.ts';
 import type { Reason } from '../../authz/reasons.ts';
 import { isSubjectSource, SubjectSources, unqualifiedSubjectSources } from '../../authz/roles.ts';
 import { loadConfig } from '../../config/load.ts';
@@ -89,25 +89,7 @@ Example:
 `;
 
 /** One line per reason code, for `gatehouse check` and `gatehouse test` output. */
-export const reasonExplanations: Readonly<Record<Reason, string>> = {
-  [Reasons.RoleGranted]: 'the identity holds one of the roles the rule requires',
-  [Reasons.SuperRole]:
-    'the identity holds the configured super role, which satisfies every allow rule',
-  [Reasons.DefaultAllow]: 'no rule matches and authz.noMatch lets the request through',
-  [Reasons.AuthenticationRequired]:
-    'the rule needs more than guest and no identity was presented: sign in',
-  [Reasons.InvalidCredentials]: 'the credential presented is invalid, expired or revoked',
-  [Reasons.NoMatchingRule]: 'no rule of any policy matches this host, path and method',
-  [Reasons.ProviderNotAllowed]:
-    "the session comes from a provider the policy's authentication.providers does not allow: sign in with an allowed one",
-  [Reasons.DenyRule]: 'the matched rule has action: Deny, which refuses everyone',
-  [Reasons.MissingRole]: 'the identity holds none of the roles the rule requires',
-  [Reasons.AmbiguousPath]:
-    'the path means different things to different decoders, so it is refused',
-  [Reasons.ForgedIdentityHeader]: 'the client sent its own copy of an identity header',
-  [Reasons.MalformedRequest]: 'the request could not be understood',
-  [Reasons.DependencyFailure]: 'a dependency failed, so the request is refused rather than guessed',
-};
+export const reasonExplanations = operatorExplanations;
 
 export const outcomeStatus: Readonly<Record<Outcome, number>> = {
   allow: 200,
