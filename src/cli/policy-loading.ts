@@ -14,6 +14,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { PolicyProblem } from '../policy/policy-source.ts';
+import type { CliIo } from './command.ts';
 import {
   apiVersion,
   describeObject,
@@ -238,4 +239,19 @@ export function formatPolicyProblem(problem: PolicyProblem): string {
   if (problem.document !== undefined) where += ` (document ${String(problem.document)})`;
   const parts = [where, problem.object ?? '', problem.path].filter((part) => part !== '');
   return parts.length === 0 ? problem.message : `${parts.join(' ')}: ${problem.message}`;
+}
+
+/** Writes load problems (exit 2) or warnings (objects left out) to stderr. */
+export function reportPolicyLoad(result: PolicyLoadResult, io: CliIo, command: string): boolean {
+  if (!result.ok) {
+    io.stderr(
+      `gatehouse ${command}: the policy from ${result.origin} has ${String(result.problems.length)} problem(s):\n` +
+        result.problems.map((problem) => `  ${formatPolicyProblem(problem)}\n`).join(''),
+    );
+    return false;
+  }
+  for (const warning of result.warnings) {
+    io.stderr(`gatehouse ${command}: warning: ${formatPolicyProblem(warning)}\n`);
+  }
+  return true;
 }

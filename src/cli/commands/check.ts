@@ -7,24 +7,30 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { subjectSource } from '../../authn/identity.ts';
-import type { Identity } from '../../authn/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
 import { isAuditOverride } from '../../authz/audit-mode.ts';
+import {
+  cliIdentity,
+  cliRequest,
+  cliUnqualifiedSources,
+  defaultCliSource,
+  ruleKey,
+  sourceProblem,
+  type CliSubject,
+} from '../decision-inputs.ts';
 import { operatorExplanations } from '../../authz/reason-explanations.ts';
 import { decide } from '../../authz/decide.ts';
 import type { DecideOptions } from '../../authz/decide.ts';
 import type { Decision, Outcome, PolicyMode } from '../../authz/decision.ts';
-import { normalisePath, splitTarget } from '../../authz/path.ts';
 import type { Reason } from '../../authz/reasons.ts';
-import { isSubjectSource, SubjectSources, unqualifiedSubjectSources } from '../../authz/roles.ts';
+import { SubjectSources } from '../../authz/roles.ts';
 import { loadConfig } from '../../config/load.ts';
 import { formatProblems } from '../../config/problems.ts';
-import { normaliseHost } from '../../dialects/host.ts';
 import type { CliCommand, CliIo } from '../command.ts';
 import { describeVariant, stricterVariants } from '../path-variants.ts';
 import type { PathVariant } from '../path-variants.ts';
 import {
-  formatPolicyProblem,
+  reportPolicyLoad,
   kubeconfigLister,
   loadPoliciesFromCluster,
   loadPoliciesFromDirectory,
@@ -96,121 +102,6 @@ export const outcomeStatus: Readonly<Record<Outcome, number>> = {
   unauthenticated: 401,
   forbidden: 403,
 };
-
-// ---------------------------------------------------------------------------------------------
-// Building the facts: request and identity
-// ---------------------------------------------------------------------------------------------
-
-export type CliRequestResult =
-  | { readonly ok: true; readonly request: AuthRequest }
-  | { readonly ok: false; readonly problem: string };
-
-const methodToken = /^[A-Za-z]+$/;
-
-/**
- * The AuthRequest a proxy would send for `METHOD URL`: host normalised as the dialects do
- * (dialects/host.ts), path as authz/path.ts does (an ambiguous path is kept as such: decide()
- * refuses it, and the output says why).
- */
-export function cliRequest(method: string, url: string): CliRequestResult {
-  if (!methodToken.test(method)) return { ok: false, problem: `"${method}" is not an HTTP method` };
-  const scheme = /^(https?):\/\//i.exec(url)?.[1]?.toLowerCase();
-  if (scheme !== 'http' && scheme !== 'https') {
-    return { ok: false, problem: `"${url}" is not an absolute http:// or https:// URL` };
-  }
-  const target = splitTarget(url);
-  if (target.authority === null || target.authority.includes('@')) {
-    return { ok: false, problem: `"${url}" has no host, or has user information before it` };
-  }
-  const host = normaliseHost(target.authority, scheme);
-  if (host === null) return { ok: false, problem: `"${target.authority}" is not a valid host` };
-  return {
-    ok: true,
-    request: {
-      // decide() never reads the dialect; the CLI speaks for no particular proxy.
-      dialect: 'nginx',
-      method: method.toUpperCase(),
-      scheme,
-      host,
-      path: normalisePath(target.path),
-      originalUrl: url,
-      clientIp: '127.0.0.1',
-      requestId: 'cli',
-      acceptsRedirect: false,
-      credentials: { headers: {} },
-    },
-  };
-}
-
-/** Who is asking, as given on the command line or in a test case. */
-export interface CliSubject {
-  readonly user?: string;
-  readonly email?: string;
-  readonly groups?: readonly string[];
-  readonly claims?: Readonly<Record<string, unknown>>;
-  readonly organisation?: string;
-  /** `provider/<name>`, `issuer/<name>`, `preauth` or `basic`; default `defaultCliSource`. */
-  readonly source?: string;
-  /** A bearer token's `aud` (`issuer/<name>` sources only). */
-  readonly audiences?: readonly string[];
-}
-
-/**
- * The source of a command-line identity when none is named and no configuration says which
- * sources unqualified subjects match: a stand-in for "the first OpenID provider".
- */
-export const defaultCliSource = 'provider/default';
-
-/**
- * The sources unqualified subjects match for `check` and `test`: the configuration's (as the
- * service computes them), or without a configuration `defaultCliSource` only.
- */
-export function cliUnqualifiedSources(
-  config: { readonly configured: readonly string[]; readonly providers: readonly string[] } | null,
-): readonly string[] {
-  if (config === null) return [defaultCliSource];
-  return unqualifiedSubjectSources(config.configured, config.providers);
-}
-
-/**
- * The identity the command line describes, from the source it names (`provider/<name>`: a
- * session; `issuer/<name>`: a bearer token; `preauth`; `basic`); a user that is an e-mail
- * address sets `email` too.
- */
-export function cliIdentity(subject: CliSubject): Identity {
-  const user = subject.user ?? subject.email ?? '';
-  const email = subject.email ?? (user.includes('@') ? user : undefined);
-  const source = subject.source ?? defaultCliSource;
-  const slash = source.indexOf('/');
-  const kind = slash < 0 ? source : source.slice(0, slash);
-  const name = slash < 0 ? source : source.slice(slash + 1);
-  const method =
-    kind === 'provider'
-      ? ('session' as const)
-      : kind === 'issuer'
-        ? ('bearer' as const)
-        : kind === 'basic'
-          ? ('basic' as const)
-          : ('header' as const);
-  return {
-    subject: user,
-    user,
-    ...(email === undefined ? {} : { email }),
-    ...(subject.organisation === undefined ? {} : { organisation: subject.organisation }),
-    groups: [...(subject.groups ?? [])],
-    claims: { ...subject.claims },
-    provider: name,
-    method,
-    ...(method === 'bearer' ? { audiences: [...(subject.audiences ?? [])] } : {}),
-  };
-}
-
-/** A usage problem with `--source`, or null. */
-export function sourceProblem(source: string): string | null {
-  return isSubjectSource(source)
-    ? null
-    : `"${source}" is not a source: provider/NAME, issuer/NAME, preauth or basic`;
-}
 
 // ---------------------------------------------------------------------------------------------
 // The report
@@ -311,15 +202,6 @@ function guardrailOf(decision: Decision): CheckReport['guardrail'] {
 
 /** The service answers a refusal of an Audit policy as allowed (authz/audit-mode.ts). */
 export { isAuditOverride };
-
-/** `namespace/policy/rule`, or `policy/rule` for a ClusterAccessPolicy. */
-export function ruleKey(decision: Decision): string | null {
-  const { rule } = decision;
-  if (rule === null) return null;
-  return rule.namespace === ''
-    ? `${rule.policy}/${rule.rule}`
-    : `${rule.namespace}/${rule.policy}/${rule.rule}`;
-}
 
 function list(values: readonly string[]): string {
   return values.length === 0 ? '(none)' : values.join(', ');
@@ -564,21 +446,6 @@ async function setUp(parsed: ParsedCheck, io: CliIo): Promise<Setup | string> {
     defaultSource,
     policies: await loadPoliciesFromDirectory(resolve(io.cwd, policyDirectory)),
   };
-}
-
-/** Writes load problems (exit 2) or warnings (objects left out) to stderr. */
-export function reportPolicyLoad(result: PolicyLoadResult, io: CliIo, command: string): boolean {
-  if (!result.ok) {
-    io.stderr(
-      `gatehouse ${command}: the policy from ${result.origin} has ${String(result.problems.length)} problem(s):\n` +
-        result.problems.map((problem) => `  ${formatPolicyProblem(problem)}\n`).join(''),
-    );
-    return false;
-  }
-  for (const warning of result.warnings) {
-    io.stderr(`gatehouse ${command}: warning: ${formatPolicyProblem(warning)}\n`);
-  }
-  return true;
 }
 
 export const checkCommand: CliCommand = {

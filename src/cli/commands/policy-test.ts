@@ -16,18 +16,17 @@ import type { Decision, Outcome } from '../../authz/decision.ts';
 import { allReasons } from '../../authz/reasons.ts';
 import type { Reason } from '../../authz/reasons.ts';
 import type { CliCommand } from '../command.ts';
-import { loadPoliciesFromDirectory } from '../policy-loading.ts';
+import { loadPoliciesFromDirectory, reportPolicyLoad } from '../policy-loading.ts';
 import { SubjectSources } from '../../authz/roles.ts';
+import { isAuditOverride } from '../../authz/audit-mode.ts';
 import {
   cliIdentity,
   cliRequest,
   cliUnqualifiedSources,
   defaultCliSource,
-  isAuditOverride,
-  reportPolicyLoad,
   ruleKey,
   sourceProblem,
-} from './check.ts';
+} from '../decision-inputs.ts';
 import { isRecord } from '../../is-record.ts';
 
 export const policyTestExitStatus = { passed: 0, failed: 1, badFile: 2 } as const;
