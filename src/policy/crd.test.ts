@@ -208,7 +208,7 @@ describe('crdYaml', () => {
     'charts/gatehouse/crds/gatehouse.dev_crds.yaml',
     'manifests/crds/gatehouse.dev_crds.yaml',
   ])(
-    'equals the committed %s (run "gatehouse generate crds" after changing resources.ts)',
+    'equals the committed %s (run "node scripts/generate-crds.ts" after changing resources.ts)',
     async (file) => {
       expect(await readFile(resolve(repoRoot, file), 'utf8')).toBe(crdYaml());
     },

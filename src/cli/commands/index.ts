@@ -1,13 +1,7 @@
 import type { CliCommand } from '../command.ts';
 import { checkCommand } from './check.ts';
-import { generateCommand } from './generate.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { serveCommand } from './serve.ts';
 
 /** Every subcommand, in the order `gatehouse --help` lists them. */
-export const commands: readonly CliCommand[] = [
-  serveCommand,
-  checkCommand,
-  policyTestCommand,
-  generateCommand,
-];
+export const commands: readonly CliCommand[] = [serveCommand, checkCommand, policyTestCommand];

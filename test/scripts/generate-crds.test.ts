@@ -2,9 +2,9 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { crdYaml } from '../../policy/crd.ts';
-import type { CliIo } from '../command.ts';
-import { describeDifference, generateCommand } from './generate.ts';
+import { describeDifference, generateCrds } from '../../scripts/generate-crds.ts';
+import type { CliIo } from '../../src/cli/command.ts';
+import { crdYaml } from '../../src/policy/crd.ts';
 
 const chartFile = 'charts/gatehouse/crds/gatehouse.dev_crds.yaml';
 const manifestFile = 'manifests/crds/gatehouse.dev_crds.yaml';
@@ -30,7 +30,7 @@ afterEach(async () => {
   await rm(cwd, { recursive: true, force: true });
 });
 
-const run = (...args: string[]): Promise<number> => generateCommand.run(args, io);
+const run = (...args: string[]): Promise<number> => generateCrds(args, io);
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -39,9 +39,9 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-describe('gatehouse generate crds', () => {
+describe('scripts/generate-crds.ts', () => {
   it('writes the CRDs to the chart and the plain manifests, creating the folders', async () => {
-    expect(await run('crds')).toBe(0);
+    expect(await run()).toBe(0);
     expect(await readFile(join(cwd, chartFile), 'utf8')).toBe(crdYaml());
     expect(await readFile(join(cwd, manifestFile), 'utf8')).toBe(crdYaml());
     expect(out).toContain(`${chartFile}: written`);
@@ -49,32 +49,32 @@ describe('gatehouse generate crds', () => {
   });
 
   it('says the files are up to date on a second run', async () => {
-    await run('crds');
+    await run();
     out = '';
-    expect(await run('crds')).toBe(0);
+    expect(await run()).toBe(0);
     expect(out).toBe(`${chartFile}: up to date\n${manifestFile}: up to date\n`);
   });
 
   it('--check passes when the committed files match the source', async () => {
-    await run('crds');
-    expect(await run('crds', '--check')).toBe(0);
+    await run();
+    expect(await run('--check')).toBe(0);
     expect(err).toBe('');
   });
 
   it('--check fails, writes nothing and names the missing files', async () => {
-    expect(await run('crds', '--check')).toBe(1);
+    expect(await run('--check')).toBe(1);
     expect(err).toContain(`${chartFile}: missing`);
     expect(err).toContain(`${manifestFile}: missing`);
-    expect(err).toContain('run "gatehouse generate crds"');
+    expect(err).toContain('run "node scripts/generate-crds.ts"');
     expect(await exists(join(cwd, chartFile))).toBe(false);
   });
 
   it('--check fails on a hand-edited file, shows the drifted lines and leaves it alone', async () => {
-    await run('crds');
+    await run();
     const edited = crdYaml().replace('maxItems: 64', 'maxItems: 1000');
     await writeFile(join(cwd, manifestFile), edited);
     err = '';
-    expect(await run('crds', '--check')).toBe(1);
+    expect(await run('--check')).toBe(1);
     expect(err).toContain(`${manifestFile}: stale`);
     expect(err).not.toContain(`${chartFile}: stale`);
     expect(err).toMatch(/^-\s+maxItems: 1000$/m);
@@ -82,13 +82,10 @@ describe('gatehouse generate crds', () => {
     expect(await readFile(join(cwd, manifestFile), 'utf8')).toBe(edited);
   });
 
-  it('refuses an unknown or missing target with usage (exit 2)', async () => {
+  it('refuses an unexpected argument with usage (exit 2)', async () => {
     expect(await run('helm')).toBe(2);
-    expect(err).toContain('unknown target "helm"');
-    expect(err).toContain('Usage: gatehouse generate');
-    err = '';
-    expect(await run()).toBe(2);
-    expect(err).toContain('name what to generate');
+    expect(err).toContain('unexpected "helm"');
+    expect(err).toContain('Usage: node scripts/generate-crds.ts');
   });
 
   it('prints its usage with --help', async () => {
