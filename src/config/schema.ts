@@ -193,14 +193,16 @@ export const ConfigSchema = Type.Object(
       }),
     }),
 
-    log: Section('Logging.', {
-      level: OneOf(
-        ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
-        'info',
-        'Lowest level written.',
-      ),
-      format: OneOf(['json', 'pretty'], 'json', 'Line format; `pretty` needs `pino-pretty`.'),
-    }),
+    log: Section(
+      'Logging: one JSON object per line on stdout (pipe it through `pino-pretty` to read it by eye).',
+      {
+        level: OneOf(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+          'info',
+          'Lowest level written.',
+        ),
+      },
+    ),
 
     policy: Section('Where access policies come from.', {
       source: OneOf(
