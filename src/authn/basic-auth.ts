@@ -5,7 +5,7 @@ import type { Authenticator, AuthnResult } from './authenticator.ts';
 import { parseBasicAuthorization } from './basic-credentials.ts';
 import type { Identity } from './identity.ts';
 import type { LoginThrottle } from './login-throttle.ts';
-import { LruCache } from './lru-cache.ts';
+import { LruCache } from '../lru-cache.ts';
 
 /**
  * HTTP Basic authentication (RFC 7617) for machine clients, against an htpasswd secret of bcrypt

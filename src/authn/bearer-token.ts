@@ -15,7 +15,7 @@ import { type ClaimNames, identityFromClaims, readClaim } from './claim-mapping.
 type IssuerClaimNames = ClaimNames & { readonly organisation?: string | undefined };
 import type { Identity } from './identity.ts';
 import { IssuerKeySet } from './issuer-key-set.ts';
-import { LruCache } from './lru-cache.ts';
+import { LruCache } from '../lru-cache.ts';
 import {
   bearerChallenge,
   rejectionForJoseError,

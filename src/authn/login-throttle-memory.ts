@@ -9,7 +9,7 @@ import {
   type ThrottleSubject,
   throttleSubjects,
 } from './login-throttle.ts';
-import { LruCache } from './lru-cache.ts';
+import { LruCache } from '../lru-cache.ts';
 
 /**
  * The login throttle for local runs and unit tests: the same rules as the Redis one (fixed

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
 import { identitySource, type Identity, type IdentitySource } from '../authn/identity.ts';
-import { LruCache } from '../authn/lru-cache.ts';
+import { LruCache } from '../lru-cache.ts';
 import { GatehouseError } from '../errors.ts';
 import { signingAlgorithm, type CurrentSigningKey } from './signing-keys.ts';
 

@@ -1,8 +1,9 @@
 /**
  * A bounded least-recently-used cache whose entries may carry an expiry time.
  *
- * Used for verified bearer tokens (expiry = the token's `exp`) and meant for the per-replica
- * session cache too. It relies on `Map` keeping insertion order: a hit is re-inserted so the
+ * Used for verified bearer tokens (expiry = the token's `exp`), signed assertions, Basic-auth
+ * verifications and the memory login throttle. It relies on `Map` keeping insertion order: a hit
+ * is re-inserted so the
  * first key is always the least recently used one, which is evicted when the cache is full.
  * An entry past its expiry is dropped on access and never returned, so a stale credential can
  * not be served however rarely the cache is swept.
