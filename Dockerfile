@@ -59,6 +59,10 @@ COPY --from=build /src/dist ./dist
 COPY package.json ./
 
 ENV NODE_ENV=production
+# `gatehouse version` and the gatehouse_build_info metric name the commit the image was built from
+# (docker build --build-arg REVISION=$(git rev-parse HEAD)); src/build-info.ts ignores a value
+# that is not a commit hash, such as the default `unknown`.
+ENV GATEHOUSE_BUILD_COMMIT=${REVISION}
 # Numeric so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 65532:65532
 EXPOSE 8080 9090

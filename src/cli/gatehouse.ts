@@ -22,7 +22,10 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     io.stdout(usage());
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((candidate) => candidate.name === name);
+  // `--version` as every command-line tool answers it (kubectl, helm and node do).
+  const command = commands.find(
+    (candidate) => candidate.name === (name === '--version' ? 'version' : name),
+  );
   if (command === undefined) {
     io.stderr(`gatehouse: unknown command "${name}"\n\n${usage()}`);
     return 2;

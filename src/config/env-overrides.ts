@@ -21,6 +21,8 @@ export const ENV_PREFIX = 'GATEHOUSE_';
 export const RESERVED_ENV_NAMES: ReadonlySet<string> = new Set([
   'GATEHOUSE_CONFIG',
   'GATEHOUSE_CONFIG_FILE',
+  // The commit the image was built from (Dockerfile, src/build-info.ts): build metadata.
+  'GATEHOUSE_BUILD_COMMIT',
   // The development tools cache (scripts/kube/build.sh, scripts/helm/ensure-helm.sh), set by CI
   // for every command, including the ones that start gatehouse.
   'GATEHOUSE_TOOLS_DIR',

@@ -1,3 +1,4 @@
+import { buildInfo } from '../build-info.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
@@ -90,6 +91,16 @@ export class Metrics {
       collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
     }
     const registers = [registry];
+
+    // Which build runs, as a gauge of 1 with the facts as labels (the Prometheus convention of
+    // *_build_info, e.g. prometheus_build_info): dashboards join on it, alerts spot a mixed rollout.
+    const build = buildInfo();
+    new Gauge({
+      name: 'gatehouse_build_info',
+      help: 'Always 1; the labels say which build runs: version, commit and Node.js version.',
+      labelNames: ['version', 'commit', 'node'],
+      registers,
+    }).set({ version: build.version, commit: build.commit, node: build.node }, 1);
 
     this.decisions = new Counter({
       name: 'gatehouse_decisions_total',

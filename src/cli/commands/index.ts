@@ -2,6 +2,12 @@ import type { CliCommand } from '../command.ts';
 import { checkCommand } from './check.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { serveCommand } from './serve.ts';
+import { versionCommand } from './version.ts';
 
 /** Every subcommand, in the order `gatehouse --help` lists them. */
-export const commands: readonly CliCommand[] = [serveCommand, checkCommand, policyTestCommand];
+export const commands: readonly CliCommand[] = [
+  serveCommand,
+  checkCommand,
+  policyTestCommand,
+  versionCommand,
+];
