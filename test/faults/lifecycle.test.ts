@@ -14,6 +14,7 @@
  * half alive: test/faults/fixtures/crash-after-start.ts runs `serve` and then fails that way.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -301,4 +302,32 @@ describe('a bug that escapes every handler', () => {
       );
     }, 30_000);
   }
+});
+
+describe('a start that fails', () => {
+  it('a taken port: one plain line naming the fix, and exit 1 at once (never a half-started process)', async () => {
+    const { file, main } = await writeConfig('port-taken');
+    // Something else already listens on gatehouse's main port.
+    const blocker = createServer();
+    await new Promise<void>((resolve) =>
+      blocker.listen(Number(new URL(main).port), '127.0.0.1', resolve),
+    );
+    try {
+      const started = performance.now();
+      const run = runNode(['src/cli/gatehouse.ts', 'serve', '--config', file]);
+      const code = await within(run.exited, 15_000, 'exit after the failed start');
+      expect(code, run.output.stdout).toBe(1);
+      expect(run.output.stderr).toMatch(
+        /^gatehouse: could not start: .*EADDRINUSE.*another process already listens on that port; stop it, or choose other ports \(listeners\.main\.port, listeners\.operations\.port\)\n$/,
+      );
+      expect(performance.now() - started).toBeLessThan(15_000);
+      await waitFor(
+        'the failed process gone from Redis',
+        async () => ((await gatehouseConnections()).length === 0 ? true : undefined),
+        2000,
+      );
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+    }
+  }, 30_000);
 });

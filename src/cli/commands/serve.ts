@@ -68,7 +68,11 @@ export const serveCommand: CliCommand = {
       gatehouse = await startGatehouse(config, { logger });
     } catch (error) {
       logger.fatal({ err: error }, 'gatehouse could not start');
-      return 1;
+      // Whatever started before the failure (watchers, connections, timers) would keep a
+      // half-started process alive: a taken port must end the process at once, with one line
+      // an operator reads without a log parser, so Kubernetes restarts it.
+      io.stderr(`gatehouse: could not start: ${startFailure(error)}\n`);
+      process.exit(1);
     }
     await new Promise<void>((resolve) => {
       const stop = (signal: NodeJS.Signals): void => {
@@ -80,3 +84,16 @@ export const serveCommand: CliCommand = {
     return 0;
   },
 };
+
+/** One plain sentence for a start-up failure, with the fix for the common ones. */
+export function startFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === 'EADDRINUSE') {
+    return `${message}: another process already listens on that port; stop it, or choose other ports (listeners.main.port, listeners.operations.port)`;
+  }
+  if (code === 'EACCES') {
+    return `${message}: this user may not listen on that port; use a port above 1023`;
+  }
+  return message;
+}
