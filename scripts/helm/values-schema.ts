@@ -8,8 +8,9 @@
  *   node scripts/helm/values-schema.ts --check  exit 1 when it is out of date
  *
  * What differs from the configuration schema, and why:
- * - keywords only gatehouse's validator knows (`errorMessage`, `secret`, `envKeyStyle`, custom
- *   `format`s) and `default`s are dropped; a setting with a default is not `required`, since
+ * - keywords only gatehouse's validator knows (`errorMessage`, `secret`, `envKeyStyle`,
+ *   `pathSetting`, custom `format`s) and `default`s are dropped; a setting with a default is not
+ *   `required`, since
  *   gatehouse fills it in before validating;
  * - `listeners` (the container ports), `sessions.redis` (built from the chart's `redis` values)
  *   and `devIdentityProvider` (local runs only) are refused: the chart owns them;
@@ -28,7 +29,14 @@ export const valuesSchemaPath = resolve(
 
 type JsonSchema = Record<string, unknown>;
 
-const droppedKeywords = new Set(['default', 'errorMessage', 'secret', 'envKeyStyle', 'format']);
+const droppedKeywords = new Set([
+  'default',
+  'errorMessage',
+  'secret',
+  'envKeyStyle',
+  'pathSetting',
+  'format',
+]);
 const chartOwned: readonly (readonly string[])[] = [
   ['listeners'],
   ['sessions', 'redis'],

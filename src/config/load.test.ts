@@ -441,7 +441,7 @@ describe('examples/gatehouse.yaml', () => {
     expect(config.publicUrl).toBe('http://auth.localhost:8080');
     expect(config.sessions.store).toBe('memory');
     expect(config.sessions.cookie.secure).toBe(false);
-    expect(config.policy.files.directory).toBe('examples/policies');
+    expect(config.policy.files.directory).toBe(join(projectRoot, 'examples/policies'));
     expect(config.redirects.allowedDomains).toEqual(['.localhost']);
     expect(config.trustedProxies).toEqual(['127.0.0.1/32', '::1/128']);
     expect(config.devIdentityProvider.enabled).toBe(true);
@@ -523,5 +523,63 @@ describe('secret files', () => {
     expect(lines(problemsOf('publicUrlFile: /etc/url'))).toEqual([
       'publicUrlFile: unknown setting',
     ]);
+  });
+});
+
+// Issue 18: relative paths in the configuration file are read from the file's folder, so the
+// Dockerfile's `docker run -v $PWD/examples:/etc/gatehouse` example finds examples/policies.
+describe('relative paths in a configuration file', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'gatehouse-config-paths-'));
+  afterAll(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('are read from the file’s folder; absolute ones and variables keep their meaning', () => {
+    writeFileSync(join(folder, 'client-secret'), 's3cret\n');
+    writeFileSync(
+      join(folder, 'gatehouse.yaml'),
+      `
+publicUrl: https://auth.example.com
+policy: { files: { directory: policies } }
+basicAuth: { htpasswdFile: /etc/gatehouse/htpasswd }
+identityHeaders:
+  assertion: { signingKeyFile: keys/current.pem, previousKeyFiles: [keys/old.pem, /abs/old.pem] }
+providers:
+  - { name: corp, issuer: 'https://idp.example.com', clientId: gatehouse, clientSecretFile: client-secret }
+`,
+    );
+    const result = loadConfig({
+      file: join(folder, 'gatehouse.yaml'),
+      cwd: '/somewhere/else',
+      env: {},
+    });
+    if (!result.ok) throw new Error(formatProblems(result.problems));
+    const { config } = result;
+    expect(config.policy.files.directory).toBe(join(folder, 'policies'));
+    expect(config.basicAuth.htpasswdFile).toBe('/etc/gatehouse/htpasswd');
+    expect(config.identityHeaders.assertion.signingKeyFile).toBe(join(folder, 'keys/current.pem'));
+    expect(config.identityHeaders.assertion.previousKeyFiles).toEqual([
+      join(folder, 'keys/old.pem'),
+      '/abs/old.pem',
+    ]);
+    expect(config.providers[0]?.clientSecret).toBe('s3cret');
+
+    const fromEnv = loadConfig({
+      file: join(folder, 'gatehouse.yaml'),
+      cwd: '/work',
+      env: { GATEHOUSE_POLICY__FILES__DIRECTORY: 'mine' },
+    });
+    expect(fromEnv.ok && fromEnv.config.policy.files.directory).toBe('mine');
+  });
+
+  it('the example configuration finds its policies from any working directory', () => {
+    const result = loadConfig({
+      file: join(projectRoot, 'examples/gatehouse.yaml'),
+      cwd: tmpdir(),
+      env: {},
+    });
+    expect(result.ok && result.config.policy.files.directory).toBe(
+      join(projectRoot, 'examples/policies'),
+    );
   });
 });

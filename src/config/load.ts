@@ -4,7 +4,8 @@
  * `readFile`; nothing here connects anywhere (start-up and readiness check connectivity).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { Document } from 'yaml';
@@ -60,6 +61,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
     locateInFile = loaded.locate;
     fileUsable = loaded.problems.length === 0;
   }
+  // Paths written in the file are read from the file's folder (a configuration and the files it
+  // names move together, as the container's `--config /etc/gatehouse/config.yaml` and a checkout's
+  // `--config examples/gatehouse.yaml` both expect); the environment's stay cwd-relative.
+  const fileFolder = options.file === undefined ? cwd : dirname(resolve(cwd, options.file));
+  resolvePathSettings(tree, ConfigSchema, fileFolder);
   const secretKeys = takeSecretFileKeys(tree, ConfigSchema, locateInFile);
   problems.push(...secretKeys.problems);
 
@@ -69,8 +75,11 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadConfigResult {
 
   // Layer 3: secret files, named by `<secret>File` keys or `…_FILE` variables.
   const origins = overrides.origins;
-  for (const reference of [...secretKeys.files, ...overrides.files]) {
-    const problem = applyFile(tree, reference, (path) => readFile(resolve(cwd, path)));
+  for (const [reference, folder] of [
+    ...secretKeys.files.map((file) => [file, fileFolder] as const),
+    ...overrides.files.map((file) => [file, cwd] as const),
+  ]) {
+    const problem = applyFile(tree, reference, (path) => readFile(resolve(folder, path)));
     if (problem === undefined) origins.set(formatPath(reference.segments), reference.source);
     else problems.push(problem);
   }
@@ -187,4 +196,34 @@ function describeFsError(error: unknown): string {
   if (code === 'EACCES') return 'permission denied';
   if (code === 'EISDIR') return 'is a directory';
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Makes every relative path setting (schema keyword `pathSetting`) in `tree` absolute against
+ * `folder`, in place; empty strings (unset) stay empty. Walks objects and arrays of the schema.
+ */
+function resolvePathSettings(tree: unknown, schema: TSchema, folder: string): void {
+  if (!isMapping(tree)) return;
+  const properties = schema['properties'] as Record<string, TSchema> | undefined;
+  if (properties === undefined) return;
+  for (const [key, child] of Object.entries(properties)) {
+    const value = tree[key];
+    if (value === undefined) continue;
+    const items = child['items'] as TSchema | undefined;
+    if (child['pathSetting'] === true) {
+      if (typeof value === 'string') tree[key] = absolute(value, folder);
+    } else if (items?.['pathSetting'] === true && Array.isArray(value)) {
+      tree[key] = value.map((item: unknown) =>
+        typeof item === 'string' ? absolute(item, folder) : item,
+      );
+    } else if (items !== undefined && Array.isArray(value)) {
+      for (const item of value) resolvePathSettings(item, items, folder);
+    } else {
+      resolvePathSettings(value, child, folder);
+    }
+  }
+}
+
+function absolute(path: string, folder: string): string {
+  return path === '' || isAbsolute(path) ? path : resolve(folder, path);
 }

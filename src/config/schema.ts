@@ -56,6 +56,15 @@ function Text(defaultValue: string, description: string) {
   return Type.String({ default: defaultValue, description });
 }
 
+/**
+ * A file or folder path. Written in the configuration file, a relative path is read from the
+ * file's own folder (load.ts), so a configuration and the files it names move together; from an
+ * environment variable or the default, it is relative to the working directory.
+ */
+function PathText(defaultValue: string, description: string) {
+  return Type.String({ default: defaultValue, description, pathSetting: true });
+}
+
 function Flag(defaultValue: boolean, description: string) {
   return Type.Boolean({ default: defaultValue, description });
 }
@@ -211,7 +220,10 @@ export const ConfigSchema = Type.Object(
         '`files` reads CRD manifests from a directory (local runs); `kubernetes` watches the custom resources.',
       ),
       files: Section('Policy manifests on disk.', {
-        directory: Text('examples/policies', 'Directory of YAML manifests (`*.yaml`, `*.yml`).'),
+        directory: PathText(
+          'examples/policies',
+          'Directory of YAML manifests (`*.yaml`, `*.yml`); in a configuration file, relative to its folder.',
+        ),
         watch: Flag(true, 'Reload when a file changes.'),
       }),
       kubernetes: Section('Policy custom resources in the cluster.', {
@@ -238,7 +250,7 @@ export const ConfigSchema = Type.Object(
           'Lease that elects the one replica writing resource status.',
         ),
         leaseNamespace: Text('', "Namespace of the lease. Empty: gatehouse's own namespace."),
-        kubeconfig: Text(
+        kubeconfig: PathText(
           '',
           'Path of a kubeconfig file, for runs outside a cluster. Empty: the in-cluster service account (token and CA mounted in the pod).',
         ),
@@ -317,12 +329,12 @@ export const ConfigSchema = Type.Object(
       assertion: Section('The signed identity assertion (`X-Gatehouse-Assertion`, ES256 JWT).', {
         enabled: Flag(false, 'Send the assertion.'),
         ttl: Duration('60s', 'Lifetime of each assertion.'),
-        signingKeyFile: Text('', 'PEM file of the current ES256 private key.'),
+        signingKeyFile: PathText('', 'PEM file of the current ES256 private key.'),
         generateKey: Flag(
           false,
           'Without a key file, sign with a key generated at start (local runs and single replicas only: upstreams must refetch the JWKS after every restart).',
         ),
-        previousKeyFiles: Type.Array(Type.String({ minLength: 1 }), {
+        previousKeyFiles: Type.Array(Type.String({ minLength: 1, pathSetting: true }), {
           default: [],
           description:
             'PEM files of earlier keys, still published at `/.well-known/jwks.json` during a rotation.',
@@ -607,7 +619,7 @@ export const ConfigSchema = Type.Object(
       'HTTP Basic authentication (RFC 7617) for machine clients, against an htpasswd file of bcrypt entries; roles come from RoleMappings with `User` subjects.',
       {
         enabled: Flag(false, 'Accept `Authorization: Basic` credentials.'),
-        htpasswdFile: Text(
+        htpasswdFile: PathText(
           '',
           'The htpasswd file (a mounted Secret). Only bcrypt entries (`htpasswd -B`); any other entry stops the start with its line number.',
         ),
