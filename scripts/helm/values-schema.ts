@@ -10,8 +10,7 @@
  * What differs from the configuration schema, and why:
  * - keywords only gatehouse's validator knows (`errorMessage`, `secret`, `envKeyStyle`,
  *   `pathSetting`, custom `format`s) and `default`s are dropped; a setting with a default is not
- *   `required`, since
- *   gatehouse fills it in before validating;
+ *   `required`, since gatehouse fills it in before validating;
  * - `listeners` (the container ports), `sessions.redis` (built from the chart's `redis` values)
  *   and `devIdentityProvider` (local runs only) are refused: the chart owns them;
  * - a secret setting (`clientSecret`, `password`) is refused and only its `<name>File` form is
