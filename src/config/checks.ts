@@ -51,6 +51,15 @@ export function warnConfig(config: Config): PendingProblem[] {
         'is true but publicUrl is http://: Chrome and Firefox keep Secure cookies from localhost, but Safari and most HTTP clients drop them, so sign-in loops there; serve https, or set secure: false for a local run',
     });
   }
+  // Without a provider the sign-in has nothing to offer: every 401 sends a browser to a page
+  // that cannot sign it in. Right for an API-only gatehouse, a mistake everywhere else.
+  if (config.providers.filter((provider) => provider.enabled).length === 0) {
+    warnings.push({
+      segments: ['providers'],
+      message:
+        'no OpenID provider is configured (or none is enabled): nobody can sign in with a browser, and every rule that needs more than guest refuses them; add providers, or ignore this when only bearer tokens, pre-authentication or Basic are used',
+    });
+  }
   return warnings;
 }
 

@@ -383,8 +383,10 @@ describe('sessions.cookie.domain', () => {
 });
 
 describe('start-up warnings', () => {
-  function warningsOf(yaml: string): string[] {
-    const result = load(yaml);
+  const provider = 'providers: [{ name: corp, issuer: https://idp.example.com, clientId: a }]\n';
+  /** The warnings of a configuration that has a provider (unless `withoutProvider`). */
+  function warningsOf(yaml: string, withoutProvider = false): string[] {
+    const result = load(withoutProvider ? yaml : `${yaml}${provider}`);
     if (!result.ok) throw new Error(formatProblems(result.problems));
     return lines(result.warnings);
   }
@@ -404,12 +406,24 @@ describe('start-up warnings', () => {
     expect(warningsOf('publicUrl: https://auth.example.com\n')).toEqual([]);
   });
 
+  it('warns when no provider is configured or enabled: nobody can sign in with a browser', () => {
+    const noProvider = warningsOf('publicUrl: https://auth.example.com\n', true);
+    expect(noProvider).toEqual([
+      expect.stringMatching(/^providers: no OpenID provider is configured/),
+    ]);
+    const disabled = warningsOf(
+      'publicUrl: https://auth.example.com\nproviders: [{ name: corp, issuer: https://idp.example.com, clientId: a, enabled: false }]\n',
+      true,
+    );
+    expect(disabled).toEqual(noProvider);
+  });
+
   it('locates a warning like a problem', () => {
     const result = load(
-      'publicUrl: http://auth.localhost:8080\nsessions:\n  cookie:\n    secure: true\n',
+      `publicUrl: http://auth.localhost:8080\n${provider}sessions:\n  cookie:\n    secure: true\n`,
     );
     expect(result.ok && result.warnings).toEqual([
-      expect.objectContaining({ path: 'sessions.cookie.secure', source: 'gatehouse.yaml:4:13' }),
+      expect.objectContaining({ path: 'sessions.cookie.secure', source: 'gatehouse.yaml:5:13' }),
     ]);
   });
 });

@@ -35,12 +35,17 @@ export function formatPath(segments: readonly PathSegment[]): string {
 /** One line per problem under a heading, ready for stderr or `gatehouse check`. */
 export function formatProblems(problems: readonly ConfigProblem[]): string {
   const count = problems.length;
-  const lines = problems.map((problem) => {
+  return [
+    `Invalid configuration (${count} problem${count === 1 ? '' : 's'}):`,
+    ...listProblems(problems),
+  ].join('\n');
+}
+
+/** One `  - setting: message (file:line)` line per problem or warning. */
+export function listProblems(problems: readonly ConfigProblem[]): string[] {
+  return problems.map((problem) => {
     const where = problem.source === undefined ? '' : ` (${problem.source})`;
     const what = problem.path === '' ? problem.message : `${problem.path}: ${problem.message}`;
     return `  - ${what}${where}`;
   });
-  return [`Invalid configuration (${count} problem${count === 1 ? '' : 's'}):`, ...lines].join(
-    '\n',
-  );
 }

@@ -1,5 +1,6 @@
 import type { CliCommand } from '../command.ts';
 import { checkCommand } from './check.ts';
+import { configCommand } from './config.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { serveCommand } from './serve.ts';
 import { versionCommand } from './version.ts';
@@ -9,5 +10,6 @@ export const commands: readonly CliCommand[] = [
   serveCommand,
   checkCommand,
   policyTestCommand,
+  configCommand,
   versionCommand,
 ];
