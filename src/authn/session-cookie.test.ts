@@ -3,7 +3,7 @@ import type { AuthRequest } from '../authz/auth-request.ts';
 import { DependencyError } from '../errors.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { MemorySessionStore } from '../sessions/memory/memory-store.ts';
-import type { SessionStore } from '../sessions/session-store.ts';
+import type { SessionBackend } from '../sessions/session-backend.ts';
 import type { NewSession, Session } from '../sessions/session.ts';
 import { issueTicket } from '../sessions/ticket.ts';
 import { SessionCookieAuthenticator, type SessionRefresher } from './session-cookie.ts';
@@ -143,7 +143,7 @@ describe('SessionCookieAuthenticator', () => {
   it('lets a store outage propagate instead of answering anonymous (fail closed)', async () => {
     const failing = {
       get: () => Promise.reject(new DependencyError('redis', 'down')),
-    } as unknown as SessionStore;
+    } as unknown as SessionBackend;
     const authenticator = new SessionCookieAuthenticator({
       store: failing,
       cookieName: '_gatehouse',

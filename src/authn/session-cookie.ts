@@ -2,6 +2,7 @@ import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { cookieValues } from '../oidc/cookies.ts';
 import { identityOfSession } from '../oidc/session-identity.ts';
+import type { RevocationBus } from '../sessions/revocation-bus.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { Session, SessionTokens } from '../sessions/session.ts';
 import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
@@ -29,7 +30,7 @@ export interface SessionRefresher {
 }
 
 export interface SessionCookieAuthenticatorOptions {
-  readonly store: SessionStore;
+  readonly store: SessionStore & RevocationBus;
   /** The session cookie's name (`sessions.cookie.name`). */
   readonly cookieName: string;
   readonly metrics: Metrics;

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { DependencyError } from '../errors.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { ReplayGuard } from '../sessions/replay-guard.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { userKeyOf } from '../sessions/session.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
@@ -27,7 +28,7 @@ const CLOCK_TOLERANCE_S = 60;
 
 export interface BackchannelLogoutOptions {
   readonly providers: ProviderRegistry;
-  readonly store: SessionStore;
+  readonly store: SessionStore & ReplayGuard;
   readonly now: () => number;
   readonly logger: Logger;
   readonly metrics: Metrics;

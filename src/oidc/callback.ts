@@ -1,5 +1,7 @@
 import * as client from 'openid-client';
 import { readClaim } from '../authn/claim-mapping.ts';
+import type { LoginStateStore } from '../sessions/login-state-store.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
 import { issueTicket, parseTicket, sessionKeyOf } from '../sessions/ticket.ts';
 import { cookieValues, serializeCookie } from './cookies.ts';
 import { isWellFormedToken, openLoginState } from './login-state.ts';
@@ -56,7 +58,7 @@ export type CallbackOutcome =
     };
 
 export async function completeLogin(
-  options: SignInOptions,
+  options: SignInOptions<SessionStore & LoginStateStore>,
   input: CallbackInput,
 ): Promise<CallbackOutcome> {
   const paths = signInPaths(options);
@@ -291,7 +293,7 @@ export async function completeLogin(
  * win, and a userinfo failure only costs the extra claims.
  */
 async function withUserinfo(
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   provider: DiscoveredProvider,
   accessToken: string,
   idClaims: client.IDToken,

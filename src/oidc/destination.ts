@@ -23,7 +23,7 @@ export function redirectPolicyOf(
 }
 
 export function destinationOf(
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   raw: unknown,
   flow: DestinationFlow,
   requestId: string,

@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import type { LoginStateStore } from '../sessions/login-state-store.ts';
 import { cookieValues, serializeCookie } from './cookies.ts';
 import { isWellFormedToken, randomToken, sealLoginState, type LoginState } from './login-state.ts';
 import { destinationOf } from './destination.ts';
@@ -79,7 +80,10 @@ const PROTECTED_PARAMS = new Set([
   'request_uri',
 ]);
 
-export async function startLogin(options: SignInOptions, input: StartInput): Promise<StartOutcome> {
+export async function startLogin(
+  options: SignInOptions<LoginStateStore>,
+  input: StartInput,
+): Promise<StartOutcome> {
   const paths = signInPaths(options);
   const { logger, metrics, providers } = options;
   const target = { url: destinationOf(options, input.rd, 'sign-in', input.requestId) };

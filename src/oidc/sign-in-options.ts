@@ -3,6 +3,9 @@ import type { AuditLog } from '../audit/audit-log.ts';
 import type { Identity } from '../authn/identity.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { LoginStateStore } from '../sessions/login-state-store.ts';
+import type { ReplayGuard } from '../sessions/replay-guard.ts';
+import type { RevocationBus } from '../sessions/revocation-bus.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { Impersonation } from './impersonation.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
@@ -21,10 +24,18 @@ export interface SessionCookieOptions {
 }
 
 /**
+ * The session-backend roles (sessions/session-backend.ts) the sign-in routes use between them.
+ * Each flow names only its own, as `SignInOptions<Roles>`: the start `LoginStateStore`, the
+ * callback `SessionStore & LoginStateStore`, sign-out `SessionStore`, back-channel logout
+ * `SessionStore & ReplayGuard`, impersonation `SessionStore & RevocationBus`; `unknown`: none.
+ */
+export type SignInStore = SessionStore & LoginStateStore & ReplayGuard & RevocationBus;
+
+/**
  * Everything the sign-in flow needs, as plain values; the composition root maps the configuration
  * onto it. Clock, randomness and fetch are injected so tests control them.
  */
-export interface SignInOptions {
+export interface SignInOptions<Store = SignInStore> {
   /** gatehouse's external URL (`https://auth.example.com`); the callback lives under it. */
   readonly publicUrl: string;
   /** Prefix of the sign-in routes, `/oauth2` by default. */
@@ -51,7 +62,7 @@ export interface SignInOptions {
    * since every client would otherwise share the ingress's address.
    */
   readonly proxyTrust?: ProxyTrust | undefined;
-  readonly store: SessionStore;
+  readonly store: Store;
   readonly providers: ProviderRegistry;
   /**
    * Sign-in per organisation: the providers allowed for a destination (the validated `rd`), from

@@ -59,7 +59,10 @@ export function isSameOriginPost(
  * end_session_endpoint is checked against `form-action` for every hop (CSP Level 3), so the
  * page's policy must name that origin besides 'self'.
  */
-export function signOutFormActions(options: SignInOptions, session: Session | null): string[] {
+export function signOutFormActions(
+  options: SignInOptions<unknown>,
+  session: Session | null,
+): string[] {
   if (session === null) return [];
   const provider = options.providers.get(session.provider);
   if (provider === null || !provider.options.endSession) return [];
@@ -75,7 +78,7 @@ export function signOutFormActions(options: SignInOptions, session: Session | nu
  * `<prefix>/signed-out?rd=…`.
  */
 export function afterSignOutLocation(
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   session: Session | null,
   rawRd: string | undefined,
   requestId = '',

@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { readClaim } from '../authn/claim-mapping.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { LOCK_BUSY, type SessionStore } from '../sessions/session-store.ts';
+import { LOCK_BUSY, type Locks } from '../sessions/locks.ts';
+import type { SessionStore } from '../sessions/session-store.ts';
 import type { Session } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
 import { describeError } from './describe-error.ts';
@@ -29,7 +30,7 @@ import { sessionIdentityFromClaims } from './session-identity.ts';
  *   outage of the provider does not turn every request into a refresh attempt.
  */
 export interface TokenRefresherOptions {
-  readonly store: SessionStore;
+  readonly store: SessionStore & Locks;
   readonly providers: ProviderRegistry;
   /** Refresh when the access token expires within this many milliseconds. */
   readonly refreshMarginMs: number;

@@ -3,7 +3,7 @@ import { Metrics } from '../metrics/metrics.ts';
 import { DependencyError } from '../errors.ts';
 import { InstrumentedSessionStore } from './instrumented-store.ts';
 import { MemorySessionStore } from './memory/memory-store.ts';
-import type { SessionStore } from './session-store.ts';
+import type { SessionBackend } from './session-backend.ts';
 
 async function metricText(metrics: Metrics): Promise<string> {
   return metrics.registry.metrics();
@@ -31,7 +31,7 @@ describe('instrumented session store', () => {
     const metrics = new Metrics({ collectProcessMetrics: false });
     const failing = {
       ping: () => Promise.reject(new DependencyError('redis', 'connection refused')),
-    } as unknown as SessionStore;
+    } as unknown as SessionBackend;
     const store = new InstrumentedSessionStore(failing, metrics);
     await expect(store.ping()).rejects.toBeInstanceOf(DependencyError);
     expect(await metricText(metrics)).toMatch(

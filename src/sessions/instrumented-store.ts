@@ -1,28 +1,25 @@
 import type { Metrics } from '../metrics/metrics.ts';
-import type {
-  GetOptions,
-  LockBusy,
-  LoginStateLimits,
-  LoginStatePut,
-  RevocationListener,
-  SessionStore,
-  WindowCount,
-} from './session-store.ts';
+import type { LockBusy } from './locks.ts';
+import type { LoginStateLimits, LoginStatePut, WindowCount } from './login-state-store.ts';
+import type { RevocationListener } from './revocation-bus.ts';
+import type { SessionBackend } from './session-backend.ts';
+import type { GetOptions } from './session-store.ts';
 import type { NewSession, Session } from './session.ts';
 import type { SessionTicket } from './ticket.ts';
 
 /**
- * A `SessionStore` decorator that times every operation of the backing store and counts its
- * failures (`gatehouse_session_store_duration_seconds{operation}`,
+ * A session-backend decorator (every role, session-backend.ts) that times the operations of the
+ * backing store and counts their failures (`gatehouse_session_store_duration_seconds{operation}`,
  * `gatehouse_session_store_errors_total{operation}`): the dependency metrics an operator reads
  * when checks slow down or fail with 503. It sits under the per-replica cache, so the latency is
- * Redis's, not the cache's.
+ * Redis's, not the cache's. Not timed: `withLock` (its duration is mostly `fn`'s), the
+ * subscription calls `onRevocation` and `revocationsReady`, and `close`.
  */
-export class InstrumentedSessionStore implements SessionStore {
-  readonly #store: SessionStore;
+export class InstrumentedSessionStore implements SessionBackend {
+  readonly #store: SessionBackend;
   readonly #metrics: Metrics;
 
-  constructor(store: SessionStore, metrics: Metrics) {
+  constructor(store: SessionBackend, metrics: Metrics) {
     this.#store = store;
     this.#metrics = metrics;
   }
@@ -77,7 +74,8 @@ export class InstrumentedSessionStore implements SessionStore {
     return this.#timed('takeLoginState', () => this.#store.takeLoginState(stateKey));
   }
   withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | LockBusy> {
-    // Only the lock itself is the store's work; `fn` (a token refresh) is timed elsewhere.
+    // Not timed: the call lasts as long as `fn` (a token refresh, timed elsewhere), and its
+    // failures are `fn`'s as much as the store's.
     return this.#store.withLock(name, ttlMs, fn);
   }
   rememberOnce(namespace: string, id: string, ttlMs: number): Promise<boolean> {

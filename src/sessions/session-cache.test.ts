@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { LruMap } from './lru-map.ts';
 import { MemorySessionStore } from './memory/memory-store.ts';
 import { SessionCache } from './session-cache.ts';
+import { describeSessionStoreContract } from './session-store.contract.ts';
 import type { NewSession } from './session.ts';
 import { issueTicket, sessionKeyOf } from './ticket.ts';
 
@@ -33,6 +34,19 @@ function setup(cacheOptions: { ttlMs?: number; maxEntries?: number } = {}) {
   }
   return { store, cache, reads, advance, login };
 }
+
+// The cache is itself a session backend: the contract holds in front of the memory store (and in
+// front of Redis, redis/redis-store.test.ts). Another replica is another cache over that store.
+describeSessionStoreContract('memory behind the per-replica cache', (setup) => {
+  const memory = new MemorySessionStore(setup);
+  const cache = new SessionCache({ store: memory, now: setup.now });
+  return Promise.resolve({
+    store: cache,
+    replica: () => Promise.resolve(new SessionCache({ store: memory, now: setup.now })),
+    // Closes the memory store too, and with it every replica's subscription.
+    dispose: () => cache.close(),
+  });
+});
 
 describe('SessionCache', () => {
   it('serves a session from memory within its TTL, then reads the store again', async () => {

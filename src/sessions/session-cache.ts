@@ -1,31 +1,30 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LruMap } from './lru-map.ts';
-import type {
-  GetOptions,
-  LockBusy,
-  LoginStateLimits,
-  LoginStatePut,
-  RevocationListener,
-  SessionStore,
-  WindowCount,
-} from './session-store.ts';
+import type { LockBusy } from './locks.ts';
+import type { LoginStateLimits, LoginStatePut, WindowCount } from './login-state-store.ts';
+import type { RevocationListener } from './revocation-bus.ts';
+import type { SessionBackend } from './session-backend.ts';
+import type { GetOptions } from './session-store.ts';
 import { isLive } from './session-timing.ts';
 import type { NewSession, Session } from './session.ts';
 import { sessionKeyOf, type SessionTicket } from './ticket.ts';
 
 /**
- * A per-replica read-through cache in front of a `SessionStore`, for the authz hot path: most
- * requests of a page load hit the same session within a second or two, and each would otherwise
- * cost a Redis round trip (DESIGN.md "Sessions": replicas may cache sessions for a few seconds).
+ * A per-replica read-through cache in front of a session backend (session-backend.ts), for the
+ * authz hot path: most requests of a page load hit the same session within a second or two, and
+ * each would otherwise cost a Redis round trip.
  *
- * It is itself a `SessionStore`, so it can be dropped in front of any store; it owns the store
- * and closes it. Guarantees:
+ * It is itself a `SessionBackend` (every role), so it can be dropped in front of any backend, and
+ * the backend contract suite runs against it (session-cache.test.ts, redis/redis-store.test.ts);
+ * it owns the backend and closes it. Only sessions are cached: the other roles pass straight
+ * through. Guarantees:
  * - an entry lives at most `ttlMs`, and never past the session's idle or absolute expiry;
  * - revocations from any replica (`onRevocation`) and local deletes and updates drop the entry;
  *   a read that was in flight while a revocation arrived is not cached, so it cannot put back
  *   the session just revoked;
- * - a cached entry is served only to a ticket whose secret matches (compared as SHA-256 digests
- *   in constant time), as the store itself would require;
+ * - a cached entry is served only to a ticket whose secret matches, as the store itself would
+ *   require: compared as SHA-256 digests in constant time, or found by the exact id and secret
+ *   of a ticket the store already accepted (`#verified`);
  * - at most `maxEntries` sessions, least recently used evicted first.
  * `ttlMs: 0` disables caching (benchmarks, or to trade latency for immediate consistency).
  *
@@ -33,7 +32,7 @@ import { sessionKeyOf, type SessionTicket } from './ticket.ts';
  * that long, which is why a refresh re-reads with `bypassCache` once it holds the lock.
  */
 export interface SessionCacheOptions {
-  readonly store: SessionStore;
+  readonly store: SessionBackend;
   /** How long a session is served from memory (default 3000 ms; 0 disables the cache). */
   readonly ttlMs?: number;
   /** Most sessions held (default 10 000). */
@@ -49,8 +48,8 @@ interface CacheEntry {
   readonly expiresAt: number;
 }
 
-export class SessionCache implements SessionStore {
-  readonly #store: SessionStore;
+export class SessionCache implements SessionBackend {
+  readonly #store: SessionBackend;
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #entries: LruMap<string, CacheEntry>;

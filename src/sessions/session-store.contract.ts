@@ -1,11 +1,22 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { LOCK_BUSY, type SessionStore } from './session-store.ts';
+import { LOCK_BUSY, type Locks } from './locks.ts';
+import type { LoginStateStore } from './login-state-store.ts';
+import type { ReplayGuard } from './replay-guard.ts';
+import type { RevocationBus } from './revocation-bus.ts';
+import type { SessionBackend, StoreLifecycle } from './session-backend.ts';
+import type { SessionStore } from './session-store.ts';
 import type { NewSession } from './session.ts';
 import { issueTicket, sessionKeyOf, type SessionTicket } from './ticket.ts';
 
 /**
- * The behaviour every `SessionStore` must have. Run by memory/memory-store.test.ts and
- * redis/redis-store.test.ts (against a real Redis).
+ * The behaviour every session backend must have (session-backend.ts), one block per role. Each
+ * block reaches the store only through its role's interface, so what it asserts is what a
+ * consumer naming that role may rely on. Run against:
+ * - the memory store: memory/memory-store.test.ts;
+ * - the memory store behind the per-replica cache: session-cache.test.ts;
+ * - Redis standalone, bare and behind the instrumented store and the cache (as main.ts wires
+ *   it): redis/redis-store.test.ts;
+ * - Redis Sentinel and Redis Cluster (private processes): test/integration/sessions/.
  */
 export interface ContractSetup {
   readonly now: () => number;
@@ -14,9 +25,9 @@ export interface ContractSetup {
 }
 
 export interface ContractHarness {
-  readonly store: SessionStore;
+  readonly store: SessionBackend;
   /** Another store over the same backend, as another replica would have. */
-  readonly replica: () => Promise<SessionStore>;
+  readonly replica: () => Promise<RevocationBus>;
   /** Remaining TTL (ms) the backend holds for a session, for backends that expire keys. */
   readonly storageTtlOf?: (key: string) => Promise<number>;
   /** Everything the backend holds, as text, for backends that can be dumped. */
@@ -32,7 +43,7 @@ export function describeSessionStoreContract(
   name: string,
   makeStore: (setup: ContractSetup) => Promise<ContractHarness>,
 ): void {
-  describe(`SessionStore contract: ${name}`, () => {
+  describe(`session backend contract: ${name}`, () => {
     let time = 1_700_000_000_000;
     const clock = {
       now: () => time,
@@ -42,7 +53,7 @@ export function describeSessionStoreContract(
     };
     const harnesses: ContractHarness[] = [];
     let harness: ContractHarness;
-    let store: SessionStore;
+    let sessions: SessionStore;
 
     beforeEach(async () => {
       harness = await makeStore({
@@ -51,7 +62,7 @@ export function describeSessionStoreContract(
         absoluteLifetimeMs: ABSOLUTE,
       });
       harnesses.push(harness);
-      store = harness.store;
+      sessions = harness.store;
     });
 
     afterAll(async () => {
@@ -98,303 +109,385 @@ export function describeSessionStoreContract(
       person = newUser(),
     ): Promise<SessionTicket & { key: string }> {
       const ticket = issueTicket();
-      await store.create(fields(person, extra), ticket);
+      await sessions.create(fields(person, extra), ticket);
       return { ...ticket, key: sessionKeyOf(ticket.id) };
     }
 
-    it('returns the created session for its ticket, under the hashed id', async () => {
-      const person = newUser();
-      const ticket = issueTicket();
-      const created = await store.create(fields(person, { oidcSid: 'op-sid-1' }), ticket);
-      const session = await store.get(ticket);
-      expect(session).not.toBeNull();
-      expect(session).toEqual(created);
-      expect(session?.key).toBe(sessionKeyOf(ticket.id));
-      expect(session?.key).not.toContain(ticket.id);
-      expect(session?.userKey).toBe(`corp-idp\u0000${person.subject}`);
-      expect(session?.identity.email).toBe(person.email);
-      expect(session?.identity.groups).toEqual(['staff', 'shop-operators']);
-      expect(session?.tokens.refreshToken).toMatch(/^refresh-/);
-      expect(session?.oidcSid).toBe('op-sid-1');
-      expect(session?.createdAt).toBe(time);
-      expect(session?.idleExpiresAt).toBe(time + IDLE);
-      expect(session?.absoluteExpiresAt).toBe(time + ABSOLUTE);
-    });
+    describe('SessionStore', () => {
+      it('returns the created session for its ticket, under the hashed id', async () => {
+        const person = newUser();
+        const ticket = issueTicket();
+        const created = await sessions.create(fields(person, { oidcSid: 'op-sid-1' }), ticket);
+        const session = await sessions.get(ticket);
+        expect(session).not.toBeNull();
+        expect(session).toEqual(created);
+        expect(session?.key).toBe(sessionKeyOf(ticket.id));
+        expect(session?.key).not.toContain(ticket.id);
+        expect(session?.userKey).toBe(`corp-idp\u0000${person.subject}`);
+        expect(session?.identity.email).toBe(person.email);
+        expect(session?.identity.groups).toEqual(['staff', 'shop-operators']);
+        expect(session?.tokens.refreshToken).toMatch(/^refresh-/);
+        expect(session?.oidcSid).toBe('op-sid-1');
+        expect(session?.createdAt).toBe(time);
+        expect(session?.idleExpiresAt).toBe(time + IDLE);
+        expect(session?.absoluteExpiresAt).toBe(time + ABSOLUTE);
+      });
 
-    it('refuses a ticket whose secret does not match, and an unknown or altered id', async () => {
-      const ticket = await login();
-      const other = issueTicket();
-      expect(await store.get({ id: ticket.id, secret: other.secret })).toBeNull();
-      expect(await store.get({ id: other.id, secret: ticket.secret })).toBeNull();
-      const flipped = (ticket.id[0] === 'A' ? 'B' : 'A') + ticket.id.slice(1);
-      expect(await store.get({ id: flipped, secret: ticket.secret })).toBeNull();
-      // The right ticket still works afterwards: failed attempts do not destroy the session.
-      expect(await store.get(ticket)).not.toBeNull();
-    });
+      it('refuses a ticket whose secret does not match, and an unknown or altered id', async () => {
+        const ticket = await login();
+        const other = issueTicket();
+        expect(await sessions.get({ id: ticket.id, secret: other.secret })).toBeNull();
+        expect(await sessions.get({ id: other.id, secret: ticket.secret })).toBeNull();
+        const flipped = (ticket.id[0] === 'A' ? 'B' : 'A') + ticket.id.slice(1);
+        expect(await sessions.get({ id: flipped, secret: ticket.secret })).toBeNull();
+        // The right ticket still works afterwards: failed attempts do not destroy the session.
+        expect(await sessions.get(ticket)).not.toBeNull();
+      });
 
-    it('ends a session left idle, and one past its absolute lifetime however active', async () => {
-      const idle = await login();
-      clock.advance(IDLE - 1);
-      expect(await store.get(idle)).not.toBeNull();
-      clock.advance(IDLE); // the access above slid the expiry by IDLE
-      expect(await store.get(idle)).toBeNull();
+      it('ends a session left idle, and one past its absolute lifetime however active', async () => {
+        const idle = await login();
+        clock.advance(IDLE - 1);
+        expect(await sessions.get(idle)).not.toBeNull();
+        clock.advance(IDLE); // the access above slid the expiry by IDLE
+        expect(await sessions.get(idle)).toBeNull();
 
-      const active = await login();
-      const end = time + ABSOLUTE;
-      while (time + 10 * MINUTE < end) {
-        clock.advance(10 * MINUTE);
-        expect(await store.get(active)).not.toBeNull();
-      }
-      clock.advance(end - time);
-      expect(await store.get(active)).toBeNull();
-    });
+        const active = await login();
+        const end = time + ABSOLUTE;
+        while (time + 10 * MINUTE < end) {
+          clock.advance(10 * MINUTE);
+          expect(await sessions.get(active)).not.toBeNull();
+        }
+        clock.advance(end - time);
+        expect(await sessions.get(active)).toBeNull();
+      });
 
-    it('caps the stored TTL at the idle timeout', async () => {
-      if (harness.storageTtlOf === undefined) return;
-      const ticket = await login();
-      const ttl = await harness.storageTtlOf(ticket.key);
-      expect(ttl).toBeGreaterThan(IDLE - 5000);
-      expect(ttl).toBeLessThanOrEqual(IDLE);
-      // Close to the absolute end, the TTL shrinks to what is left.
-      const short = await login({ absoluteExpiresAt: time + 2 * MINUTE });
-      const shortTtl = await harness.storageTtlOf(short.key);
-      expect(shortTtl).toBeGreaterThan(0);
-      expect(shortTtl).toBeLessThanOrEqual(2 * MINUTE);
-    });
-
-    it('extends the idle expiry on access at most once a minute', async () => {
-      const ticket = await login();
-      const createdIdle = time + IDLE;
-      clock.advance(30_000);
-      expect((await store.get(ticket))?.idleExpiresAt).toBe(createdIdle);
-      clock.advance(29_000);
-      expect((await store.get(ticket))?.idleExpiresAt).toBe(createdIdle);
-      clock.advance(2_000);
-      const slid = time + IDLE;
-      expect((await store.get(ticket))?.idleExpiresAt).toBe(slid);
-      clock.advance(1_000);
-      expect((await store.get(ticket))?.idleExpiresAt).toBe(slid);
-      // The extension was stored: the session outlives its original idle expiry.
-      clock.advance(createdIdle - time + 1_000);
-      expect((await store.get(ticket))?.idleExpiresAt).toBe(time + IDLE);
-      if (harness.storageTtlOf !== undefined) {
+      it('caps the stored TTL at the idle timeout', async () => {
+        if (harness.storageTtlOf === undefined) return;
+        const ticket = await login();
         const ttl = await harness.storageTtlOf(ticket.key);
         expect(ttl).toBeGreaterThan(IDLE - 5000);
         expect(ttl).toBeLessThanOrEqual(IDLE);
-      }
-    });
-
-    it('replaces a session on update, and never resurrects a deleted one', async () => {
-      const ticket = await login();
-      const session = await store.get(ticket);
-      expect(session).not.toBeNull();
-      if (session === null) return;
-      clock.advance(10 * MINUTE);
-      const refreshed = {
-        ...session,
-        tokens: { ...session.tokens, accessToken: 'access-new', refreshToken: 'refresh-new' },
-        lastRefreshedAt: time,
-        // An update cannot lengthen the session.
-        absoluteExpiresAt: session.absoluteExpiresAt + ABSOLUTE,
-      };
-      expect(await store.update(ticket, refreshed)).toBe(true);
-      const read = await store.get(ticket);
-      expect(read?.tokens.refreshToken).toBe('refresh-new');
-      expect(read?.lastRefreshedAt).toBe(time);
-      expect(read?.idleExpiresAt).toBe(time + IDLE);
-      expect(read?.absoluteExpiresAt).toBe(session.absoluteExpiresAt);
-
-      expect(await store.delete(ticket.key)).toBe(true);
-      expect(await store.update(ticket, refreshed)).toBe(false);
-      expect(await store.get(ticket)).toBeNull();
-      expect(await store.delete(ticket.key)).toBe(false);
-    });
-
-    it('ends every session of one user, and only theirs', async () => {
-      const alice = newUser();
-      const bob = newUser();
-      const a1 = await login({}, alice);
-      const a2 = await login({}, alice);
-      const b1 = await login({}, bob);
-      const aliceKey = `corp-idp\u0000${alice.subject}`;
-      const bobKey = `corp-idp\u0000${bob.subject}`;
-      expect((await store.listKeysByUser(aliceKey)).sort()).toEqual([a1.key, a2.key].sort());
-
-      const ended = await store.deleteByUser(aliceKey);
-      expect(ended.sort()).toEqual([a1.key, a2.key].sort());
-      expect(await store.get(a1)).toBeNull();
-      expect(await store.get(a2)).toBeNull();
-      expect(await store.get(b1)).not.toBeNull();
-      expect(await store.listKeysByUser(aliceKey)).toEqual([]);
-      expect(await store.listKeysByUser(bobKey)).toEqual([b1.key]);
-      expect(await store.deleteByUser(aliceKey)).toEqual([]);
-    });
-
-    it('ends the sessions bound to a provider session id (back-channel logout)', async () => {
-      const person = newUser();
-      const first = await login({ oidcSid: 'sid-one' }, person);
-      const second = await login({ oidcSid: 'sid-one' });
-      const otherSid = await login({ oidcSid: 'sid-two' }, person);
-      const otherProvider = await login({ oidcSid: 'sid-one', provider: 'partner-idp' });
-
-      const ended = await store.deleteBySid('corp-idp', 'sid-one');
-      expect(ended.sort()).toEqual([first.key, second.key].sort());
-      expect(await store.get(first)).toBeNull();
-      expect(await store.get(second)).toBeNull();
-      expect(await store.get(otherSid)).not.toBeNull();
-      expect(await store.get(otherProvider)).not.toBeNull();
-      expect(await store.listKeysByUser(`corp-idp\u0000${person.subject}`)).toEqual([otherSid.key]);
-      expect(await store.deleteBySid('corp-idp', 'sid-one')).toEqual([]);
-    });
-
-    it('hands out login state once, even to concurrent callbacks', async () => {
-      const state = issueTicket().id;
-      await store.putLoginState(state, '{"verifier":"v","nonce":"n"}', 5 * MINUTE);
-      expect(await store.takeLoginState(state)).toBe('{"verifier":"v","nonce":"n"}');
-      expect(await store.takeLoginState(state)).toBeNull();
-
-      const raced = issueTicket().id;
-      await store.putLoginState(raced, 'state-value', 5 * MINUTE);
-      const results = await Promise.all(
-        Array.from({ length: 10 }, () => store.takeLoginState(raced)),
-      );
-      expect(results.filter((result) => result === 'state-value')).toHaveLength(1);
-      expect(results.filter((result) => result === null)).toHaveLength(9);
-      expect(await store.takeLoginState(issueTicket().id)).toBeNull();
-    });
-
-    it('bounds pending login states; taken and expired ones stop counting', async () => {
-      // Earlier tests' login states are all past their TTL from here on.
-      clock.advance(24 * 60 * MINUTE);
-      const ttl = 5 * MINUTE;
-      const bounded = { maxPending: 3 };
-      const [first, second, third, fourth, fifth] = Array.from(
-        { length: 5 },
-        () => issueTicket().id,
-      ) as [string, string, string, string, string];
-      for (const state of [first, second, third]) {
-        expect(await store.putLoginState(state, 'v', ttl, bounded)).toEqual({ stored: true });
-      }
-      clock.advance(MINUTE);
-      // Full: nothing is written, and the oldest pending one expires in 4 minutes.
-      expect(await store.putLoginState(fourth, 'v', ttl, bounded)).toEqual({
-        stored: false,
-        retryAfterMs: 4 * MINUTE,
+        // Close to the absolute end, the TTL shrinks to what is left.
+        const short = await login({ absoluteExpiresAt: time + 2 * MINUTE });
+        const shortTtl = await harness.storageTtlOf(short.key);
+        expect(shortTtl).toBeGreaterThan(0);
+        expect(shortTtl).toBeLessThanOrEqual(2 * MINUTE);
       });
-      expect(await store.takeLoginState(fourth)).toBeNull();
-      // Unbounded puts are still counted, and always stored.
-      expect(await store.putLoginState(fifth, 'v', ttl)).toEqual({ stored: true });
-      expect(await store.takeLoginState(fifth)).toBe('v');
-      // A callback that takes its state frees a place.
-      expect(await store.takeLoginState(first)).toBe('v');
-      expect(await store.putLoginState(fourth, 'v', ttl, bounded)).toEqual({ stored: true });
-      expect(await store.putLoginState(issueTicket().id, 'v', ttl, bounded)).toMatchObject({
-        stored: false,
+
+      it('extends the idle expiry on access at most once a minute', async () => {
+        const ticket = await login();
+        // Past any cache: a cache answers from memory for up to its TTL without extending, so the
+        // slide it reports would be up to that late (SessionStore.get).
+        const idleExpiry = async () =>
+          (await sessions.get(ticket, { bypassCache: true }))?.idleExpiresAt;
+        const createdIdle = time + IDLE;
+        clock.advance(30_000);
+        expect(await idleExpiry()).toBe(createdIdle);
+        clock.advance(29_000);
+        expect(await idleExpiry()).toBe(createdIdle);
+        clock.advance(2_000);
+        const slid = time + IDLE;
+        expect(await idleExpiry()).toBe(slid);
+        clock.advance(1_000);
+        expect(await idleExpiry()).toBe(slid);
+        // The extension was stored: the session outlives its original idle expiry.
+        clock.advance(createdIdle - time + 1_000);
+        expect(await idleExpiry()).toBe(time + IDLE);
+        if (harness.storageTtlOf !== undefined) {
+          const ttl = await harness.storageTtlOf(ticket.key);
+          expect(ttl).toBeGreaterThan(IDLE - 5000);
+          expect(ttl).toBeLessThanOrEqual(IDLE);
+        }
       });
-      // Expired ones do not count.
-      clock.advance(ttl);
-      expect(await store.putLoginState(issueTicket().id, 'v', ttl, { maxPending: 1 })).toEqual({
-        stored: true,
+
+      it('replaces a session on update, and never resurrects a deleted one', async () => {
+        const ticket = await login();
+        const session = await sessions.get(ticket);
+        expect(session).not.toBeNull();
+        if (session === null) return;
+        clock.advance(10 * MINUTE);
+        const refreshed = {
+          ...session,
+          tokens: { ...session.tokens, accessToken: 'access-new', refreshToken: 'refresh-new' },
+          lastRefreshedAt: time,
+          // An update cannot lengthen the session.
+          absoluteExpiresAt: session.absoluteExpiresAt + ABSOLUTE,
+        };
+        expect(await sessions.update(ticket, refreshed)).toBe(true);
+        const read = await sessions.get(ticket);
+        expect(read?.tokens.refreshToken).toBe('refresh-new');
+        expect(read?.lastRefreshedAt).toBe(time);
+        expect(read?.idleExpiresAt).toBe(time + IDLE);
+        expect(read?.absoluteExpiresAt).toBe(session.absoluteExpiresAt);
+
+        expect(await sessions.delete(ticket.key)).toBe(true);
+        expect(await sessions.update(ticket, refreshed)).toBe(false);
+        expect(await sessions.get(ticket)).toBeNull();
+        expect(await sessions.delete(ticket.key)).toBe(false);
+      });
+
+      it('ends every session of one user, and only theirs', async () => {
+        const alice = newUser();
+        const bob = newUser();
+        const a1 = await login({}, alice);
+        const a2 = await login({}, alice);
+        const b1 = await login({}, bob);
+        const aliceKey = `corp-idp\u0000${alice.subject}`;
+        const bobKey = `corp-idp\u0000${bob.subject}`;
+        expect((await sessions.listKeysByUser(aliceKey)).sort()).toEqual([a1.key, a2.key].sort());
+
+        const ended = await sessions.deleteByUser(aliceKey);
+        expect(ended.sort()).toEqual([a1.key, a2.key].sort());
+        expect(await sessions.get(a1)).toBeNull();
+        expect(await sessions.get(a2)).toBeNull();
+        expect(await sessions.get(b1)).not.toBeNull();
+        expect(await sessions.listKeysByUser(aliceKey)).toEqual([]);
+        expect(await sessions.listKeysByUser(bobKey)).toEqual([b1.key]);
+        expect(await sessions.deleteByUser(aliceKey)).toEqual([]);
+      });
+
+      it('ends the sessions bound to a provider session id (back-channel logout)', async () => {
+        const person = newUser();
+        const first = await login({ oidcSid: 'sid-one' }, person);
+        const second = await login({ oidcSid: 'sid-one' });
+        const otherSid = await login({ oidcSid: 'sid-two' }, person);
+        const otherProvider = await login({ oidcSid: 'sid-one', provider: 'partner-idp' });
+
+        const ended = await sessions.deleteBySid('corp-idp', 'sid-one');
+        expect(ended.sort()).toEqual([first.key, second.key].sort());
+        expect(await sessions.get(first)).toBeNull();
+        expect(await sessions.get(second)).toBeNull();
+        expect(await sessions.get(otherSid)).not.toBeNull();
+        expect(await sessions.get(otherProvider)).not.toBeNull();
+        expect(await sessions.listKeysByUser(`corp-idp\u0000${person.subject}`)).toEqual([
+          otherSid.key,
+        ]);
+        expect(await sessions.deleteBySid('corp-idp', 'sid-one')).toEqual([]);
+      });
+
+      it('keeps no token, user name or email in clear text at rest', async () => {
+        if (harness.dump === undefined) return;
+        const person = newUser();
+        const ticket = issueTicket();
+        const created = await sessions.create(fields(person, { oidcSid: 'op-sid-dump' }), ticket);
+        const dump = await harness.dump();
+        expect(dump).toContain(created.key); // the dump really holds this session
+        for (const secret of [
+          ticket.id,
+          ticket.secret,
+          person.email,
+          person.user,
+          person.subject,
+          'Alice Example',
+          'shop-operators',
+          'op-sid-dump',
+          created.tokens.accessToken,
+          created.tokens.refreshToken,
+          created.tokens.idToken,
+        ]) {
+          expect(dump).not.toContain(secret);
+        }
       });
     });
 
-    it('counts sign-in starts per client in fixed windows of the injected clock', async () => {
-      const window = MINUTE;
-      // Start on a window boundary, so the reset time is exact.
-      clock.advance(window - (clock.now() % window));
-      const client = `198.51.100.${String(Math.floor(Math.random() * 250))}`;
-      expect(await store.countSignInStart(client, window)).toEqual({ count: 1, resetInMs: window });
-      clock.advance(10_000);
-      expect(await store.countSignInStart(client, window)).toEqual({
-        count: 2,
-        resetInMs: window - 10_000,
+    describe('LoginStateStore', () => {
+      let store: LoginStateStore;
+      beforeEach(() => {
+        store = harness.store;
       });
-      expect(await store.countSignInStart(`${client}0`, window)).toMatchObject({ count: 1 });
-      clock.advance(window - 10_000);
-      expect(await store.countSignInStart(client, window)).toEqual({ count: 1, resetInMs: window });
+
+      it('hands out login state once, even to concurrent callbacks', async () => {
+        const state = issueTicket().id;
+        await store.putLoginState(state, '{"verifier":"v","nonce":"n"}', 5 * MINUTE);
+        expect(await store.takeLoginState(state)).toBe('{"verifier":"v","nonce":"n"}');
+        expect(await store.takeLoginState(state)).toBeNull();
+
+        const raced = issueTicket().id;
+        await store.putLoginState(raced, 'state-value', 5 * MINUTE);
+        const results = await Promise.all(
+          Array.from({ length: 10 }, () => store.takeLoginState(raced)),
+        );
+        expect(results.filter((result) => result === 'state-value')).toHaveLength(1);
+        expect(results.filter((result) => result === null)).toHaveLength(9);
+        expect(await store.takeLoginState(issueTicket().id)).toBeNull();
+      });
+
+      it('bounds pending login states; taken and expired ones stop counting', async () => {
+        // Earlier tests' login states are all past their TTL from here on.
+        clock.advance(24 * 60 * MINUTE);
+        const ttl = 5 * MINUTE;
+        const bounded = { maxPending: 3 };
+        const [first, second, third, fourth, fifth] = Array.from(
+          { length: 5 },
+          () => issueTicket().id,
+        ) as [string, string, string, string, string];
+        for (const state of [first, second, third]) {
+          expect(await store.putLoginState(state, 'v', ttl, bounded)).toEqual({ stored: true });
+        }
+        clock.advance(MINUTE);
+        // Full: nothing is written, and the oldest pending one expires in 4 minutes.
+        expect(await store.putLoginState(fourth, 'v', ttl, bounded)).toEqual({
+          stored: false,
+          retryAfterMs: 4 * MINUTE,
+        });
+        expect(await store.takeLoginState(fourth)).toBeNull();
+        // Unbounded puts are still counted, and always stored.
+        expect(await store.putLoginState(fifth, 'v', ttl)).toEqual({ stored: true });
+        expect(await store.takeLoginState(fifth)).toBe('v');
+        // A callback that takes its state frees a place.
+        expect(await store.takeLoginState(first)).toBe('v');
+        expect(await store.putLoginState(fourth, 'v', ttl, bounded)).toEqual({ stored: true });
+        expect(await store.putLoginState(issueTicket().id, 'v', ttl, bounded)).toMatchObject({
+          stored: false,
+        });
+        // Expired ones do not count.
+        clock.advance(ttl);
+        expect(await store.putLoginState(issueTicket().id, 'v', ttl, { maxPending: 1 })).toEqual({
+          stored: true,
+        });
+      });
+
+      it('counts sign-in starts per client in fixed windows of the injected clock', async () => {
+        const window = MINUTE;
+        // Start on a window boundary, so the reset time is exact.
+        clock.advance(window - (clock.now() % window));
+        const client = `198.51.100.${String(Math.floor(Math.random() * 250))}`;
+        expect(await store.countSignInStart(client, window)).toEqual({
+          count: 1,
+          resetInMs: window,
+        });
+        clock.advance(10_000);
+        expect(await store.countSignInStart(client, window)).toEqual({
+          count: 2,
+          resetInMs: window - 10_000,
+        });
+        expect(await store.countSignInStart(`${client}0`, window)).toMatchObject({ count: 1 });
+        clock.advance(window - 10_000);
+        expect(await store.countSignInStart(client, window)).toEqual({
+          count: 1,
+          resetInMs: window,
+        });
+      });
     });
 
-    it('lets one holder at a time run under a lock, and frees it after', async () => {
-      const name = `refresh:${issueTicket().id}`;
-      let release: () => void = () => undefined;
-      const gate = new Promise<void>((resolve) => {
-        release = resolve;
+    describe('Locks', () => {
+      let store: Locks;
+      beforeEach(() => {
+        store = harness.store;
       });
-      let runs = 0;
-      const first = store.withLock(name, 10_000, async () => {
-        runs += 1;
-        await gate;
-        return 'first';
-      });
-      // Let the first acquire before the second tries.
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const second = await store.withLock(name, 10_000, () => {
-        runs += 1;
-        return Promise.resolve('second');
-      });
-      expect(second).toBe(LOCK_BUSY);
-      release();
-      expect(await first).toBe('first');
-      expect(runs).toBe(1);
 
-      await expect(
-        store.withLock(name, 10_000, () => Promise.reject(new Error('refresh failed'))),
-      ).rejects.toThrow('refresh failed');
-      expect(await store.withLock(name, 10_000, () => Promise.resolve('again'))).toBe('again');
+      it('lets one holder at a time run under a lock, and frees it after', async () => {
+        const name = `refresh:${issueTicket().id}`;
+        let release: () => void = () => undefined;
+        const gate = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let runs = 0;
+        const first = store.withLock(name, 10_000, async () => {
+          runs += 1;
+          await gate;
+          return 'first';
+        });
+        // Let the first acquire before the second tries.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const second = await store.withLock(name, 10_000, () => {
+          runs += 1;
+          return Promise.resolve('second');
+        });
+        expect(second).toBe(LOCK_BUSY);
+        release();
+        expect(await first).toBe('first');
+        expect(runs).toBe(1);
+
+        await expect(
+          store.withLock(name, 10_000, () => Promise.reject(new Error('refresh failed'))),
+        ).rejects.toThrow('refresh failed');
+        expect(await store.withLock(name, 10_000, () => Promise.resolve('again'))).toBe('again');
+      });
     });
 
-    it('remembers an id once per namespace (replay guard)', async () => {
-      const jti = issueTicket().id;
-      expect(await store.rememberOnce('logout-jti', jti, 5 * MINUTE)).toBe(true);
-      expect(await store.rememberOnce('logout-jti', jti, 5 * MINUTE)).toBe(false);
-      expect(await store.rememberOnce('other-ns', jti, 5 * MINUTE)).toBe(true);
+    describe('ReplayGuard', () => {
+      let store: ReplayGuard;
+      beforeEach(() => {
+        store = harness.store;
+      });
+
+      it('remembers an id once per namespace (replay guard)', async () => {
+        const jti = issueTicket().id;
+        expect(await store.rememberOnce('logout-jti', jti, 5 * MINUTE)).toBe(true);
+        expect(await store.rememberOnce('logout-jti', jti, 5 * MINUTE)).toBe(false);
+        expect(await store.rememberOnce('other-ns', jti, 5 * MINUTE)).toBe(true);
+      });
     });
 
-    it('delivers revocations to another replica within a second', async () => {
-      const replica = await harness.replica();
-      const received: string[] = [];
-      let notify: () => void = () => undefined;
-      const arrived = new Promise<void>((resolve) => {
-        notify = resolve;
+    describe('RevocationBus', () => {
+      let store: RevocationBus;
+      beforeEach(() => {
+        store = harness.store;
       });
-      const unsubscribe = replica.onRevocation((keys) => {
-        received.push(...keys);
-        notify();
+
+      it('delivers revocations to another replica within a second', async () => {
+        const replica = await harness.replica();
+        const received: string[] = [];
+        let notify: () => void = () => undefined;
+        const arrived = new Promise<void>((resolve) => {
+          notify = resolve;
+        });
+        const unsubscribe = replica.onRevocation((keys) => {
+          received.push(...keys);
+          notify();
+        });
+        await replica.revocationsReady();
+        const person = newUser();
+        const one = await login({}, person);
+        const two = await login({}, person);
+        const started = Date.now();
+        await sessions.deleteByUser(`corp-idp\u0000${person.subject}`);
+        await arrived;
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(received.sort()).toEqual([one.key, two.key].sort());
+        unsubscribe();
       });
-      await replica.revocationsReady();
-      const person = newUser();
-      const one = await login({}, person);
-      const two = await login({}, person);
-      const started = Date.now();
-      await store.deleteByUser(`corp-idp\u0000${person.subject}`);
-      await arrived;
-      expect(Date.now() - started).toBeLessThan(1000);
-      expect(received.sort()).toEqual([one.key, two.key].sort());
-      unsubscribe();
+
+      it('delivers a published revocation to every replica, this one included', async () => {
+        const replica = await harness.replica();
+        const keys = [sessionKeyOf(issueTicket().id), sessionKeyOf(issueTicket().id)];
+        const seenHere: string[] = [];
+        const seenThere: string[] = [];
+        let notify: () => void = () => undefined;
+        const arrived = new Promise<void>((resolve) => {
+          notify = resolve;
+        });
+        const settle = () => {
+          if (seenHere.length >= keys.length && seenThere.length >= keys.length) notify();
+        };
+        const unsubscribeHere = store.onRevocation((ended) => {
+          seenHere.push(...ended);
+          settle();
+        });
+        const unsubscribeThere = replica.onRevocation((ended) => {
+          seenThere.push(...ended);
+          settle();
+        });
+        await Promise.all([store.revocationsReady(), replica.revocationsReady()]);
+        await store.publishRevocation(keys);
+        await arrived;
+        expect(seenHere.sort()).toEqual([...keys].sort());
+        expect(seenThere.sort()).toEqual([...keys].sort());
+        unsubscribeHere();
+        unsubscribeThere();
+      });
     });
 
-    it('keeps no token, user name or email in clear text at rest', async () => {
-      if (harness.dump === undefined) return;
-      const person = newUser();
-      const ticket = issueTicket();
-      const created = await store.create(fields(person, { oidcSid: 'op-sid-dump' }), ticket);
-      const dump = await harness.dump();
-      expect(dump).toContain(created.key); // the dump really holds this session
-      for (const secret of [
-        ticket.id,
-        ticket.secret,
-        person.email,
-        person.user,
-        person.subject,
-        'Alice Example',
-        'shop-operators',
-        'op-sid-dump',
-        created.tokens.accessToken,
-        created.tokens.refreshToken,
-        created.tokens.idToken,
-      ]) {
-        expect(dump).not.toContain(secret);
-      }
+    describe('StoreLifecycle', () => {
+      let store: StoreLifecycle;
+      beforeEach(() => {
+        store = harness.store;
+      });
+
+      it('answers ping while the backend is reachable', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
     });
   });
 }

@@ -11,7 +11,7 @@ import { SessionCookieAuthenticator } from '../../src/authn/session-cookie.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
 import { cookieValues } from '../../src/oidc/cookies.ts';
 import { bindingHashOf, openLoginState, randomToken } from '../../src/oidc/login-state.ts';
-import type { SessionStore } from '../../src/sessions/session-store.ts';
+import type { SessionBackend } from '../../src/sessions/session-backend.ts';
 import { formatTicket, parseTicket } from '../../src/sessions/ticket.ts';
 import { runs, timeoutFor } from './runs.ts';
 
@@ -121,7 +121,7 @@ describe('cookie and ticket parsing (property)', () => {
           lookups++;
           return Promise.resolve(null);
         },
-      } as unknown as SessionStore;
+      } as unknown as SessionBackend;
       const authenticator = new SessionCookieAuthenticator({
         store,
         cookieName: '_gatehouse',

@@ -1,6 +1,8 @@
 import type { Middleware } from 'koa';
 import { handleLogoutToken } from '../../oidc/backchannel-logout.ts';
 import type { SignInOptions } from '../../oidc/sign-in-options.ts';
+import type { ReplayGuard } from '../../sessions/replay-guard.ts';
+import type { SessionStore } from '../../sessions/session-store.ts';
 import { GatehouseError } from '../../errors.ts';
 import { readFormBody, requestIdOf, sendJson } from './respond.ts';
 
@@ -11,7 +13,9 @@ const BODY_LIMIT_BYTES = 16 * 1024;
  * `POST <prefix>/backchannel_logout` (OpenID Connect Back-Channel Logout 1.0 §2.5, §2.8): 200 when
  * the token is valid (even if no session matched), 400 `invalid_request` otherwise, never cached.
  */
-export function backchannelLogoutHandler(options: SignInOptions): Middleware {
+export function backchannelLogoutHandler(
+  options: SignInOptions<SessionStore & ReplayGuard>,
+): Middleware {
   return async (ctx) => {
     const requestId = requestIdOf(ctx);
     let token: string | null;

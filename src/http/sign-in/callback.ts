@@ -1,11 +1,15 @@
 import type { Middleware } from 'koa';
 import { completeLogin } from '../../oidc/callback.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import type { LoginStateStore } from '../../sessions/login-state-store.ts';
+import type { SessionStore } from '../../sessions/session-store.ts';
 import { signInErrorPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage } from './respond.ts';
 
 /** `GET <prefix>/callback`: the provider's redirect back; sets the session cookie, 302 to `rd`. */
-export function callbackHandler(options: SignInOptions): Middleware {
+export function callbackHandler(
+  options: SignInOptions<SessionStore & LoginStateStore>,
+): Middleware {
   const paths = signInPaths(options);
   return async (ctx) => {
     const requestId = requestIdOf(ctx);

@@ -12,6 +12,8 @@ import {
 import { identityOfSession } from '../../oidc/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { isSameOriginPost } from '../../oidc/sign-out.ts';
+import type { RevocationBus } from '../../sessions/revocation-bus.ts';
+import type { SessionStore } from '../../sessions/session-store.ts';
 import type { Session } from '../../sessions/session.ts';
 import type { SessionTicket } from '../../sessions/ticket.ts';
 import { escapeHtml, renderPage } from '../pages.ts';
@@ -37,7 +39,7 @@ interface Found {
 /** Mounts both routes when impersonation is configured (`SignInOptions.impersonation`). */
 export function mountImpersonation(
   router: Router,
-  options: SignInOptions,
+  options: SignInOptions<SessionStore & RevocationBus>,
   sessions: SessionCookieAuthenticator,
 ): void {
   const impersonation = options.impersonation;
@@ -53,7 +55,7 @@ export function mountImpersonation(
 
 async function showForm(
   ctx: Context,
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   impersonation: Impersonation,
   sessions: SessionCookieAuthenticator,
 ): Promise<void> {
@@ -109,7 +111,7 @@ ${startForm}`,
 
 async function handlePost(
   ctx: Context,
-  options: SignInOptions,
+  options: SignInOptions<SessionStore & RevocationBus>,
   impersonation: Impersonation,
   sessions: SessionCookieAuthenticator,
 ): Promise<void> {
@@ -198,7 +200,7 @@ async function handlePost(
 
 async function stop(
   ctx: Context,
-  options: SignInOptions,
+  options: SignInOptions<SessionStore & RevocationBus>,
   found: Found,
   requestId: string,
 ): Promise<void> {

@@ -19,7 +19,7 @@ import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
  */
 
 /** `forbiddenContact` omitted: the configuration schema's default text. */
-export type PortalOptions = SignInOptions;
+export type PortalOptions = SignInOptions<unknown>;
 
 /** Mounts `<prefix>`, `<prefix>/` and `<prefix>/forbidden`; called from routes.ts. */
 export function mountPortal(
@@ -46,7 +46,7 @@ export function mountPortal(
  * session, a sign-in that comes back here.
  */
 export function portalHandler(
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   const paths = signInPaths(options);

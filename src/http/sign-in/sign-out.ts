@@ -3,6 +3,7 @@ import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
 import { serializeCookie } from '../../oidc/cookies.ts';
 import { destinationOf } from '../../oidc/destination.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import type { SessionStore } from '../../sessions/session-store.ts';
 import {
   signOutFormActions,
   afterSignOutLocation,
@@ -18,7 +19,7 @@ const FORM_LIMIT_BYTES = 4096;
 
 /** `GET <prefix>/sign_out`: a confirmation form; a link alone never signs anyone out. */
 export function signOutPageHandler(
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   const paths = signInPaths(options);
@@ -42,7 +43,7 @@ export function signOutPageHandler(
 
 /** `POST <prefix>/sign_out`: ends the session, expires the cookie, optionally signs out at the provider. */
 export function signOutHandler(
-  options: SignInOptions,
+  options: SignInOptions<SessionStore>,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   const paths = signInPaths(options);
@@ -119,7 +120,7 @@ export function signOutHandler(
  * `GET <prefix>/signed-out?rd=…`: the landing page, also the `post_logout_redirect_uri` (the
  * destination then comes back as `state`, and is validated again like any `rd`).
  */
-export function signedOutHandler(options: SignInOptions): Middleware {
+export function signedOutHandler(options: SignInOptions<unknown>): Middleware {
   const paths = signInPaths(options);
   return (ctx) => {
     const target = destinationOf(

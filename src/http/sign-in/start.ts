@@ -1,11 +1,12 @@
 import type { Context, Middleware } from 'koa';
 import { startLogin } from '../../oidc/login.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
+import type { LoginStateStore } from '../../sessions/login-state-store.ts';
 import { chooserPage, signInErrorPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 
 /** `GET <prefix>/start?rd=…&provider=…&login_hint=…`: the chooser, or a 302 to the provider. */
-export function startHandler(options: SignInOptions): Middleware {
+export function startHandler(options: SignInOptions<LoginStateStore>): Middleware {
   const paths = signInPaths(options);
   return async (ctx) => {
     const requestId = requestIdOf(ctx);
@@ -63,7 +64,7 @@ export function startHandler(options: SignInOptions): Middleware {
  * undefined without a ProxyTrust, so the per-client limit never lumps every user behind the
  * ingress into one budget by accident.
  */
-function clientAddressOf(ctx: Context, options: SignInOptions): string | undefined {
+function clientAddressOf(ctx: Context, options: SignInOptions<unknown>): string | undefined {
   const trust = options.proxyTrust;
   const peer = ctx.req.socket.remoteAddress;
   if (trust === undefined || peer === undefined) return undefined;

@@ -6,7 +6,7 @@ import { sendJson } from './respond.ts';
 
 /** `GET <prefix>/userinfo`: who the session cookie names, for the applications' own UI. */
 export function userinfoHandler(
-  options: SignInOptions,
+  options: SignInOptions<unknown>,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   return async (ctx) => {

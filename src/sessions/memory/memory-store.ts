@@ -1,17 +1,11 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
-import {
-  LOCK_BUSY,
-  assertStorageName,
-  assertTtl,
-  type LockBusy,
-  type LoginStateLimits,
-  type LoginStatePut,
-  type RevocationListener,
-  type SessionStore,
-  type WindowCount,
-} from '../session-store.ts';
+import { LOCK_BUSY, type LockBusy } from '../locks.ts';
+import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
+import type { RevocationListener } from '../revocation-bus.ts';
+import type { SessionBackend } from '../session-backend.ts';
+import { assertStorageName, assertTtl } from '../storage-names.ts';
 import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
 import {
@@ -24,10 +18,10 @@ import {
 import { sessionKeyOf, type SessionTicket } from '../ticket.ts';
 
 /**
- * The in-process store: the embedded default for local runs and the unit tests' stand-in for
- * Redis. It keeps the same contract as the Redis store (sealed records, hashed keys, single-use
- * login state, locks, replay guard, revocation listeners), but nothing is shared between
- * processes, so it suits a single replica only.
+ * The in-process session backend (every role, session-backend.ts): the embedded default for
+ * local runs and the unit tests' stand-in for Redis. It keeps the same contract as the Redis
+ * store (sealed records, hashed keys, single-use login state, locks, replay guard, revocation
+ * listeners), but nothing is shared between processes, so it suits a single replica only.
  *
  * Memory is bounded: each map has a maximum size and, when full, drops its oldest entry (Maps
  * iterate in insertion order). Expiry is lazy, judged with the injected clock when an entry is
@@ -59,7 +53,7 @@ interface Expiring<T> {
   readonly expiresAt: number;
 }
 
-export class MemorySessionStore implements SessionStore {
+export class MemorySessionStore implements SessionBackend {
   readonly #timing: SessionTiming;
   readonly #maxSessions: number;
   readonly #maxEntries: number;

@@ -3,6 +3,9 @@ import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyError } from '../../errors.ts';
+import { Metrics } from '../../metrics/metrics.ts';
+import { InstrumentedSessionStore } from '../instrumented-store.ts';
+import { SessionCache } from '../session-cache.ts';
 import { describeSessionStoreContract } from '../session-store.contract.ts';
 import type { ContractSetup } from '../session-store.contract.ts';
 import { issueTicket } from '../ticket.ts';
@@ -41,10 +44,10 @@ async function dump(): Promise<string> {
   return lines.join('\n');
 }
 
-async function makeStore(setup: ContractSetup): Promise<RedisSessionStore> {
-  const client = createRedisClient({ mode: 'standalone', url: REDIS_URL, keyPrefix: prefix });
+async function makeStore(setup: ContractSetup, keyPrefix = prefix): Promise<RedisSessionStore> {
+  const client = createRedisClient({ mode: 'standalone', url: REDIS_URL, keyPrefix });
   await waitForRedisReady(client, 5000);
-  return new RedisSessionStore({ client, keyPrefix: prefix, ...setup });
+  return new RedisSessionStore({ client, keyPrefix, ...setup });
 }
 
 beforeAll(async () => {
@@ -68,6 +71,33 @@ describeSessionStoreContract('redis', async (setup) => {
       return replica;
     },
     storageTtlOf: (key) => admin.pttl(`${prefix}s:${key}`),
+    dump,
+    dispose: async () => {
+      await Promise.all([store, ...replicas].map((each) => each.close()));
+    },
+  };
+});
+
+// As main.ts wires a replica: the per-replica cache over the instrumented Redis store. Under a
+// prefix of its own: the contract's clock starts again, and must not meet the keys of the run above.
+const cachedPrefix = `${prefix}cached:`;
+describeSessionStoreContract('redis behind the instrumented store and the cache', async (setup) => {
+  const metrics = new Metrics({ collectProcessMetrics: false });
+  const openReplica = async (): Promise<SessionCache> =>
+    new SessionCache({
+      store: new InstrumentedSessionStore(await makeStore(setup, cachedPrefix), metrics),
+      now: setup.now,
+    });
+  const store = await openReplica();
+  const replicas: SessionCache[] = [];
+  return {
+    store,
+    replica: async () => {
+      const replica = await openReplica();
+      replicas.push(replica);
+      return replica;
+    },
+    storageTtlOf: (key) => admin.pttl(`${cachedPrefix}s:${key}`),
     dump,
     dispose: async () => {
       await Promise.all([store, ...replicas].map((each) => each.close()));

@@ -4,18 +4,11 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DependencyError } from '../../errors.ts';
 import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
-import {
-  LOCK_BUSY,
-  STORAGE_KEY_PATTERN,
-  assertStorageName,
-  assertTtl,
-  type LockBusy,
-  type LoginStateLimits,
-  type LoginStatePut,
-  type RevocationListener,
-  type SessionStore,
-  type WindowCount,
-} from '../session-store.ts';
+import { LOCK_BUSY, type LockBusy } from '../locks.ts';
+import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
+import type { RevocationListener } from '../revocation-bus.ts';
+import type { SessionBackend } from '../session-backend.ts';
+import { STORAGE_KEY_PATTERN, assertStorageName, assertTtl } from '../storage-names.ts';
 import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
 import {
@@ -39,7 +32,8 @@ import {
 } from './redis-scripts.ts';
 
 /**
- * The production session store (key layout in redis-keys.ts). Safe for Redis Cluster: every
+ * The production session backend, every role of session-backend.ts (key layout in
+ * redis-keys.ts). Safe for Redis Cluster: every
  * command and script touches one key; index maintenance is separate commands sent together
  * (ioredis auto-pipelining batches them per node), and stale index entries are pruned when found.
  *
@@ -62,7 +56,7 @@ export interface RedisSessionStoreOptions {
 /** One PUBLISH carries at most this many keys, keeping messages well under a few tens of KiB. */
 const REVOCATION_BATCH = 500;
 
-export class RedisSessionStore implements SessionStore {
+export class RedisSessionStore implements SessionBackend {
   readonly #client: RedisClient;
   readonly #keys: RedisKeys;
   readonly #timing: SessionTiming;
