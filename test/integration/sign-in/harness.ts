@@ -8,25 +8,21 @@ import {
   type DevIdentityProvider,
 } from '../../../dev/identity-provider.ts';
 import type { DevUser } from '../../../dev/demo-users.ts';
-import { AuthenticatorChain } from '../../../src/authn/authenticator.ts';
-import { SessionCookieAuthenticator } from '../../../src/authn/session-cookie.ts';
 import { defaultDecideOptions } from '../../../src/authz/decide.ts';
+import { buildAuthenticators } from '../../../src/composition/authenticators.ts';
+import { buildCheckDependencies } from '../../../src/composition/check.ts';
+import { buildIdentity } from '../../../src/composition/identity.ts';
+import { buildMainHandler } from '../../../src/composition/listeners.ts';
+import { buildProviders, buildRefresher } from '../../../src/composition/providers.ts';
+import { createRuntime } from '../../../src/composition/runtime.ts';
+import { buildSignInOptions } from '../../../src/composition/sign-in.ts';
+import { loadConfig } from '../../../src/config/load.ts';
+import type { Config } from '../../../src/config/schema.ts';
 import { ProxyTrust } from '../../../src/dialects/proxy-trust.ts';
-import {
-  extAuthzDialect,
-  forwardAuthDialect,
-  nginxDialect,
-} from '../../../src/dialects/dialects.ts';
-import { allowedProvidersForUrl } from '../../../src/http/allowed-providers.ts';
-import { createMainHandler } from '../../../src/http/main-app.ts';
-import { signInRoutes } from '../../../src/http/sign-in/routes.ts';
-import { createHeaderProfiles } from '../../../src/identity/header-profiles.ts';
-import { Metrics } from '../../../src/metrics/metrics.ts';
-import { AuditLog } from '../../../src/audit/audit-log.ts';
+import type { Metrics } from '../../../src/metrics/metrics.ts';
 import type { ProviderOptions } from '../../../src/oidc/provider-options.ts';
-import { ProviderRegistry } from '../../../src/oidc/provider-registry.ts';
-import type { SessionCookieOptions, SignInOptions } from '../../../src/oidc/sign-in-options.ts';
-import { TokenRefresher } from '../../../src/oidc/token-refresh.ts';
+import type { ProviderRegistry } from '../../../src/oidc/provider-registry.ts';
+import type { SignInOptions } from '../../../src/oidc/sign-in-options.ts';
 import type { PolicyResource } from '../../../src/policy/resources.ts';
 import { buildSnapshot } from '../../../src/policy/snapshot.ts';
 import { MemorySessionStore } from '../../../src/sessions/memory/memory-store.ts';
@@ -36,15 +32,17 @@ import {
 } from '../../../src/sessions/redis/redis-connection.ts';
 import { RedisSessionStore } from '../../../src/sessions/redis/redis-store.ts';
 import { SessionCache } from '../../../src/sessions/session-cache.ts';
-import type { SessionStore } from '../../../src/sessions/session-store.ts';
+import type { SessionBackend } from '../../../src/sessions/session-backend.ts';
 import { nginxAuthTarget } from '../../fixtures/gatehouse/checks.ts';
 import { browserlessLogin } from '../../fixtures/oidc/browserless-login.ts';
 import type { CookieJar } from '../../fixtures/oidc/cookie-jar.ts';
 
 /**
  * Test harness for the sign-in flow: a real dev OpenID Provider over HTTP on 127.0.0.1, and
- * gatehouse main apps (createMainApp + the sign-in routes + a real check pipeline with a policy
- * for `app.test`) on their own ports, with a memory or Redis session store.
+ * gatehouse main handlers (the sign-in routes + a real check pipeline with a policy for
+ * `app.test`) on their own ports, with a memory or Redis session store. They are built by the
+ * composition root's own builders (src/composition/) from a configuration — the defaults plus
+ * the test's settings — with the test's parts: its store, a fixed snapshot, a silent logger.
  */
 
 export const APP_URL = 'https://app.test/';
@@ -177,13 +175,14 @@ export interface GatehouseOptions {
   readonly reserved: ReservedServer;
   readonly providers: readonly ProviderOptions[];
   /** The store the app uses (a SessionCache around Redis, or a memory store). */
-  readonly store: SessionStore;
+  readonly store: SessionBackend;
   readonly clock?: Clock;
   readonly fetch?: typeof globalThis.fetch;
   readonly refreshMarginMs?: number;
   /** `sessions.revalidateInterval`: re-ask the provider this often (0 or omitted: never). */
   readonly revalidateIntervalMs?: number;
-  readonly cookie?: Partial<SessionCookieOptions>;
+  /** `sessions.cookie`; default `_gatehouse`, Secure, SameSite=Lax, host-only. */
+  readonly cookie?: Partial<Config['sessions']['cookie']>;
   readonly allowedRedirectDomains?: readonly string[];
   /** Any other sign-in option (an https `publicUrl`, limits, a ProxyTrust…), applied last. */
   readonly signIn?: Partial<SignInOptions>;
@@ -193,7 +192,7 @@ export interface GatehouseOptions {
 
 export interface Gatehouse {
   readonly url: string;
-  readonly store: SessionStore;
+  readonly store: SessionBackend;
   readonly metrics: Metrics;
   readonly registry: ProviderRegistry;
   readonly options: SignInOptions;
@@ -202,88 +201,99 @@ export interface Gatehouse {
 
 const silent = pino({ level: 'silent' });
 
+/** The configuration of a test gatehouse: its providers are the tests' own ProviderOptions. */
+type TestConfig = Omit<Config, 'providers'> & { readonly providers: readonly ProviderOptions[] };
+
+const defaults = (() => {
+  const loaded = loadConfig({ env: {} });
+  if (!loaded.ok) throw new Error('the default configuration does not load');
+  return loaded.config;
+})();
+
+function testConfig(options: GatehouseOptions): TestConfig {
+  return {
+    ...defaults,
+    publicUrl: options.reserved.url,
+    providers: options.providers,
+    pages: { forbiddenContact: 'Ask the test.' },
+    redirects: {
+      ...defaults.redirects,
+      allowedDomains: options.allowedRedirectDomains ?? ['.app.test', 'good.test'],
+      defaultUrl: APP_URL,
+    },
+    sessions: {
+      ...defaults.sessions,
+      cookie: { ...defaults.sessions.cookie, ...options.cookie },
+      idleTimeout: IDLE_MS,
+      absoluteLifetime: ABSOLUTE_MS,
+      loginStateTtl: 10 * 60 * 1000,
+      refreshMargin: options.refreshMarginMs ?? 0,
+      revalidateInterval: options.revalidateIntervalMs ?? 0,
+    },
+  };
+}
+
 export async function startGatehouse(options: GatehouseOptions): Promise<Gatehouse> {
   const { reserved, store } = options;
-  const now = options.clock?.now ?? Date.now;
-  const fetchImpl = options.fetch ?? globalThis.fetch;
-  const metrics = new Metrics({ collectProcessMetrics: false });
-  const registry = new ProviderRegistry({
-    providers: options.providers,
-    fetch: fetchImpl,
+  const config = testConfig(options);
+  const runtime = createRuntime({
     logger: silent,
-    metrics,
+    processMetrics: false,
+    ...(options.clock === undefined ? {} : { now: options.clock.now }),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
+  const registry = buildProviders(config, runtime);
   await registry.start();
-  const snapshot = buildSnapshot([...(options.policies ?? testPolicy())]);
+  const fixed = buildSnapshot([...(options.policies ?? testPolicy())]);
+  const snapshot = () => fixed;
+  // Without a configuration's `authz`, every identity source counts (roles.ts SubjectSources.every).
+  const decideOptions = defaultDecideOptions;
   const signIn: SignInOptions = {
-    publicUrl: reserved.url,
-    routesPrefix: '/oauth2',
-    audit: new AuditLog(silent),
-    cookie: { name: '_gatehouse', secure: true, sameSite: 'lax', ...options.cookie },
-    idleTimeoutMs: IDLE_MS,
-    absoluteLifetimeMs: ABSOLUTE_MS,
-    loginStateTtlMs: 10 * 60 * 1000,
-    refreshMarginMs: options.refreshMarginMs ?? 0,
-    allowedRedirectDomains: options.allowedRedirectDomains ?? ['.app.test', 'good.test'],
-    defaultRedirectUrl: APP_URL,
-    store,
-    providers: registry,
-    now,
-    fetch: fetchImpl,
-    logger: silent,
-    metrics,
-    rolesOf: (identity) => snapshot.roles.rolesOf(identity, ''),
-    // As main.ts wires it: the providers the destination's policy allows.
-    allowedProviders: (rd) => allowedProvidersForUrl(rd, snapshot, defaultDecideOptions),
+    ...buildSignInOptions(
+      config,
+      {
+        store,
+        providers: registry,
+        // No per-client sign-in rate limit unless a test brings a ProxyTrust (`signIn`).
+        proxyTrust: undefined,
+        snapshot,
+        decideOptions,
+        impersonation: undefined,
+      },
+      runtime,
+    ),
     ...options.signIn,
   };
-  const revalidateIntervalMs = options.revalidateIntervalMs ?? 0;
-  const refresher =
-    signIn.refreshMarginMs > 0 || revalidateIntervalMs > 0
-      ? new TokenRefresher({
-          store,
-          providers: registry,
-          refreshMarginMs: signIn.refreshMarginMs,
-          revalidateIntervalMs,
-          now,
-          logger: silent,
-          metrics,
-        })
-      : undefined;
-  const handler = createMainHandler({
-    check: {
-      audit: new AuditLog(silent),
-      authenticator: new AuthenticatorChain([
-        new SessionCookieAuthenticator({
-          store,
-          cookieName: signIn.cookie.name,
-          metrics,
-          refresher,
-        }),
-      ]),
-      snapshot: () => snapshot,
-      decideOptions: defaultDecideOptions,
-      headerProfiles: createHeaderProfiles({ defaultProfile: 'x-auth-request' }),
-      proxyTrust: new ProxyTrust(['127.0.0.1/32']),
-      rejectForgedIdentityHeaders: true,
-      signInUrl: (request) =>
-        `${reserved.url}/oauth2/start?${new URLSearchParams({ rd: request.originalUrl }).toString()}`,
-      forbiddenContact: 'Ask the test.',
-      providerDisplayName: (name) =>
-        options.providers.find((provider) => provider.name === name)?.displayName || undefined,
-      metrics,
-      logger: silent,
+  const refresher = buildRefresher(
+    {
+      refreshMargin: signIn.refreshMarginMs,
+      revalidateInterval: config.sessions.revalidateInterval,
     },
-    dialects: { nginx: nginxDialect, forwardAuth: forwardAuthDialect, extAuthz: extAuthzDialect },
-    routesPrefix: '/oauth2',
-    logger: silent,
-    mountSignInRoutes: signInRoutes(signIn),
-  });
-  reserved.handle(handler);
+    { store, providers: registry },
+    runtime,
+  );
+  const authenticators = buildAuthenticators(
+    config,
+    { sessions: store, refresher, htpasswd: undefined, redis: null, snapshot, decideOptions },
+    runtime,
+  );
+  const identity = await buildIdentity(config, runtime);
+  const check = buildCheckDependencies(
+    config,
+    {
+      authenticators,
+      identity,
+      snapshot,
+      decideOptions,
+      proxyTrust: new ProxyTrust(['127.0.0.1/32']),
+    },
+    runtime,
+  );
+  reserved.handle(buildMainHandler(config, { check, signIn, signingKeys: undefined }, runtime));
   return {
     url: reserved.url,
     store,
-    metrics,
+    metrics: runtime.metrics,
     registry,
     options: signIn,
     close: async () => {

@@ -1,0 +1,96 @@
+/**
+ * The session store the configuration names (memory, or Redis in any topology), counted by
+ * InstrumentedSessionStore and fronted by the per-replica SessionCache everything else reads
+ * sessions through.
+ */
+import type { Config } from '../config/schema.ts';
+import { InstrumentedSessionStore } from '../sessions/instrumented-store.ts';
+import { MemorySessionStore } from '../sessions/memory/memory-store.ts';
+import {
+  createRedisClient,
+  waitForRedisReady,
+  type RedisClient,
+} from '../sessions/redis/redis-connection.ts';
+import { RedisSessionStore } from '../sessions/redis/redis-store.ts';
+import { SessionCache } from '../sessions/session-cache.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface Sessions {
+  /** The per-replica cache over the instrumented store: what sign-in, checks and refresh use. */
+  readonly store: SessionCache;
+  /** The store's Redis client, null for the memory store (the Basic-auth throttle shares it). */
+  readonly redis: RedisClient | null;
+  /** Closes the backing store (and its Redis connections). */
+  close(): Promise<void>;
+}
+
+type SessionSettings = Pick<Config, 'sessions' | 'signIn'>;
+
+/** Opens the store; a Redis that stays unreachable fails the start with a message naming a fix. */
+export async function openSessions(config: SessionSettings, runtime: Runtime): Promise<Sessions> {
+  const { metrics, now } = runtime;
+  const { store: backingStore, redis } = await openBackingStore(config, runtime);
+  const store = new SessionCache({
+    store: new InstrumentedSessionStore(backingStore, metrics),
+    onLookup: (hit) => {
+      metrics.sessionCacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+    },
+    ttlMs: config.sessions.cache.ttl,
+    maxEntries: config.sessions.cache.maxEntries,
+    now,
+  });
+  return { store, redis, close: () => backingStore.close() };
+}
+
+/** The session store, and its Redis client when there is one. */
+async function openBackingStore(
+  config: SessionSettings,
+  runtime: Runtime,
+): Promise<{
+  readonly store: MemorySessionStore | RedisSessionStore;
+  readonly redis: RedisClient | null;
+}> {
+  const { logger, now } = runtime;
+  const timing = {
+    idleTimeoutMs: config.sessions.idleTimeout,
+    absoluteLifetimeMs: config.sessions.absoluteLifetime,
+    now,
+    logger: logger.child({ component: 'sessions' }),
+  };
+  if (config.sessions.store === 'memory') {
+    // Pending login states are bounded by signIn.maxPending; the memory store must hold as many.
+    const maxEntries = Math.max(10_000, config.signIn.maxPending);
+    return { store: new MemorySessionStore({ ...timing, maxEntries }), redis: null };
+  }
+  const redis = config.sessions.redis;
+  const client = createRedisClient(
+    {
+      mode: redis.mode,
+      ...(redis.url === '' ? {} : { url: redis.url }),
+      sentinels: redis.sentinels,
+      sentinelName: redis.sentinelName,
+      clusterNodes: redis.clusterNodes,
+      ...(redis.username === '' ? {} : { username: redis.username }),
+      ...(redis.password === '' ? {} : { password: redis.password }),
+      tls: redis.tls,
+      keyPrefix: redis.keyPrefix,
+    },
+    logger.child({ component: 'redis' }),
+  );
+  try {
+    // The client fails commands fast instead of queueing them while disconnected, so the first
+    // commands must wait for the connection; a Redis that stays away fails the start loudly.
+    await waitForRedisReady(client, 10_000);
+  } catch (error) {
+    client.disconnect();
+    throw new Error(
+      `Redis is not reachable (sessions.redis, mode ${redis.mode}): ${error instanceof Error ? error.message : String(error)}. ` +
+        'Check the address and credentials, or use sessions.store: memory for a single local replica.',
+      { cause: error },
+    );
+  }
+  return {
+    store: new RedisSessionStore({ client, keyPrefix: redis.keyPrefix, ...timing }),
+    redis: client,
+  };
+}

@@ -1,0 +1,79 @@
+/** The options of the sign-in routes (oidc/sign-in-options.ts), from the configuration. */
+import type { Config } from '../config/schema.ts';
+import type { DecideOptions } from '../authz/decide.ts';
+import type { ProxyTrust } from '../dialects/proxy-trust.ts';
+import { allowedProvidersForUrl } from '../http/allowed-providers.ts';
+import type { ProviderRegistry } from '../oidc/provider-registry.ts';
+import type { SignInOptions } from '../oidc/sign-in-options.ts';
+import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
+import type { Runtime } from './runtime.ts';
+
+/** The settings sign-in reads (a `Config` is one). */
+export type SignInSettings = Pick<
+  Config,
+  'publicUrl' | 'routes' | 'redirects' | 'signIn' | 'pages'
+> & {
+  readonly sessions: Pick<
+    Config['sessions'],
+    'cookie' | 'idleTimeout' | 'absoluteLifetime' | 'loginStateTtl' | 'refreshMargin'
+  >;
+};
+
+export interface SignInParts {
+  readonly store: SignInOptions['store'];
+  readonly providers: ProviderRegistry;
+  /**
+   * Which proxies name the client, for the per-client sign-in rate limit (`trustedProxies`);
+   * undefined: that limit is not applied.
+   */
+  readonly proxyTrust: ProxyTrust | undefined;
+  /** The serving snapshot and how it decides: `/userinfo` roles, providers per destination. */
+  readonly snapshot: CurrentSnapshot;
+  readonly decideOptions: DecideOptions;
+  /** Mounts `<prefix>/impersonate` when set. */
+  readonly impersonation: SignInOptions['impersonation'];
+}
+
+export function buildSignInOptions(
+  config: SignInSettings,
+  parts: SignInParts,
+  runtime: Runtime,
+): SignInOptions {
+  const { sessions } = config;
+  const { snapshot, decideOptions } = parts;
+  return {
+    publicUrl: config.publicUrl,
+    routesPrefix: config.routes.prefix,
+    cookie: {
+      name: sessions.cookie.name,
+      ...(sessions.cookie.domain === '' ? {} : { domain: sessions.cookie.domain }),
+      secure: sessions.cookie.secure,
+      sameSite: sessions.cookie.sameSite,
+    },
+    idleTimeoutMs: sessions.idleTimeout,
+    absoluteLifetimeMs: sessions.absoluteLifetime,
+    loginStateTtlMs: sessions.loginStateTtl,
+    refreshMarginMs: sessions.refreshMargin,
+    allowedRedirectDomains: config.redirects.allowedDomains,
+    defaultRedirectUrl: config.redirects.defaultUrl,
+    allowHttpRedirects: config.redirects.allowHttp,
+    signInLimits: {
+      clientRateLimit: config.signIn.clientRateLimit,
+      clientRateWindowMs: config.signIn.clientRateWindow,
+      maxPending: config.signIn.maxPending,
+    },
+    proxyTrust: parts.proxyTrust,
+    store: parts.store,
+    providers: parts.providers,
+    now: runtime.now,
+    fetch: runtime.fetch,
+    logger: runtime.logger.child({ component: 'sign-in' }),
+    metrics: runtime.metrics,
+    audit: runtime.audit,
+    forbiddenContact: config.pages.forbiddenContact,
+    rolesOf: clusterRolesOf(snapshot, decideOptions),
+    impersonation: parts.impersonation,
+    // Sign-in per organisation: /oauth2/start offers only the providers rd's policy allows.
+    allowedProviders: (rd) => allowedProvidersForUrl(rd, snapshot(), decideOptions),
+  };
+}
