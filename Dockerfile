@@ -2,7 +2,20 @@
 # gatehouse container image: build on Node 24, run on distroless Node 24 as UID 65532.
 #
 #   docker build -t gatehouse:dev .
-#   docker run --read-only --tmpfs /tmp -v $PWD/examples:/etc/gatehouse:ro gatehouse:dev
+#   docker run --rm --read-only --tmpfs /tmp -p 8080:8080 -p 9090:9090 \
+#     -v "$PWD/examples:/etc/gatehouse:ro" gatehouse:dev
+#
+# CMD is `serve --config /etc/gatehouse/gatehouse.yaml`, so the example mounts the whole
+# examples/ folder there: gatehouse.yaml and the policies/ folder beside it (a relative path in a
+# config file is read from the file's folder, so `directory: policies` is
+# /etc/gatehouse/policies). What it gives you: the example policies answering checks on
+# :8080 (the README's `curl …/authz/nginx?host=app.localhost` commands: 200, 401 with a sign-in
+# Location, 403) and /healthz and /metrics on :9090. Not sign-in: `gatehouse serve` does not
+# start the development identity provider (`devIdentityProvider` is read by `make run`, and
+# oidc-provider is not in the image), so discovery of the `dev` provider at 127.0.0.1:9400 keeps
+# retrying, /readyz answers 503 (`"providers": false`) and /oauth2/start 503. For sign-in, mount
+# a config whose `providers` name a real OpenID Provider, with its secret in a file
+# (clientSecretFile), or run `make run` from a checkout.
 #
 # scripts/image/build-without-docker.sh replays these steps without a Docker engine (CI has none)
 # and checks the result: production dependencies only, starts on a read-only tree as a non-root

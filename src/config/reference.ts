@@ -3,7 +3,7 @@
  * default and description is written once, in src/config/schema.ts. A unit test fails when the
  * committed file drifts from the schema; `make docs` rewrites it.
  */
-import { Kind, type TSchema } from '@sinclair/typebox';
+import { Kind, OptionalKind, type TSchema } from '@sinclair/typebox';
 import { ConfigSchema } from './schema.ts';
 
 interface Row {
@@ -68,7 +68,12 @@ function row(path: string, schema: TSchema, type: string): Row {
   return {
     path,
     type: schema['secret'] === true ? `${type} (secret)` : type,
-    defaultValue: 'default' in schema ? `\`${JSON.stringify(schema.default)}\`` : '*required*',
+    defaultValue:
+      'default' in schema
+        ? `\`${JSON.stringify(schema.default)}\``
+        : schema[OptionalKind] === 'Optional'
+          ? '*optional*'
+          : '*required*',
     description,
   };
 }

@@ -415,7 +415,9 @@ export const ConfigSchema = Type.Object(
             description: 'Accepted `aud` values; a token must name at least one.',
           }),
           jwksUri: Type.Optional(
-            HttpUrl('JWKS URL. Omitted: found through OpenID discovery of the issuer.'),
+            HttpUrl(
+              'JWKS URL. Omitted: the `jwks_uri` of the OpenID discovery document of the issuer (`<issuer>/.well-known/openid-configuration`); set it only for an issuer without one.',
+            ),
           ),
           algorithms: Type.Array(
             Type.Union(
