@@ -44,7 +44,14 @@ export function buildMainHandler(
   });
 }
 
-/** `/readyz`: the policy is loaded, every provider discovered, the session store reachable. */
+/**
+ * `/readyz`: the policy is loaded and the session store reachable. Provider discovery is shown
+ * (`checks.providers`, `gatehouse_dependency_up{dependency="providers"}`) but is NOT a condition:
+ * one unreachable identity provider would keep every new pod not ready and stall every rollout,
+ * while checks, bearer tokens and the other providers work. Discovery keeps retrying in the
+ * background; until it succeeds, that provider's sign-ins get the "not available yet" page
+ * (oidc/login.ts).
+ */
 export function readinessChecks(parts: {
   readonly policy: { ready(): boolean };
   readonly providers: { ready(): boolean };
@@ -52,7 +59,7 @@ export function readinessChecks(parts: {
 }): ReadinessCheck[] {
   return [
     { name: 'policy', check: () => parts.policy.ready() },
-    { name: 'providers', check: () => parts.providers.ready() },
+    { name: 'providers', check: () => parts.providers.ready(), informational: true },
     {
       name: 'sessions',
       check: async () => {

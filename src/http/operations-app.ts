@@ -7,6 +7,11 @@ import { errorHandler } from './error-handler.ts';
 /** One readiness condition: policy synced, Redis reachable, providers discovered... */
 export interface ReadinessCheck {
   readonly name: string;
+  /**
+   * Reported in `/readyz`'s `checks` and in `gatehouse_dependency_up`, but not a condition of
+   * readiness: a dependency whose outage fails only some requests (one identity provider).
+   */
+  readonly informational?: boolean;
   /** Resolves true when ready; must not throw (a throw counts as not ready). */
   check(): boolean | Promise<boolean>;
 }
@@ -45,7 +50,11 @@ export function createOperationsApp(options: OperationsAppOptions): Koa {
       }),
     );
     const accepting = options.accepting();
-    const ready = accepting && Object.values(results).every(Boolean);
+    const ready =
+      accepting &&
+      options.readiness.every(
+        (readiness) => readiness.informational === true || results[readiness.name],
+      );
     ctx.status = ready ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { status: ready ? 'ready' : 'not ready', shuttingDown: !accepting, checks: results };

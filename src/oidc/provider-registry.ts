@@ -9,9 +9,9 @@ import type { ProviderOptions } from './provider-options.ts';
  * The enabled OpenID Providers and their discovered metadata (OpenID Connect Discovery 1.0).
  *
  * Discovery runs at start, in the background, per provider, retrying with capped exponential
- * back-off so a provider that is down when gatehouse starts is picked up when it comes back;
- * `ready()` (wired into /readyz) stays false until every enabled provider is discovered, so no
- * replica takes sign-ins it cannot complete.
+ * back-off so a provider that is down when gatehouse starts is picked up when it comes back.
+ * `ready()` says whether every enabled provider is discovered; it is not a readiness condition
+ * (composition/listeners.ts): a provider that is down fails only its own sign-ins.
  *
  * Issuers must be https (OAuth 2.0 Security BCP, RFC 9700 §2.6 / RFC 6749 §3.1); plain http is
  * allowed only for loopback and `*.localhost` hosts (the dev provider, tests), with a warning.
@@ -108,7 +108,7 @@ export class ProviderRegistry {
     return this.#started;
   }
 
-  /** True once every enabled provider is discovered (readiness). */
+  /** True once every enabled provider is discovered. */
   ready(): boolean {
     for (const entry of this.#entries.values()) if (entry.discovered === null) return false;
     return true;
