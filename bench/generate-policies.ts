@@ -22,7 +22,7 @@ export const guestPath = '/public/index.html';
 /** An `authenticated` rule: a session or a bearer token passes (scenarios (c)–(e), (g) bearer). */
 export const signedInPath = '/app/dashboard';
 
-/** The small policy set: the DESIGN.md shop shape on `bench.test`, plus its role mapping. */
+/** The small policy set: the docs/architecture.md shop shape on `bench.test`, plus its role mapping. */
 export function benchPolicyManifest(): string {
   const policy = {
     apiVersion: 'gatehouse.dev/v1alpha1',
@@ -150,7 +150,7 @@ export function generatePolicySet(shape: PolicySetShape): GeneratedPolicySet {
         metadata: {
           name: `policy-${String(policy)}`,
           namespace: `team-${String(policy % 200)}`,
-          // Distinct, stable times: precedence falls back to them (DESIGN.md semantics 3).
+          // Distinct, stable times: precedence falls back to them (docs/architecture.md semantics 3).
           creationTimestamp: new Date(Date.UTC(2025, 0, 1) + policy * 1000).toISOString(),
         },
         spec: {

@@ -174,7 +174,7 @@ export function expectedOutcome(
     case '/admin/users':
       return requireOneOf(user, ['alice']);
     case '/metrics':
-      // A Deny rule denies everyone, anonymous callers included (DESIGN.md semantics 5).
+      // A Deny rule denies everyone, anonymous callers included (docs/architecture.md semantics 5).
       return forbidden;
     case '/staff/roster':
       return requireOneOf(user, state === 'closed' ? ['alice', 'bob', 'zoe'] : soakUsers);
@@ -219,7 +219,7 @@ export function answerMatches(
         observed.status === 200 &&
         observed.echo !== undefined &&
         observed.echo.path === path &&
-        // Anonymous on a guest rule: the header is set empty (DESIGN.md "Identity headers"),
+        // Anonymous on a guest rule: the header is set empty (docs/architecture.md "Identity"),
         // which nginx does not forward at all.
         (observed.echo.user ?? '') === (expected.user ?? '')
       );

@@ -1,7 +1,7 @@
 /**
  * Scenario (g): nginx in front, configured the way ingress-nginx renders `auth-url`
  * (test/e2e/harness/nginx.ts `renderNginxConfig`, the verified rendition of
- * /work/shared/reference/ingress-nginx-auth.conf), plus a location WITHOUT auth proxying to the
+ * docs/proxy-protocols.md §1.3), plus a location WITHOUT auth proxying to the
  * same upstream: one nginx, the same worker, the same upstream, so the difference between the
  * two is the auth subrequest alone.
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI drift check: fails when a committed generated file differs from what the source generates
-# (DESIGN.md "Custom resources": one schema generates the CRD manifests; a check fails when the
+# (docs/architecture.md "Custom resources": one schema generates the CRD manifests; a check fails when the
 # generated files drift). Fix a failure with `node scripts/generate-crds.ts` and commit.
 #
 # The RBAC rules need no generation: charts/gatehouse/files/rbac-rules.yaml is itself the single

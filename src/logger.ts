@@ -2,7 +2,7 @@ import { pino, type Logger, type LoggerOptions } from 'pino';
 
 /**
  * Paths pino removes from every log line. Cookies, tokens and credentials never reach a log
- * (DESIGN.md security invariant 6); request logs carry header names we chose, not raw headers,
+ * (docs/architecture.md security invariant 6); request logs carry header names we chose, not raw headers,
  * but the redaction list is the safety net for a log call that forgets.
  */
 export const redactedPaths: readonly string[] = [

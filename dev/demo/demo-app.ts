@@ -8,7 +8,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { escapeHtml, renderPage } from '../../src/http/pages.ts';
 
-/** The `x-auth-request` profile (DESIGN.md, Identity headers), as the example policy uses. */
+/** The `x-auth-request` profile (docs/architecture.md, Identity), as the example policy uses. */
 export const demoIdentityHeaders = [
   'X-Auth-Request-User',
   'X-Auth-Request-Email',

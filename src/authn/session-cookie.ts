@@ -10,7 +10,7 @@ import type { Authenticator, AuthnResult } from './authenticator.ts';
 import type { Identity } from './identity.ts';
 
 /**
- * Authenticates browser requests by the session cookie that sign-in set (DESIGN.md "Sessions").
+ * Authenticates browser requests by the session cookie that sign-in set (docs/architecture.md "Sessions").
  *
  * A cookie that is malformed, unknown, expired or revoked makes the request anonymous (`absent`),
  * not `rejected`: a stale cookie left in a browser must not lock its owner out of pages open to
@@ -54,7 +54,7 @@ export class SessionCookieAuthenticator implements Authenticator {
   /**
    * The (refreshed) tokens behind each identity this authenticator returned, for token
    * pass-through. Kept beside the identity rather than in it, so that an identity can be logged
-   * or cached without ever carrying a token (DESIGN.md invariant 6); a WeakMap, so an entry lives
+   * or cached without ever carrying a token (docs/architecture.md invariant 6); a WeakMap, so an entry lives
    * exactly as long as the request that holds the identity.
    */
   readonly #tokens = new WeakMap<Identity, SessionTokens>();

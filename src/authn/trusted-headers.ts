@@ -15,7 +15,7 @@ import type { Identity } from './identity.ts';
  *   so gatehouse's socket peer is always the ingress controller and says nothing about the front;
  *   the front's address is what the ingress reports as the client (`X-Real-IP` /
  *   `X-Forwarded-For`), and the dialect believes that report only from the configured ingress
- *   `trustedProxies` (DESIGN.md security invariant 3). This list is separate from those proxies:
+ *   `trustedProxies` (docs/architecture.md security invariant 3). This list is separate from those proxies:
  *   being the ingress does not make a hop an SSO front. And
  * - a shared-secret header matches (compared in constant time), so a misrouted or compromised
  *   neighbour in the same CIDR, or a client that can choose its forwarded address, cannot assert

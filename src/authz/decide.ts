@@ -1,5 +1,5 @@
 /**
- * The decision (DESIGN.md "Decision semantics" 1–6): pure, no I/O, no clock. Facts in, a
+ * The decision (docs/architecture.md "Decision semantics" 1–6): pure, no I/O, no clock. Facts in, a
  * Decision out. Every costly step (host and rule indexes, precedence sorting, role indexes)
  * was done when the snapshot was built.
  */

@@ -1,6 +1,6 @@
 /**
  * Request-path normalisation: the path is matched the way the proxy routes it, and a path whose
- * meaning depends on who decodes it is refused rather than guessed (DESIGN.md, decision
+ * meaning depends on who decodes it is refused rather than guessed (docs/architecture.md, decision
  * semantics 1). Path confusion between an auth layer and the upstream is a classic bypass:
  * Spring Security's `StrictHttpFirewall` refuses encoded `/`, `\`, `.` and NUL for that reason,
  * CVE-2021-41773 is Apache's `.%2e` traversal, and overlong UTF-8 dots and slashes (`%C0%AE`,

@@ -1,5 +1,5 @@
 /**
- * Which roles an identity holds in a scope (DESIGN.md, decision semantics 5 and 7).
+ * Which roles an identity holds in a scope (docs/architecture.md, decision semantics 5 and 7).
  *
  * Everyone holds `guest`; an identity also holds `authenticated`, the roles of every
  * ClusterRoleMapping whose subjects match it and, in a namespace's scope, the roles of that

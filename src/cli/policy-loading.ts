@@ -6,9 +6,9 @@
  *   file refuses the whole set, because the service would refuse that reload too.
  * - A live cluster is listed once through CustomObjectsApi (no informers). An object that fails
  *   validation is left out and reported as a warning, as the service leaves it out (and sets
- *   `Ready=False` on it) while the rest keeps working (DESIGN.md "Custom resources").
+ *   `Ready=False` on it) while the rest keeps working (docs/architecture.md "Custom resources").
  *
- * Tenancy (DESIGN.md decision semantics 7: a namespaced AccessPolicy governs a host only if its
+ * Tenancy (docs/architecture.md decision semantics 7: a namespaced AccessPolicy governs a host only if its
  * namespace declares that host in an Ingress or HTTPRoute) is NOT applied here: answers from the
  * CLI are what the policies say, as on a single-tenant installation.
  */

@@ -37,7 +37,7 @@ export function hasOnlyUrlBytes(value: string): boolean {
  * Validates an origin-form request target (RFC 9112 §3.2.1) taken raw from a proxy header and
  * normalises its path. The path comes from the raw string, never from WHATWG `URL`, which
  * resolves dot-segments and re-encodes on its own and would hide exactly the ambiguous input
- * (`/a/%2e%2e/admin`, `/a%2fb`) that decide() must see to deny it (DESIGN.md, Decision 1).
+ * (`/a/%2e%2e/admin`, `/a%2fb`) that decide() must see to deny it (docs/architecture.md, decision semantics 1).
  * @param source where the value came from, for the error message
  */
 export function parseRequestTarget(raw: string, source: string): RequestTarget {

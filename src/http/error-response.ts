@@ -31,7 +31,7 @@ function logDependencyFailure(error: DependencyError, requestId: string, logger:
   dependencyLogState.set(error.dependency, { last: now, suppressed: 0 });
 }
 
-/** What a failed request is answered with; never a 2xx (DESIGN.md security invariant 1). */
+/** What a failed request is answered with; never a 2xx (docs/architecture.md security invariant 1). */
 export interface ErrorResponse {
   readonly status: number;
   readonly code: string;

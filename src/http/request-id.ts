@@ -13,7 +13,7 @@ export interface RequestIds {
   readonly requestId: string;
   /**
    * The ingress's `X-Request-ID`, kept beside gatehouse's id to join the two logs: only from a
-   * trusted proxy (DESIGN.md security invariant 3; any client can send the header, and with it
+   * trusted proxy (docs/architecture.md security invariant 3; any client can send the header, and with it
    * make its denials look like another request's on the audit trail) and only when well-formed.
    */
   readonly proxyRequestId?: string;

@@ -7,7 +7,7 @@ import { GatehouseError } from '../errors.ts';
 import { signingAlgorithm, type CurrentSigningKey } from './signing-keys.ts';
 
 /**
- * The signed identity assertion sent to upstreams as `X-Gatehouse-Assertion` (DESIGN.md,
+ * The signed identity assertion sent to upstreams as `X-Gatehouse-Assertion` (docs/architecture.md,
  * "Identity headers"): a short-lived ES256 JWT whose audience is the request host, so an
  * upstream can check who the user is without trusting the network path, and a token captured
  * at one host is refused by every other (RFC 8725 §3.9).

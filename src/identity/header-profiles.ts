@@ -65,7 +65,7 @@ export class HeaderProfileError extends Error {
   override name = 'HeaderProfileError';
 }
 
-/** The built-in profiles of DESIGN.md "Identity headers". */
+/** The built-in profiles of docs/architecture.md "Identity". */
 export const builtInProfiles = {
   /** oauth2-proxy's `--set-xauthrequest` names. */
   'x-auth-request': {

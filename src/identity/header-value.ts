@@ -1,5 +1,5 @@
 /**
- * Identity header values are ASCII (DESIGN.md, Identity headers). HTTP field values are
+ * Identity header values are ASCII (docs/architecture.md, Identity). HTTP field values are
  * historically latin1 and in practice opaque bytes (RFC 9110 §5.5), so a name like "Zoë" would
  * reach each upstream framework differently. Non-ASCII values travel as `{base64}` + base64 of
  * their UTF-8 bytes instead, geOrchestra's convention, which its consumers already decode.

@@ -1,6 +1,6 @@
 /**
  * Identity headers that belong to no profile but that gatehouse sends and upstreams trust, so
- * client copies must never pass: the signed assertion (DESIGN.md, Identity headers) and the
+ * client copies must never pass: the signed assertion (docs/architecture.md, Identity) and the
  * impersonation marker of each built-in profile. Lower-case.
  */
 export const assertionHeaderName = 'x-gatehouse-assertion';

@@ -1,6 +1,6 @@
 import type { JsonWebKeySet, SigningKeyRing } from './signing-keys.ts';
 
-/** Where upstreams fetch the assertion keys (DESIGN.md, Endpoints). */
+/** Where upstreams fetch the assertion keys (docs/architecture.md, Endpoints). */
 export const jwksPath = '/.well-known/jwks.json';
 
 /**

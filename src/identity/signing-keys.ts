@@ -3,7 +3,7 @@ import { calculateJwkThumbprint, type CryptoKey, exportJWK, generateKeyPair, typ
 import type { Logger } from 'pino';
 
 /**
- * The keys that sign the identity assertion (`X-Gatehouse-Assertion`, DESIGN.md "Identity
+ * The keys that sign the identity assertion (`X-Gatehouse-Assertion`, docs/architecture.md "Identity
  * headers") and the public half that upstreams fetch from `/.well-known/jwks.json`.
  *
  * Only ES256 (ECDSA P-256 + SHA-256, RFC 7518 §3.4): small signatures for a header sent on every

@@ -2,7 +2,7 @@ import { createHash, randomBytes as cryptoRandomBytes, timingSafeEqual } from 'n
 import { openSessionRecord, sealSessionRecord } from '../sessions/session-cipher.ts';
 
 /**
- * The state of a started sign-in (DESIGN.md "Sessions", invariant 5), stored under a random
+ * The state of a started sign-in (docs/architecture.md "Sessions", invariant 5), stored under a random
  * `state` for a few minutes and taken once by the callback.
  *
  * It is bound to the browser that started it by the login-binding cookie, a 256-bit random value:

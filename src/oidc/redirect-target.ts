@@ -1,5 +1,5 @@
 /**
- * Where a browser may be sent after sign-in or sign-out (DESIGN.md security invariant 4). Pure.
+ * Where a browser may be sent after sign-in or sign-out (docs/architecture.md security invariant 4). Pure.
  *
  * Open redirects in auth proxies keep coming back through the gap between how a validator reads a
  * URL and how the browser does: oauth2-proxy GHSA-qqxw-m5fj-f7gv (`/\evil.com`), GHSA-4mf2-f3wh-gvf2

@@ -14,7 +14,7 @@ import { sessionIdentityFromClaims } from './session-identity.ts';
 /**
  * Renews a session's access token with its refresh token (RFC 6749 §6) shortly before it expires.
  *
- * One refresh per session at a time, across replicas (DESIGN.md "Sessions"): the refresh runs
+ * One refresh per session at a time, across replicas (docs/architecture.md "Sessions"): the refresh runs
  * under the store's lock `refresh:<key>`. Providers rotate refresh tokens (RFC 9700 §4.14.2), so
  * two concurrent refreshes with the same token would make the provider see a replay and revoke the
  * whole grant; requests that find the lock taken wait briefly and re-read the session instead.

@@ -1,7 +1,7 @@
 /**
  * The CustomResourceDefinitions of `gatehouse.dev/v1alpha1`, generated from the TypeBox
  * definitions in resources.ts so the API server, the file source and the TypeScript types can
- * never disagree (DESIGN.md "Custom resources": one schema generates the CRD manifests, and a
+ * never disagree (docs/architecture.md "Custom resources": one schema generates the CRD manifests, and a
  * check fails when the committed files drift). `node scripts/generate-crds.ts` writes crdYaml() to
  * charts/gatehouse/crds/ and manifests/crds/.
  *

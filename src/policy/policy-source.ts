@@ -1,7 +1,7 @@
 /**
  * Where policy comes from: YAML files for local runs, Kubernetes informers in a cluster. Both
  * build a new immutable snapshot and swap one reference; a source that fails keeps the last
- * good snapshot (DESIGN.md "Shape").
+ * good snapshot (docs/architecture.md "A request's path through the layers").
  */
 import type { ResourceKind } from './resources.ts';
 import type { PolicySnapshot } from './snapshot.ts';

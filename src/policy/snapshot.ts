@@ -1,6 +1,6 @@
 /**
  * An immutable, precompiled view of every policy object, swapped as one reference by a policy
- * source (DESIGN.md "Shape"). Everything decide() needs is computed here, once per change, so
+ * source (docs/architecture.md "A request's path through the layers"). Everything decide() needs is computed here, once per change, so
  * the per-request path only does Map lookups and a scan of presorted lists.
  */
 import { createHash } from 'node:crypto';
@@ -43,7 +43,7 @@ export interface BuildSnapshotOptions {
   /** Version label; defaults to a SHA-256 of the objects. */
   readonly version?: string;
   /**
-   * Whether a policy may govern one of its hosts. The seam for tenancy (DESIGN.md decision
+   * Whether a policy may govern one of its hosts. The seam for tenancy (docs/architecture.md decision
    * semantics 7: a namespaced AccessPolicy governs a host only if its namespace declares it);
    * by default every host is admitted.
    */

@@ -23,7 +23,7 @@ function problemsOf(object: unknown): { path: string; message: string }[] {
 }
 
 describe('validateResource', () => {
-  it('accepts the DESIGN.md example policy and role mapping', () => {
+  it('accepts the docs/architecture.md example policy and role mapping', () => {
     expect(
       problemsOf(
         accessPolicy(

@@ -5,7 +5,7 @@
  * Three layers: the TypeBox schema (what the CRD's OpenAPI schema lets the API server reject),
  * the TypeScript twins of the CRD's CEL rules (files never pass through an API server), and
  * semantic checks that no schema can express. In a cluster the last layer's findings set
- * `Ready=False` on the object instead (DESIGN.md "Custom resources").
+ * `Ready=False` on the object instead (docs/architecture.md "Custom resources").
  */
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { TypeCheck } from '@sinclair/typebox/compiler';

@@ -7,7 +7,7 @@ import {
 
 /**
  * Encrypts session records at rest with AES-256-GCM (NIST SP 800-38D) so that a Redis dump reveals
- * no token, name or email (DESIGN.md "Sessions", invariant 6).
+ * no token, name or email (docs/architecture.md "Sessions", invariant 6).
  *
  * - Key: HKDF-SHA256 (RFC 5869) over the ticket's 256-bit secret, which only the browser holds.
  *   The secret is already uniformly random, so a fixed salt is enough (RFC 5869 §3.1); the `info`

@@ -2,7 +2,7 @@
  * Idle and absolute expiry, shared by every store. Pure: the caller passes `now`.
  *
  * The idle expiry slides on access, but a store writes the new expiry at most once per
- * `slidingIntervalMs` (DESIGN.md "Sessions": at most once a minute), so the hot path is a read,
+ * `slidingIntervalMs` (docs/architecture.md "Sessions": at most once a minute), so the hot path is a read,
  * not a write, for nearly every request.
  */
 

@@ -4,7 +4,7 @@ import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
  * Session tickets: the cookie value `v1.<id>.<secret>`.
  *
  * - `id` (256 random bits) names the session; only its SHA-256 (`sessionKeyOf`) is ever stored or
- *   logged, so a Redis dump or a log line cannot be replayed as a cookie (DESIGN.md invariant 6).
+ *   logged, so a Redis dump or a log line cannot be replayed as a cookie (docs/architecture.md invariant 6).
  * - `secret` (256 random bits) never leaves the cookie: the session record is encrypted with a key
  *   derived from it (session-cipher.ts), so a Redis dump alone reveals no token.
  *

@@ -1,13 +1,13 @@
 /**
  * Issue 9, item 1: a standalone Redis goes away under load and comes back.
  *
- * - Fail closed (DESIGN.md security invariant 1): while Redis is gone, no check that needs it
+ * - Fail closed (docs/architecture.md security invariant 1): while Redis is gone, no check that needs it
  *   answers 2xx. gatehouse answers 503 at once (ioredis offline queue off, redis-connection.ts),
  *   which ingress-nginx and Envoy treat as "deny".
  * - The process stays up (`/healthz` 200) and says it cannot serve (`/readyz` 503, `sessions`
  *   false), and it neither crashes (no unhandled rejection) nor leaks (RSS, Redis connections).
  * - It recovers by itself within 5 s of Redis answering again (reconnect back-off ≤ 2 s).
- * - The per-replica session cache (DESIGN.md "a few seconds") keeps serving a session read in
+ * - The per-replica session cache (docs/architecture.md "a few seconds") keeps serving a session read in
  *   the last `sessions.cache.ttl`, and nothing else.
  * - A new sign-in cannot start (its login state cannot be stored) and says so.
  *
@@ -309,7 +309,7 @@ describe('Redis down with the session cache on (ttl 5s)', () => {
     expect((await check(seen!)).status).toBe(200);
 
     await redis.stop('SIGTERM');
-    // DESIGN.md: a replica may trust its cached copy for a few seconds, so the session read
+    // docs/architecture.md: a replica may trust its cached copy for a few seconds, so the session read
     // just now still passes; a session this replica has not read cannot be checked: 503.
     expect((await check(seen!)).status).toBe(200);
     expect((await check(unseen!)).status).toBe(503);

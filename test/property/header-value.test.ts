@@ -1,5 +1,5 @@
 /**
- * Identity header encoding (DESIGN.md "Identity headers"): whatever a provider puts in a claim, the
+ * Identity header encoding (docs/architecture.md "Identity"): whatever a provider puts in a claim, the
  * header gatehouse sends is printable ASCII, so CR/LF can never split it (header injection,
  * CWE-113) and no upstream framework reads the bytes in another charset; and what the encoder
  * produced, the decoder (used for trusted pre-authentication headers) reads back unchanged.

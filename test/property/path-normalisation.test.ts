@@ -1,5 +1,5 @@
 /**
- * Path normalisation against an independent model of how nginx routes a path (DESIGN.md, decision
+ * Path normalisation against an independent model of how nginx routes a path (docs/architecture.md, decision
  * semantics 1). nginx (`ngx_http_parse_complex_uri`, `merge_slashes on`, the default) and Envoy
  * (`normalize_path` + `merge_slashes`) percent-decode the path, merge repeated slashes and resolve
  * dot-segments before they pick a location or route. If gatehouse judged any other path, a request

@@ -1,5 +1,5 @@
 /**
- * The redirect validator against the browser's reading of a URL (DESIGN.md security invariant 4).
+ * The redirect validator against the browser's reading of a URL (docs/architecture.md security invariant 4).
  * Every open redirect in an auth proxy so far was a string the validator read one way and the
  * browser (the WHATWG URL parser) another: oauth2-proxy GHSA-4mf2-f3wh-gvf2 (`/%09/evil.com`),
  * GHSA-qqxw-m5fj-f7gv / CVE-2020-5233 (`/\evil.com`), GHSA-5vf5-3j5p-j7vx (`\@`), CVE-2021-21291

@@ -1,5 +1,5 @@
 /**
- * Attack suite, part 2: bearer JWTs (DESIGN.md security invariant 7: explicit algorithm list,
+ * Attack suite, part 2: bearer JWTs (docs/architecture.md security invariant 7: explicit algorithm list,
  * issuer and audience required, bounded clock skew). The issuer here publishes an RSA and an EC
  * key, so every algorithm trick reaches real signature verification; the attacker runs a key
  * server of their own, to show gatehouse never fetches keys a token points at.

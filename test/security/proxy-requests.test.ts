@@ -1,7 +1,7 @@
 /**
  * Attack suite, part 1: what a client can do to the check request a proxy sends gatehouse. Each
  * case is named after the advisory or technique it reproduces and runs over real HTTP against a
- * running gatehouse. The DESIGN.md invariants at stake: decision semantics 1 (the path is judged
+ * running gatehouse. The docs/architecture.md invariants at stake: decision semantics 1 (the path is judged
  * as the proxy routes it, ambiguity is denied), security invariants 1 (fail closed), 2 (client
  * copies of identity headers never reach the upstream) and 3 (forwarded headers count only from
  * configured proxies). docs/security.md indexes these cases.

@@ -10,7 +10,7 @@ import { startHandler } from './start.ts';
 import { userinfoHandler } from './userinfo.ts';
 
 /**
- * Mounts the sign-in routes under the prefix (DESIGN.md "Endpoints"); pass the result to
+ * Mounts the sign-in routes under the prefix (docs/architecture.md "Endpoints"); pass the result to
  * `createMainApp({ mountSignInRoutes })`.
  */
 export function signInRoutes(options: SignInOptions): (router: Router) => void {

@@ -8,7 +8,7 @@ import { DependencyError } from '../../errors.ts';
  * Builds the ioredis client for standalone Redis, Sentinel or Cluster.
  *
  * Failure behaviour is chosen so that a Redis outage fails requests FAST (a 503 within about a
- * second, DESIGN.md invariant 1) instead of holding them while ingress-nginx's own auth
+ * second, docs/architecture.md invariant 1) instead of holding them while ingress-nginx's own auth
  * subrequest timeout runs out:
  * - `enableOfflineQueue: false`: while the connection is down, commands are rejected at once
  *   rather than queued. A queued command would also be sent later, after the caller already gave

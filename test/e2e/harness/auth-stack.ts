@@ -16,7 +16,7 @@ export const publicUrl = 'https://auth.app.test';
 export const signInUrl = `${publicUrl}/oauth2/start`;
 const audience = 'app-api';
 
-/** The `x-auth-request` profile (DESIGN.md, Identity headers), the default. */
+/** The `x-auth-request` profile (docs/architecture.md, Identity), the default. */
 export const identityHeaders = [
   'X-Auth-Request-User',
   'X-Auth-Request-Email',

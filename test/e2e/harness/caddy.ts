@@ -11,7 +11,7 @@ import { findFreePort } from '../../fixtures/gatehouse/free-port.ts';
 import { routedServerHeader } from './nginx.ts';
 import { requireExecutable, startProcess } from './process.ts';
 
-/** gatehouse's endpoint for Traefik ForwardAuth and Caddy forward_auth (DESIGN.md, Endpoints). */
+/** gatehouse's endpoint for Traefik ForwardAuth and Caddy forward_auth (docs/architecture.md, Endpoints). */
 export const forwardAuthPath = '/authz/forward-auth';
 
 export interface CaddyOptions {

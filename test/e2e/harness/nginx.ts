@@ -2,7 +2,7 @@
  * A real nginx configured the way ingress-nginx renders an Ingress with the external-auth
  * annotations (rootfs/etc/nginx/template/nginx.tmpl at kubernetes/ingress-nginx@dbb11b9), on
  * plain Debian nginx + libnginx-mod-http-set-misc. The structure follows the verified
- * rendition in /work/shared/reference/ingress-nginx-auth.conf; proxy-protocols.md §1 explains
+ * rendition in docs/proxy-protocols.md §1.3; proxy-protocols.md §1 explains
  * each directive.
  */
 import { createHash } from 'node:crypto';
@@ -19,7 +19,7 @@ const setMiscModule = `${modulesDirectory}/ngx_http_set_misc_module.so`;
 /** set-misc is built on the Nginx Development Kit, which must be loaded first. */
 const developmentKitModule = `${modulesDirectory}/ndk_http_module.so`;
 
-/** ingress-nginx's gatehouse endpoint for `auth-url` (DESIGN.md, Endpoints). */
+/** ingress-nginx's gatehouse endpoint for `auth-url` (docs/architecture.md, Endpoints). */
 export const nginxAuthPath = '/authz/nginx';
 
 export interface NginxOptions {

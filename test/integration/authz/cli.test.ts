@@ -1,7 +1,7 @@
 /**
  * The `gatehouse serve` command as Kubernetes runs it: a bad configuration is reported in full
  * and nothing starts; SIGTERM fails readiness first, lets in-flight checks finish, and exits 0
- * (DESIGN.md "Configuration"; operations-app `accepting`).
+ * (docs/architecture.md "Configuration"; operations-app `accepting`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';

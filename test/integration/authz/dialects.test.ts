@@ -1,6 +1,6 @@
 /**
  * Each proxy dialect end to end over real HTTP: the status codes and headers each proxy relies
- * on (DESIGN.md "Endpoints"; proxy-protocols.md), and that malformed input is a 4xx, never a 2xx.
+ * on (docs/architecture.md "Endpoints"; proxy-protocols.md), and that malformed input is a 4xx, never a 2xx.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

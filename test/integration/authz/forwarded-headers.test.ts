@@ -1,5 +1,5 @@
 /**
- * Forwarded headers count only from configured proxy addresses (DESIGN.md security invariant 3):
+ * Forwarded headers count only from configured proxy addresses (docs/architecture.md security invariant 3):
  * otherwise a client picks the host and path it is judged on, or the address it is logged as.
  * Traefik CVE-2024-45410 is the reminder that a client can shape these headers.
  */

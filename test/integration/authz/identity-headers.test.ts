@@ -1,5 +1,5 @@
 /**
- * Client copies of identity headers never reach the upstream (DESIGN.md security invariant 2).
+ * Client copies of identity headers never reach the upstream (docs/architecture.md security invariant 2).
  * A proxy overwrites the header names gatehouse returns, but `X_Auth_Request_User` passes
  * untouched and CGI/WSGI upstreams read it as `HTTP_X_AUTH_REQUEST_USER` (PEP 3333); Caddy
  * GHSA-7r4p-vjf4-gxv4 is that gap in the wild. So a request carrying a copy in any spelling is

@@ -1,6 +1,6 @@
 /**
  * The operations listener (health, readiness, metrics) and what operators see in logs: the
- * proxy's request id, and never a cookie or token (DESIGN.md security invariant 6).
+ * proxy's request id, and never a cookie or token (docs/architecture.md security invariant 6).
  */
 import { generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

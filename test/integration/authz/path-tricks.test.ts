@@ -1,6 +1,6 @@
 /**
  * Path-confusion attempts against the shop policy, through ingress-nginx's `X-Original-URL` and
- * through Envoy's raw path. The auth layer must judge the path the proxy routes (DESIGN.md,
+ * through Envoy's raw path. The auth layer must judge the path the proxy routes (docs/architecture.md,
  * decision semantics 1), and refuse a path whose meaning depends on who decodes it: encoded
  * dot-segments are CVE-2021-41773's `.%2e`, overlong UTF-8 is CVE-2000-0884 / CAPEC-80, an encoded
  * `/` or `\` is what Spring's StrictHttpFirewall refuses. None of these may reach the guest rule.

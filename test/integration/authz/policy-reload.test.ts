@@ -1,6 +1,6 @@
 /**
  * Policy files are watched. A file that does not parse or does not validate refuses the whole
- * reload and keeps the last good snapshot (DESIGN.md "Shape": a source that fails keeps the last
+ * reload and keeps the last good snapshot (docs/architecture.md "Shape": a source that fails keeps the last
  * good snapshot), so a half-edited file can never open or close access; fixing it applies.
  */
 import { mkdir, rename, rm, symlink, writeFile } from 'node:fs/promises';

@@ -2,7 +2,7 @@
  * Request ids on the audit trail are gatehouse's own. A client's `X-Request-ID` used to become
  * the request id as sent, so anyone could make their denials collide with (or impersonate) the
  * lines of another request. gatehouse now always generates its id, and keeps an ingress's id
- * beside it (`proxyRequestId`) only when the peer is a trusted proxy (DESIGN.md security
+ * beside it (`proxyRequestId`) only when the peer is a trusted proxy (docs/architecture.md security
  * invariant 3) and the id is short and plain (at most 128 of `[A-Za-z0-9._:-]`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

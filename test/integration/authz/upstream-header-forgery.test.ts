@@ -1,6 +1,6 @@
 /**
  * Every header gatehouse sets on the upstream request, and every header an upstream trusts as if
- * gatehouse had set it, is refused when the client sends its own copy, in any spelling (DESIGN.md
+ * gatehouse had set it, is refused when the client sends its own copy, in any spelling (docs/architecture.md
  * security invariant 2). Beyond the profile headers (test/integration/authz/identity-headers.test.ts):
  * - the token pass-through headers of the serving policy snapshot (`spec.upstreamTokens`):
  *   `X_Id_Token` reaches CGI/WSGI upstreams as `HTTP_X_ID_TOKEN` (PEP 3333) next to the real one;

@@ -1,5 +1,5 @@
 /**
- * The signed identity assertion end to end (DESIGN.md "Identity headers"): an upstream verifies
+ * The signed identity assertion end to end (docs/architecture.md "Identity"): an upstream verifies
  * `X-Gatehouse-Assertion` with jose against gatehouse's `/.well-known/jwks.json`, pinning the
  * algorithm, the issuer and its own host; a token presented to another host is refused (RFC 8725
  * §3.9); after a key rotation, assertions signed with the old key still verify until they

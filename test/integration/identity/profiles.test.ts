@@ -1,5 +1,5 @@
 /**
- * Each header profile end to end through `/authz/nginx` (DESIGN.md "Identity headers"): the
+ * Each header profile end to end through `/authz/nginx` (docs/architecture.md "Identity"): the
  * exact header names and values an upstream receives, for an ASCII user, for a user whose name
  * is not ASCII (`{base64}` + base64 of the UTF-8 bytes) and who is in a group with a comma, and
  * for an identity without an e-mail address (the header is present and empty).

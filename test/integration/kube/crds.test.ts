@@ -1,7 +1,7 @@
 /**
  * The generated CRDs on a real kube-apiserver: they install, accept the documented examples,
  * and let the API server reject what the schema and its CEL rules can reject, with messages a
- * user can act on (DESIGN.md "Custom resources").
+ * user can act on (docs/architecture.md "Custom resources").
  */
 // client-node's generated models are classes with only public data fields; its documented usage
 // (and the API server) take plain object literals.

@@ -1,5 +1,5 @@
 /**
- * An API outage never changes decisions (DESIGN.md "Shape": a source that fails keeps the last
+ * An API outage never changes decisions (docs/architecture.md "Shape": a source that fails keeps the last
  * good snapshot) and never fails readiness of a replica that had synced; when the API server is
  * back the watches resume, and changes made meanwhile apply.
  */

@@ -1,5 +1,5 @@
 /**
- * What gatehouse reports on the objects (DESIGN.md "Custom resources"): an object the API server
+ * What gatehouse reports on the objects (docs/architecture.md "Custom resources"): an object the API server
  * accepts but gatehouse refuses gets Ready=False with the field and the fix, and a Warning
  * Event, while every other object keeps working; valid objects get Ready=True, the observed
  * generation and the counts `kubectl get` shows. Writes happen only when something changed.

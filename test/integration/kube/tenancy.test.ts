@@ -1,5 +1,5 @@
 /**
- * Tenancy (DESIGN.md decision semantics 7, security invariant 9, docs/kubernetes.md): a
+ * Tenancy (docs/architecture.md decision semantics 7, security invariant 9, docs/kubernetes.md): a
  * namespaced AccessPolicy governs a host only if its namespace owns it (the earliest Ingress of a
  * protected class or HTTPRoute accepted by a protected Gateway declaring it is in that namespace)
  * or a HostDelegation names the namespace, so one tenant can neither open nor close another

@@ -20,7 +20,7 @@ import {
 
 /**
  * Attacks on the login: every one must end on an error page without a session cookie, and none
- * may yield a session (RFC 9700 §4; OpenID Connect Core §3.1.3.7; DESIGN.md invariant 5).
+ * may yield a session (RFC 9700 §4; OpenID Connect Core §3.1.3.7; docs/architecture.md invariant 5).
  */
 describe('sign-in attacks', () => {
   let idp: DevIdentityProvider;

@@ -1,5 +1,5 @@
 /**
- * Tenancy (DESIGN.md decision semantics 7, security invariant 9): which namespace's AccessPolicies
+ * Tenancy (docs/architecture.md decision semantics 7, security invariant 9): which namespace's AccessPolicies
  * may govern a host. Pure: built from what the Ingress, IngressClass, HTTPRoute and HostDelegation
  * watches hold.
  *

@@ -1,5 +1,5 @@
 /**
- * Policy from the gatehouse.dev custom resources in the cluster (DESIGN.md "Custom resources").
+ * Policy from the gatehouse.dev custom resources in the cluster (docs/architecture.md "Custom resources").
  *
  * Watches the four kinds, plus, for tenancy (host-ownership.ts), Ingresses, IngressClasses,
  * HostDelegations and (when the Gateway API is installed) HTTPRoutes, each through a resilient
