@@ -327,7 +327,11 @@ describe('a start that fails', () => {
         2000,
       );
     } finally {
-      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        blocker.close(() => {
+          resolve();
+        });
+      });
     }
   }, 30_000);
 });
