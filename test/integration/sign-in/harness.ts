@@ -215,7 +215,6 @@ function testConfig(options: GatehouseOptions): TestConfig {
     ...defaults,
     publicUrl: options.reserved.url,
     providers: options.providers,
-    pages: { forbiddenContact: 'Ask the test.' },
     redirects: {
       ...defaults.redirects,
       allowedDomains: options.allowedRedirectDomains ?? ['.app.test', 'good.test'],
