@@ -8,6 +8,7 @@ import { InstrumentedSessionStore } from '../sessions/instrumented-store.ts';
 import { MemorySessionStore } from '../sessions/memory/memory-store.ts';
 import {
   createRedisClient,
+  redisAuthenticationFailure,
   waitForRedisReady,
   type RedisClient,
 } from '../sessions/redis/redis-connection.ts';
@@ -69,6 +70,8 @@ async function openBackingStore(
       ...(redis.url === '' ? {} : { url: redis.url }),
       sentinels: redis.sentinels,
       sentinelName: redis.sentinelName,
+      ...(redis.sentinelUsername === '' ? {} : { sentinelUsername: redis.sentinelUsername }),
+      ...(redis.sentinelPassword === '' ? {} : { sentinelPassword: redis.sentinelPassword }),
       clusterNodes: redis.clusterNodes,
       ...(redis.username === '' ? {} : { username: redis.username }),
       ...(redis.password === '' ? {} : { password: redis.password }),
@@ -85,7 +88,7 @@ async function openBackingStore(
     client.disconnect();
     throw new Error(
       `Redis is not reachable (sessions.redis, mode ${redis.mode}): ${error instanceof Error ? error.message : String(error)}. ` +
-        'Check the address and credentials, or use sessions.store: memory for a single local replica.',
+        startFailureHint(redis, redisAuthenticationFailure(error)),
       { cause: error },
     );
   }
@@ -93,4 +96,22 @@ async function openBackingStore(
     store: new RedisSessionStore({ client, keyPrefix: redis.keyPrefix, ...timing }),
     redis: client,
   };
+}
+
+/** What to fix when Redis stays unreachable at start, by who refused the credentials, if anyone. */
+function startFailureHint(
+  redis: Config['sessions']['redis'],
+  refusedBy: 'sentinel' | 'server' | undefined,
+): string {
+  if (refusedBy === 'sentinel') {
+    return redis.sentinelPassword === ''
+      ? "The Sentinels require a password: set sessions.redis.sentinelPassword (or sentinelPasswordFile; sentinelUsername for an ACL user). It is the Sentinels' own password, not sessions.redis.password, though Bitnami's chart uses the Redis password for both."
+      : "The Sentinels refuse sessions.redis.sentinelPassword (and sentinelUsername): check them against the Sentinels' requirepass or ACL.";
+  }
+  if (refusedBy === 'server') {
+    return redis.password === ''
+      ? 'Redis requires a password: set sessions.redis.password (or passwordFile; username for an ACL user).'
+      : 'Redis refuses sessions.redis.password (and username): check them against its requirepass or ACL.';
+  }
+  return 'Check the address and credentials, or use sessions.store: memory for a single local replica.';
 }

@@ -504,6 +504,13 @@ export const ConfigSchema = Type.Object(
           description: 'Sentinels (`mode: sentinel`).',
         }),
         sentinelName: Text('mymaster', 'Name of the monitored master (`mode: sentinel`).'),
+        sentinelUsername: Text(
+          '',
+          "ACL user name for the Sentinels themselves (`mode: sentinel`). Empty: the Sentinels' default user.",
+        ),
+        sentinelPassword: Secret(
+          "Password of the Sentinels themselves (`mode: sentinel`; Sentinel's `requirepass`, which Bitnami's chart sets to the Redis password by default), not of the Redis servers (`password`). Empty: the Sentinels accept connections without one.",
+        ),
         clusterNodes: Type.Array(HostPort(6379, 'A cluster node.'), {
           default: [],
           description: 'Seed nodes (`mode: cluster`).',

@@ -13,12 +13,20 @@
  *
  * `FAULTS_LONG=1` fails over three times: the killed primary is restarted (empty, no
  * persistence), Sentinel turns it into a replica of the new primary, and it is the next victim.
+ *
+ * Issue 18: Sentinels with a password, as Bitnami's chart runs them (`auth.sentinel: true`). A
+ * second group whose servers and Sentinels each require their own password: without
+ * `sessions.redis.sentinelPassword` gatehouse refuses to start and says which setting is missing;
+ * with it (as `sentinelPasswordFile`) sessions work and survive a failover.
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxCheck } from '../fixtures/gatehouse/checks.ts';
 import { shopHost } from '../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
-import { adminClient, waitFor, type RedisProcess } from '../fixtures/redis/redis-process.ts';
+import { waitFor, type RedisProcess } from '../fixtures/redis/redis-process.ts';
 import { startSentinelGroup, type SentinelGroup } from '../fixtures/redis/sentinel-group.ts';
 import { errorWindow, startLoad, tally, tallyStatuses } from './support/load-loop.ts';
 import { mintSessions, openSessionStore, type MintedSession } from './support/minted-sessions.ts';
@@ -33,42 +41,13 @@ const keyPrefix = 'faults-sentinel:';
 const protectedUrl = `https://${shopHost}/orders`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let group: SentinelGroup;
-let gatehouse: TestGatehouse;
-let sessions: MintedSession[];
-
-beforeAll(async () => {
-  group = await startSentinelGroup();
+/** `sentinels: [...]` of a gatehouse configuration naming the group's sentinels. */
+function sentinelsYaml(group: SentinelGroup): string {
   const sentinels = group.sentinelAddresses
     .map((address) => `{ host: ${address.host}, port: ${String(address.port)} }`)
     .join(', ');
-  gatehouse = await startTestGatehouse({
-    logLevel: 'warn',
-    configYaml: `
-sessions:
-  store: redis
-  cache: { ttl: 0s }
-  redis: { mode: sentinel, sentinelName: ${group.masterName}, sentinels: [${sentinels}], keyPrefix: '${keyPrefix}' }
-`,
-  });
-  const store = await openSessionStore({
-    mode: 'sentinel',
-    sentinels: group.sentinelAddresses,
-    sentinelName: group.masterName,
-    keyPrefix,
-  });
-  try {
-    sessions = await mintSessions(store, SESSIONS);
-  } finally {
-    await store.close();
-  }
-  await waitForReplication(group.primary);
-}, 60_000);
-
-afterAll(async () => {
-  await gatehouse.close();
-  await group.close();
-});
+  return `[${sentinels}]`;
+}
 
 /**
  * Every write so far has reached a replica: WAIT counts acknowledgements of the writes of its
@@ -76,7 +55,7 @@ afterAll(async () => {
  * writes of other connections before it are acknowledged too.
  */
 async function waitForReplication(primary: RedisProcess): Promise<void> {
-  const client = adminClient(primary.port);
+  const client = primary.adminClient();
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -89,6 +68,40 @@ async function waitForReplication(primary: RedisProcess): Promise<void> {
 }
 
 describe('Sentinel failover under load', () => {
+  let group: SentinelGroup;
+  let gatehouse: TestGatehouse;
+  let sessions: MintedSession[];
+
+  beforeAll(async () => {
+    group = await startSentinelGroup();
+    gatehouse = await startTestGatehouse({
+      logLevel: 'warn',
+      configYaml: `
+sessions:
+  store: redis
+  cache: { ttl: 0s }
+  redis: { mode: sentinel, sentinelName: ${group.masterName}, sentinels: ${sentinelsYaml(group)}, keyPrefix: '${keyPrefix}' }
+`,
+    });
+    const store = await openSessionStore({
+      mode: 'sentinel',
+      sentinels: group.sentinelAddresses,
+      sentinelName: group.masterName,
+      keyPrefix,
+    });
+    try {
+      sessions = await mintSessions(store, SESSIONS);
+    } finally {
+      await store.close();
+    }
+    await waitForReplication(group.primary);
+  }, 60_000);
+
+  afterAll(async () => {
+    await gatehouse.close();
+    await group.close();
+  });
+
   it(
     'loses no session, answers 503 (never 401, never 2xx for a failure) during a bounded window',
     async () => {
@@ -193,4 +206,94 @@ describe('Sentinel failover under load', () => {
     },
     long ? 240_000 : 60_000,
   );
+});
+
+describe('Sentinels with a password', () => {
+  const serverPassword = 'server-secret-7c1d';
+  const sentinelPassword = 'sentinel-secret-93ab';
+  const authKeyPrefix = 'faults-sentinel-auth:';
+  let group: SentinelGroup;
+  let secretsDir: string;
+  let sentinelPasswordFile: string;
+
+  beforeAll(async () => {
+    // Different passwords for servers and Sentinels, so each setting is shown to reach its own.
+    group = await startSentinelGroup({ serverPassword, sentinelPassword });
+    secretsDir = await mkdtemp(join(tmpdir(), 'gatehouse-sentinel-secrets-'));
+    sentinelPasswordFile = join(secretsDir, 'sentinel-password');
+    await writeFile(sentinelPasswordFile, `${sentinelPassword}\n`, { mode: 0o600 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await group.close();
+    await rm(secretsDir, { recursive: true, force: true });
+  });
+
+  const configYaml = (sentinelAuth: string) => `
+sessions:
+  store: redis
+  cache: { ttl: 0s }
+  redis:
+    mode: sentinel
+    sentinelName: ${group.masterName}
+    sentinels: ${sentinelsYaml(group)}
+    password: ${serverPassword}
+    keyPrefix: '${authKeyPrefix}'
+${sentinelAuth}
+`;
+
+  it('refuses to start without sessions.redis.sentinelPassword, and names that setting', async () => {
+    const failure = await startTestGatehouse({ configYaml: configYaml('') }).then(
+      async (started) => {
+        await started.close();
+        return undefined;
+      },
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    const message = (failure as Error).message;
+    expect(message).toMatch(/NOAUTH/);
+    expect(message).toContain('set sessions.redis.sentinelPassword');
+  }, 30_000);
+
+  it('with sentinelPasswordFile, sessions work and survive a failover', async () => {
+    const gatehouse = await startTestGatehouse({
+      logLevel: 'warn',
+      configYaml: configYaml(`    sentinelPasswordFile: ${sentinelPasswordFile}`),
+    });
+    try {
+      const store = await openSessionStore({
+        mode: 'sentinel',
+        sentinels: group.sentinelAddresses,
+        sentinelName: group.masterName,
+        password: serverPassword,
+        sentinelPassword,
+        keyPrefix: authKeyPrefix,
+      });
+      let sessions: MintedSession[];
+      try {
+        sessions = await mintSessions(store, 20);
+      } finally {
+        await store.close();
+      }
+      await waitForReplication(group.primary);
+      const check = async (session: MintedSession) =>
+        (await nginxCheck(gatehouse, protectedUrl, [['Cookie', session.cookie]])).status;
+      const checkAll = async () => tallyStatuses(await Promise.all(sessions.map(check)));
+      expect(await checkAll()).toEqual({ '200': sessions.length });
+
+      await group.primary.stop('SIGKILL');
+      // The new primary is found through the password-protected Sentinels.
+      await group.waitForMaster(group.replica.port, 30_000);
+      await waitFor(
+        'checks succeeding on the new primary',
+        async () => ((await check(sessions[0]!)) === 200 ? true : undefined),
+        ERROR_WINDOW_LIMIT_MS,
+        100,
+      );
+      expect(await checkAll()).toEqual({ '200': sessions.length });
+    } finally {
+      await gatehouse.close();
+    }
+  }, 60_000);
 });

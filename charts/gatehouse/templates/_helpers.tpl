@@ -97,6 +97,7 @@ seconds), rounded up, for the terminationGracePeriodSeconds check.
 {{- if not $redis.sentinels }}{{ fail "redis.sentinels is required with redis.mode=sentinel" }}{{ end -}}
 {{- $_ := set $out "sentinels" $redis.sentinels -}}
 {{- $_ := set $out "sentinelName" $redis.sentinelName -}}
+{{- if $redis.sentinelUsername }}{{ $_ := set $out "sentinelUsername" $redis.sentinelUsername }}{{ end -}}
 {{- else if eq $redis.mode "cluster" -}}
 {{- if not $redis.clusterNodes }}{{ fail "redis.clusterNodes is required with redis.mode=cluster" }}{{ end -}}
 {{- $_ := set $out "clusterNodes" $redis.clusterNodes -}}
@@ -107,7 +108,34 @@ seconds), rounded up, for the terminationGracePeriodSeconds check.
 {{- if $redis.auth.existingSecret -}}
 {{- $_ := set $out "passwordFile" (printf "%s/redis/password" (include "gatehouse.secretsRoot" .)) -}}
 {{- end -}}
+{{- if include "gatehouse.redisSentinelSecret" . -}}
+{{- $_ := set $out "sentinelPasswordFile" (printf "%s/redis-sentinel/password" (include "gatehouse.secretsRoot" .)) -}}
+{{- end -}}
 {{- toYaml $out -}}
+{{- end -}}
+
+{{/*
+The Secret holding the Sentinels' own password (`redis.sentinelAuth`), empty when they need none:
+`sentinelAuth.existingSecret`, or the Redis password's Secret (`auth.existingSecret`), which is
+what Bitnami's Sentinels use. Mounted as `<secretsRoot>/redis-sentinel/password`.
+*/}}
+{{- define "gatehouse.redisSentinelSecret" -}}
+{{- $redis := .Values.redis -}}
+{{- if $redis.sentinelAuth.enabled -}}
+{{- if ne $redis.mode "sentinel" -}}
+{{- fail "redis.sentinelAuth.enabled needs redis.mode=sentinel" -}}
+{{- end -}}
+{{- $secret := default $redis.auth.existingSecret $redis.sentinelAuth.existingSecret -}}
+{{- if not $secret -}}
+{{- fail "redis.sentinelAuth.enabled needs redis.sentinelAuth.existingSecret (or redis.auth.existingSecret, when the Sentinels use the Redis password)" -}}
+{{- end -}}
+{{- $secret -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The key of the Sentinels' password in that Secret: `sentinelAuth.passwordKey`, else `auth.passwordKey`. */}}
+{{- define "gatehouse.redisSentinelPasswordKey" -}}
+{{- default .Values.redis.auth.passwordKey .Values.redis.sentinelAuth.passwordKey -}}
 {{- end -}}
 
 {{/*

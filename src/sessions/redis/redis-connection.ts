@@ -31,6 +31,12 @@ export interface RedisConnectionOptions {
   readonly sentinels?: readonly RedisNode[];
   /** Sentinel: the monitored primary's name (`sentinel monitor <name> ...`). */
   readonly sentinelName?: string;
+  /**
+   * Sentinel: credentials of the Sentinels themselves (Sentinel's own `requirepass` / ACL), not of
+   * the Redis servers (`username` / `password`). Bitnami's chart sets the Sentinels' password to
+   * the Redis password by default; without it every Sentinel answers `NOAUTH`.
+   */
+  readonly sentinelUsername?: string;
   readonly sentinelPassword?: string;
   /** Cluster: seed nodes; the rest of the topology is discovered. */
   readonly clusterNodes?: readonly RedisNode[];
@@ -97,6 +103,9 @@ export function createRedisClient(options: RedisConnectionOptions, logger?: Logg
         sentinels: options.sentinels.map((node) => ({ host: node.host, port: node.port })),
         name: options.sentinelName,
         sentinelRetryStrategy: retryStrategy,
+        ...(options.sentinelUsername === undefined
+          ? {}
+          : { sentinelUsername: options.sentinelUsername }),
         ...(options.sentinelPassword === undefined
           ? {}
           : { sentinelPassword: options.sentinelPassword }),
@@ -129,22 +138,51 @@ export function createRedisClient(options: RedisConnectionOptions, logger?: Logg
 
 /**
  * Resolves once the client is ready for commands; rejects with `DependencyError` after
- * `timeoutMs`. The client keeps reconnecting in the background either way.
+ * `timeoutMs`, its message ending with the client's last error (`NOAUTH ...`, `ECONNREFUSED ...`)
+ * and that error as its cause. The client keeps reconnecting in the background either way.
  */
 export function waitForRedisReady(client: RedisClient, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
+    let lastError: Error | undefined;
+    const onError = (error: unknown): void => {
+      if (error instanceof Error) lastError = error;
+    };
     const onReady = (): void => {
       clearTimeout(timer);
+      client.off('error', onError);
       resolve();
     };
     const timer = setTimeout(() => {
       client.off('ready', onReady);
-      reject(new DependencyError('redis', `redis not ready after ${timeoutMs} ms`));
+      client.off('error', onError);
+      const detail = lastError === undefined ? '' : ` (last error: ${lastError.message})`;
+      reject(
+        new DependencyError('redis', `redis not ready after ${timeoutMs} ms${detail}`, {
+          cause: lastError,
+        }),
+      );
     }, timeoutMs);
     timer.unref();
     client.once('ready', onReady);
+    client.on('error', onError);
   });
+}
+
+/**
+ * Whether a Redis error (or one in its `cause` chain) is a refused authentication, and by whom:
+ * `sentinel` when a Sentinel refused it (ioredis wraps those in "All sentinels are unreachable"
+ * / "failed to connect to sentinel"), `server` when a Redis server did, undefined otherwise.
+ */
+export function redisAuthenticationFailure(error: unknown): 'sentinel' | 'server' | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const message = current.message;
+    if (/\b(NOAUTH|WRONGPASS)\b|invalid password|Authentication required/i.test(message)) {
+      return /sentinel/i.test(message) ? 'sentinel' : 'server';
+    }
+    current = current.cause;
+  }
+  return undefined;
 }
 
 function tlsOptions(tls: RedisConnectionOptions['tls']): ConnectionOptions | undefined {

@@ -9,7 +9,12 @@ import { SessionCache } from '../session-cache.ts';
 import { describeSessionStoreContract } from '../session-store.contract.ts';
 import type { ContractSetup } from '../session-store.contract.ts';
 import { issueTicket } from '../ticket.ts';
-import { createRedisClient, redisRetryDelayMs, waitForRedisReady } from './redis-connection.ts';
+import {
+  createRedisClient,
+  redisAuthenticationFailure,
+  redisRetryDelayMs,
+  waitForRedisReady,
+} from './redis-connection.ts';
 import { RedisSessionStore } from './redis-store.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -186,10 +191,41 @@ describe('RedisSessionStore', () => {
         expect((error as DependencyError).status).toBe(503);
         expect(Date.now() - started).toBeLessThan(1500);
       }
-      await expect(waitForRedisReady(client, 300)).rejects.toBeInstanceOf(DependencyError);
+      const notReady: unknown = await waitForRedisReady(client, 300).catch(
+        (caught: unknown) => caught,
+      );
+      expect(notReady).toBeInstanceOf(DependencyError);
+      // The client's last error is named, so a start-up failure says why.
+      expect((notReady as Error).message).toMatch(
+        /not ready after 300 ms \(last error: .*ECONNREFUSED/,
+      );
     } finally {
       await store.close();
     }
+  });
+
+  it('tells a refused authentication, by a Sentinel or by a server, from other failures', () => {
+    const sentinel = new Error(
+      'All sentinels are unreachable. Retrying from scratch after 1508ms. Last error: NOAUTH Authentication required.',
+    );
+    expect(redisAuthenticationFailure(sentinel)).toBe('sentinel');
+    expect(
+      redisAuthenticationFailure(
+        new DependencyError('redis', 'redis not ready after 10 ms', { cause: sentinel }),
+      ),
+    ).toBe('sentinel');
+    expect(
+      redisAuthenticationFailure(
+        new Error(
+          'failed to connect to sentinel 10.0.0.1:26379 because WRONGPASS invalid username-password pair',
+        ),
+      ),
+    ).toBe('sentinel');
+    expect(redisAuthenticationFailure(new Error('NOAUTH Authentication required.'))).toBe('server');
+    expect(redisAuthenticationFailure(new Error('connect ECONNREFUSED 127.0.0.1:6379'))).toBe(
+      undefined,
+    );
+    expect(redisAuthenticationFailure('NOAUTH')).toBe(undefined);
   });
 
   it('backs off exponentially with jitter, capped at 2 s', () => {
