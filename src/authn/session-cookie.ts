@@ -1,7 +1,7 @@
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { cookieValues } from '../oidc/cookies.ts';
-import { identityOfSession } from '../oidc/session-identity.ts';
+import { cookieValues } from '../cookies.ts';
+import { identityOfSession } from './session-identity.ts';
 import type { RevocationBus } from '../sessions/revocation-bus.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { Session, SessionTokens } from '../sessions/session.ts';

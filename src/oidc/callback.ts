@@ -3,7 +3,7 @@ import { readClaim } from '../authn/claim-mapping.ts';
 import type { LoginStateStore } from '../sessions/login-state-store.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import { issueTicket, parseTicket, sessionKeyOf } from '../sessions/ticket.ts';
-import { cookieValues, serializeCookie } from './cookies.ts';
+import { cookieValues, serializeCookie } from '../cookies.ts';
 import { isWellFormedToken, openLoginState } from './login-state.ts';
 import type { DiscoveredProvider } from './provider-registry.ts';
 import { describeError } from './describe-error.ts';

@@ -3,7 +3,7 @@ import type { Identity } from '../authn/identity.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { Session, SessionImpersonation } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
-import { identityOfSession } from './session-identity.ts';
+import { identityOfSession } from '../authn/session-identity.ts';
 
 /**
  * Impersonation ("switch user"): a signed-in user holding the configured role acts as another

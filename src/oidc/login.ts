@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { LoginStateStore } from '../sessions/login-state-store.ts';
-import { cookieValues, serializeCookie } from './cookies.ts';
+import { cookieValues, serializeCookie } from '../cookies.ts';
 import { isWellFormedToken, randomToken, sealLoginState, type LoginState } from './login-state.ts';
 import { destinationOf } from './destination.ts';
 import { rateLimitClientOf } from './sign-in-limits.ts';

@@ -5,15 +5,14 @@ import {
   withoutUnverifiedEmail,
 } from '../authn/claim-mapping.ts';
 import type { Logger } from 'pino';
-import type { Identity } from '../authn/identity.ts';
 import { boundClaims } from '../sessions/session-claims.ts';
-import type { Session, SessionIdentity } from '../sessions/session.ts';
+import type { SessionIdentity } from '../sessions/session.ts';
 import type { ProviderClaimNames, ProviderOptions } from './provider-options.ts';
 
 /**
  * Maps verified ID token (and userinfo) claims onto the identity a session keeps, through the
- * provider's claim names (`claims.username/email/name/groups/organisation`, dotted paths allowed), and turns a
- * stored session back into the `Identity` that decide() and the header profiles read.
+ * provider's claim names (`claims.username/email/name/groups/organisation`, dotted paths
+ * allowed). The way back, from a stored session to an `Identity`, is authn/session-identity.ts.
  */
 export function sessionIdentityFromClaims(
   allClaims: Readonly<Record<string, unknown>>,
@@ -56,32 +55,6 @@ export function sessionIdentityFromClaims(
     claims: boundClaims(claims),
     ...optional,
   };
-}
-
-/** The identity a live session vouches for. `expiresAt` is when it must be re-checked at latest. */
-export function identityOfSession(session: Session): Identity {
-  const { identity } = session;
-  return Object.freeze({
-    subject: session.subject,
-    user: identity.user,
-    groups: Object.freeze([...identity.groups]),
-    claims: Object.freeze({ ...identity.claims }),
-    provider: session.provider,
-    method: 'session' as const,
-    sessionId: session.key,
-    expiresAt: Math.floor(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) / 1000),
-    ...(identity.email === undefined ? {} : { email: identity.email }),
-    ...(identity.name === undefined ? {} : { name: identity.name }),
-    ...(identity.preferredUsername === undefined
-      ? {}
-      : { preferredUsername: identity.preferredUsername }),
-    ...(identity.givenName === undefined ? {} : { givenName: identity.givenName }),
-    ...(identity.familyName === undefined ? {} : { familyName: identity.familyName }),
-    ...(identity.organisation === undefined ? {} : { organisation: identity.organisation }),
-    ...(identity.organisationName === undefined
-      ? {}
-      : { organisationName: identity.organisationName }),
-  });
 }
 
 /** Providers already warned about, per configuration object: once per provider and process. */

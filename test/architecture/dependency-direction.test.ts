@@ -67,4 +67,11 @@ describe('the direction of dependencies', () => {
     );
     expect(impure).toEqual([]);
   });
+
+  it('authn/ (the authenticators) does not reach up into the sign-in flows of oidc/', async () => {
+    const sideways = (await imports()).filter(
+      ({ file, target }) => file.startsWith('authn/') && target.startsWith('oidc/'),
+    );
+    expect(sideways).toEqual([]);
+  });
 });

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SessionCookieAuthenticator } from '../../src/authn/session-cookie.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
-import { cookieValues } from '../../src/oidc/cookies.ts';
+import { cookieValues } from '../../src/cookies.ts';
 import { bindingHashOf, openLoginState, randomToken } from '../../src/oidc/login-state.ts';
 import type { SessionBackend } from '../../src/sessions/session-backend.ts';
 import { formatTicket, parseTicket } from '../../src/sessions/ticket.ts';

@@ -9,7 +9,7 @@ import {
   type Impersonation,
   type ImpersonationRefusal,
 } from '../../oidc/impersonation.ts';
-import { identityOfSession } from '../../oidc/session-identity.ts';
+import { identityOfSession } from '../../authn/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { isSameOriginPost } from '../../oidc/sign-out.ts';
 import type { RevocationBus } from '../../sessions/revocation-bus.ts';

@@ -5,7 +5,7 @@ import { allReasons } from '../../authz/reasons.ts';
 import { ConfigSchema } from '../../config/schema.ts';
 import { redirectPolicyOf } from '../../oidc/destination.ts';
 import { validateRedirect } from '../../oidc/redirect-target.ts';
-import { identityOfSession } from '../../oidc/session-identity.ts';
+import { identityOfSession } from '../../authn/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
 import { forbiddenPage } from '../pages.ts';

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
-import { serializeCookie } from '../../oidc/cookies.ts';
+import { serializeCookie } from '../../cookies.ts';
 import { destinationOf } from '../../oidc/destination.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import type { SessionStore } from '../../sessions/session-store.ts';

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
-import { identityOfSession } from '../../oidc/session-identity.ts';
+import { identityOfSession } from '../../authn/session-identity.ts';
 import type { SignInOptions } from '../../oidc/sign-in-options.ts';
 import { sendJson } from './respond.ts';
 

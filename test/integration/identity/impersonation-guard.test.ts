@@ -14,7 +14,7 @@ import { SessionCookieAuthenticator } from '../../../src/authn/session-cookie.ts
 import type { Identity } from '../../../src/authn/identity.ts';
 import { Metrics } from '../../../src/metrics/metrics.ts';
 import { Impersonation, impersonatedIdentity } from '../../../src/oidc/impersonation.ts';
-import { identityOfSession } from '../../../src/oidc/session-identity.ts';
+import { identityOfSession } from '../../../src/authn/session-identity.ts';
 import type { PolicyResource } from '../../../src/policy/resources.ts';
 import { buildSnapshot, type PolicySnapshot } from '../../../src/policy/snapshot.ts';
 import type { SessionCache } from '../../../src/sessions/session-cache.ts';

@@ -1,0 +1,32 @@
+import type { Session } from '../sessions/session.ts';
+import type { Identity } from './identity.ts';
+
+/**
+ * The way from a stored session back to the `Identity` that decide() and the header profiles
+ * read: used by the session-cookie authenticator, impersonation and the sign-in pages alike.
+ */
+/** The identity a live session vouches for. `expiresAt` is when it must be re-checked at latest. */
+export function identityOfSession(session: Session): Identity {
+  const { identity } = session;
+  return Object.freeze({
+    subject: session.subject,
+    user: identity.user,
+    groups: Object.freeze([...identity.groups]),
+    claims: Object.freeze({ ...identity.claims }),
+    provider: session.provider,
+    method: 'session' as const,
+    sessionId: session.key,
+    expiresAt: Math.floor(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) / 1000),
+    ...(identity.email === undefined ? {} : { email: identity.email }),
+    ...(identity.name === undefined ? {} : { name: identity.name }),
+    ...(identity.preferredUsername === undefined
+      ? {}
+      : { preferredUsername: identity.preferredUsername }),
+    ...(identity.givenName === undefined ? {} : { givenName: identity.givenName }),
+    ...(identity.familyName === undefined ? {} : { familyName: identity.familyName }),
+    ...(identity.organisation === undefined ? {} : { organisation: identity.organisation }),
+    ...(identity.organisationName === undefined
+      ? {}
+      : { organisationName: identity.organisationName }),
+  });
+}
