@@ -8,7 +8,7 @@ export type { CheckResponse, Dialect, IncomingCheck, RespondInputs } from './dia
 export { acceptsRedirect } from './browser.ts';
 export { extAuthzDialect, extAuthzPrefix } from './ext-authz.ts';
 export { forwardAuthDialect } from './forward-auth.ts';
-export { createNginxDialect, nginxDialect, routedHostParameter } from './nginx.ts';
+export { createNginxDialect, nginxDialect } from './nginx.ts';
 export { ProxyTrust } from './proxy-trust.ts';
 
 /** Every proxy dialect by name, for the routes in http/. */

@@ -23,7 +23,7 @@ export interface NginxDialectOptions {
 }
 
 /** `/authz/nginx?host=$host`: the query parameter that carries the host nginx routed. */
-export const routedHostParameter = 'host';
+const routedHostParameter = 'host';
 
 /**
  * The `host` parameters of the check's own target, raw. nginx interpolates `$host` into the

@@ -1,26 +1,11 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/identity-provider.ts';
+import { testProviderOptions as provider } from '../../test/fixtures/oidc/provider-options.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import type { ProviderOptions } from './provider-options.ts';
 import { ProviderRegistry, isLoopbackHost } from './provider-registry.ts';
 
 const silent = pino({ level: 'silent' });
-
-function provider(issuer: string, overrides: Partial<ProviderOptions> = {}): ProviderOptions {
-  return {
-    name: 'dev',
-    displayName: '',
-    issuer,
-    clientId: 'gatehouse',
-    clientSecret: 'secret',
-    scopes: ['openid'],
-    authorizationParams: {},
-    claims: { username: 'preferred_username', email: 'email', name: 'name', groups: 'groups' },
-    endSession: false,
-    ...overrides,
-  };
-}
 
 describe('ProviderRegistry', () => {
   let idp: DevIdentityProvider;

@@ -2,8 +2,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/identity-provider.ts';
+import { testProviderOptions as provider } from '../../test/fixtures/oidc/provider-options.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import type { ProviderOptions } from './provider-options.ts';
 import { ProviderRegistry } from './provider-registry.ts';
 import { warnIfUserIsSubject } from './session-identity.ts';
 
@@ -16,21 +16,6 @@ function capturingLogger() {
     },
   });
   return { logger: pino({ level: 'info' }, stream), lines };
-}
-
-function provider(issuer: string, overrides: Partial<ProviderOptions> = {}): ProviderOptions {
-  return {
-    name: 'dev',
-    displayName: '',
-    issuer,
-    clientId: 'gatehouse',
-    clientSecret: 'secret',
-    scopes: ['openid'],
-    authorizationParams: {},
-    claims: { username: 'preferred_username', email: 'email', name: 'name', groups: 'groups' },
-    endSession: false,
-    ...overrides,
-  };
 }
 
 describe('endSession without an end_session_endpoint', () => {
