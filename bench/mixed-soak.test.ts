@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { claimsOf, DEMO_USERS } from '../dev/demo-users.ts';
-import type { Identity } from '../src/authn/identity.ts';
+import type { Identity } from '../src/authz/identity.ts';
 import type { AuthRequest } from '../src/authz/auth-request.ts';
 import { decide } from '../src/authz/decide.ts';
 import { normalisePath } from '../src/authz/path.ts';

@@ -1,6 +1,6 @@
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { TrustedSenderHeaders } from '../identity/forged-headers.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from '../authz/identity.ts';
 
 /**
  * What one authenticator concluded about a request.

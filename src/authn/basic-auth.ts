@@ -3,9 +3,10 @@ import bcrypt from 'bcryptjs';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import { parseBasicAuthorization } from './basic-credentials.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { LoginThrottle } from './login-throttle.ts';
 import { LruCache } from '../lru-cache.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * HTTP Basic authentication (RFC 7617) for machine clients, against an htpasswd secret of bcrypt
@@ -130,9 +131,7 @@ export class BasicAuthenticator implements Authenticator {
         kind: 'banned',
         user,
         clientIp,
-        ...(ban.retryAfterSeconds === undefined
-          ? {}
-          : { retryAfterSeconds: ban.retryAfterSeconds }),
+        ...definedFields({ retryAfterSeconds: ban.retryAfterSeconds }),
       });
       return this.#reject(BasicRejections.Banned);
     }

@@ -13,7 +13,7 @@ import { type ClaimNames, identityFromClaims, readClaim } from './claim-mapping.
  * `Organisation` role-mapping subjects match.
  */
 type IssuerClaimNames = ClaimNames & { readonly organisation?: string | undefined };
-import type { Identity } from './identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import { IssuerKeySet } from './issuer-key-set.ts';
 import { LruCache } from '../lru-cache.ts';
 import {

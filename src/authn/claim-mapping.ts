@@ -1,4 +1,4 @@
-import type { AuthMethod, Identity } from './identity.ts';
+import type { AuthMethod, Identity } from '../authz/identity.ts';
 
 /** Which claims carry the user name, e-mail, groups and display name at one issuer. */
 export interface ClaimNames {

@@ -7,7 +7,7 @@ import type { SessionStore } from '../sessions/session-store.ts';
 import type { Session, SessionTokens } from '../sessions/session.ts';
 import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from '../authz/identity.ts';
 
 /**
  * Authenticates browser requests by the session cookie that sign-in set (docs/architecture.md "Sessions").

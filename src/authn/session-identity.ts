@@ -1,5 +1,6 @@
 import type { Session } from '../sessions/session.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from '../authz/identity.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * The way from a stored session back to the `Identity` that decide() and the header profiles
@@ -17,16 +18,14 @@ export function identityOfSession(session: Session): Identity {
     method: 'session' as const,
     sessionId: session.key,
     expiresAt: Math.floor(Math.min(session.idleExpiresAt, session.absoluteExpiresAt) / 1000),
-    ...(identity.email === undefined ? {} : { email: identity.email }),
-    ...(identity.name === undefined ? {} : { name: identity.name }),
-    ...(identity.preferredUsername === undefined
-      ? {}
-      : { preferredUsername: identity.preferredUsername }),
-    ...(identity.givenName === undefined ? {} : { givenName: identity.givenName }),
-    ...(identity.familyName === undefined ? {} : { familyName: identity.familyName }),
-    ...(identity.organisation === undefined ? {} : { organisation: identity.organisation }),
-    ...(identity.organisationName === undefined
-      ? {}
-      : { organisationName: identity.organisationName }),
+    ...definedFields({
+      email: identity.email,
+      name: identity.name,
+      preferredUsername: identity.preferredUsername,
+      givenName: identity.givenName,
+      familyName: identity.familyName,
+      organisation: identity.organisation,
+      organisationName: identity.organisationName,
+    }),
   });
 }

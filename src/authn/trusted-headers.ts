@@ -4,7 +4,8 @@ import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { TrustedSenderHeaders } from '../identity/forged-headers.ts';
 import { decodeHeaderList, decodeHeaderValue } from '../identity/header-value.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
-import type { Identity } from './identity.ts';
+import type { Identity } from '../authz/identity.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * Trusted pre-authentication: a site behind another SSO front (geOrchestra's security proxy, an
@@ -200,13 +201,15 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     const identity: Identity = {
       subject: username,
       user: username,
-      ...(email.value === undefined ? {} : { email: email.value }),
-      ...(givenName.value === undefined ? {} : { givenName: givenName.value }),
-      ...(familyName.value === undefined ? {} : { familyName: familyName.value }),
+      ...definedFields({
+        email: email.value,
+        givenName: givenName.value,
+        familyName: familyName.value,
+      }),
       ...(givenName.value !== undefined && familyName.value !== undefined
         ? { name: `${givenName.value} ${familyName.value}` }
         : {}),
-      ...(organisation.value === undefined ? {} : { organisation: organisation.value }),
+      ...definedFields({ organisation: organisation.value }),
       groups,
       claims: Object.freeze(claims),
       provider: 'header',

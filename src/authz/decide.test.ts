@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from './identity.ts';
 import { apiVersion } from '../policy/resources.ts';
 import type {
   AccessRule,

@@ -3,8 +3,8 @@
  * Decision out. Every costly step (host and rule indexes, precedence sorting, role indexes)
  * was done when the snapshot was built.
  */
-import type { Identity } from '../authn/identity.ts';
-import type { PolicySnapshot } from '../policy/snapshot.ts';
+import type { Identity } from './identity.ts';
+import type { DecisionIndex } from './decision-index.ts';
 import type { AuthRequest } from './auth-request.ts';
 import type { Decision, MatchedRule, Outcome } from './decision.ts';
 import type { CompiledMatch } from './rule-index.ts';
@@ -61,7 +61,7 @@ function decision(
 function refusedByGuardrail(
   guard: CompiledMatch,
   identity: Identity | null,
-  snapshot: PolicySnapshot,
+  snapshot: DecisionIndex,
   options: DecideOptions,
 ): Decision | null {
   const roles = snapshot.roles.rolesOf(identity, guard.scope, options.unqualifiedSources);
@@ -102,7 +102,7 @@ function holdsAny(held: readonly string[], required: readonly string[]): boolean
 export function decide(
   request: AuthRequest,
   identity: Identity | null,
-  snapshot: PolicySnapshot,
+  snapshot: DecisionIndex,
   options: DecideOptions = defaultDecideOptions,
 ): Decision {
   if (!request.path.ok) {

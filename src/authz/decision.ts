@@ -1,4 +1,4 @@
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from './identity.ts';
 import type { Reason } from './reasons.ts';
 
 export type Outcome = 'allow' | 'unauthenticated' | 'forbidden';

@@ -4,8 +4,8 @@
  * (configuration `authz.unqualifiedSubjectSources`, default the first OpenID provider).
  */
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../authn/identity.ts';
-import { subjectSource } from '../authn/identity.ts';
+import type { Identity } from './identity.ts';
+import { subjectSource } from './identity.ts';
 import type { Subject } from '../policy/resources.ts';
 import { RoleIndex, SubjectSources, unqualifiedSubjectSources } from './roles.ts';
 

@@ -9,7 +9,7 @@
  *
  * Subjects are bound to identity sources (docs/identity.md "The identity model"): a subject with
  * `sources` matches only identities from one of them (`provider/<name>`, `issuer/<name>`,
- * `preauth`, `basic`; authn/identity.ts subjectSource); a subject without matches only the
+ * `preauth`, `basic`; authz/identity.ts subjectSource); a subject without matches only the
  * sources of configuration `authz.unqualifiedSubjectSources` (default: the first OpenID
  * provider). The corporate `bob`, a partner IdP's `bob`, a machine token with `sub: bob` and a
  * pre-authenticated `bob` are four people, and adding a provider, an issuer or a pre-auth front
@@ -28,7 +28,7 @@
  * - `Organisation`: identity.organisation exactly (a provider's `claims.organisation`, the
  *   pre-authentication front's `preauth-org`).
  */
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from './identity.ts';
 import type { Subject } from '../policy/resources.ts';
 
 export const guestRole = 'guest';
@@ -86,7 +86,7 @@ export class SubjectSources {
   /** No source: unqualified subjects match nobody. */
   static readonly none: SubjectSources = new SubjectSources([], false);
 
-  /** Whether `identity` comes from one of these sources (authn/identity.ts subjectSource). */
+  /** Whether `identity` comes from one of these sources (authz/identity.ts subjectSource). */
   includes(identity: Identity): boolean {
     if (this.#every) return true;
     if (identity.actor !== undefined) return this.#providers.has(identity.actor.provider);

@@ -3,12 +3,13 @@
  * test case: the AuthRequest a proxy would send for `METHOD URL`, and the identity of the caller
  * with its source. Shared by both commands, so a test case means what `check` means.
  */
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Decision } from '../authz/decision.ts';
 import { normalisePath, splitTarget } from '../authz/path.ts';
 import { isSubjectSource, unqualifiedSubjectSources } from '../authz/roles.ts';
 import { normaliseHost } from '../dialects/host.ts';
+import { definedFields } from '../defined-fields.ts';
 
 export type CliRequestResult =
   | { readonly ok: true; readonly request: AuthRequest }
@@ -104,8 +105,7 @@ export function cliIdentity(subject: CliSubject): Identity {
   return {
     subject: user,
     user,
-    ...(email === undefined ? {} : { email }),
-    ...(subject.organisation === undefined ? {} : { organisation: subject.organisation }),
+    ...definedFields({ email, organisation: subject.organisation }),
     groups: [...(subject.groups ?? [])],
     claims: { ...subject.claims },
     provider: name,

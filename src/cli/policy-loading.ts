@@ -29,6 +29,7 @@ import type { PolicySnapshot } from '../policy/snapshot.ts';
 import { listManifestFiles, loadPolicyDocuments } from '../policy/sources/files/file-source.ts';
 import { validateResource } from '../policy/validate.ts';
 import { isRecord } from '../is-record.ts';
+import { definedFields } from '../defined-fields.ts';
 
 export type PolicyLoadResult =
   | {
@@ -195,14 +196,14 @@ export async function kubeconfigLister(
                 version,
                 plural,
                 limit,
-                ...(next === undefined ? {} : { _continue: next }),
+                ...definedFields({ _continue: next }),
               })
             : await api.listCustomObjectForAllNamespaces({
                 group,
                 version,
                 plural,
                 limit,
-                ...(next === undefined ? {} : { _continue: next }),
+                ...definedFields({ _continue: next }),
               });
         if (!isRecord(page) || !Array.isArray(page.items))
           throw new Error(`unexpected answer listing ${plural}`);

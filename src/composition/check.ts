@@ -8,6 +8,7 @@ import type { Authenticators } from './authenticators.ts';
 import type { IdentityParts } from './identity.ts';
 import type { CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /** The settings a check reads (a `Config` is one). */
 export type CheckSettings = Pick<Config, 'publicUrl' | 'routes' | 'pages'> & {
@@ -37,7 +38,7 @@ export function buildCheckDependencies(
     snapshot: parts.snapshot,
     decideOptions: parts.decideOptions,
     headerProfiles: identity.headerProfiles,
-    ...(identity.assertion === undefined ? {} : { assertion: identity.assertion }),
+    ...definedFields({ assertion: identity.assertion }),
     proxyTrust: parts.proxyTrust,
     // RFC 6750 §3: an anonymous 401 tells API clients how to authenticate.
     bearerChallenge:

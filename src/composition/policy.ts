@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { DecideOptions } from '../authz/decide.ts';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import { SubjectSources, unqualifiedSubjectSources } from '../authz/roles.ts';
 import type { Config } from '../config/schema.ts';
 import type { PolicySource } from '../policy/policy-source.ts';

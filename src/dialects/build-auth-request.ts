@@ -1,6 +1,7 @@
 import type { AuthRequest, DialectName, RequestCredentials } from '../authz/auth-request.ts';
 import { acceptsRedirect } from './browser.ts';
 import type { RequestTarget } from './request-target.ts';
+import { definedFields } from '../defined-fields.ts';
 
 export interface OriginalRequestFacts {
   readonly dialect: DialectName;
@@ -19,8 +20,7 @@ export interface OriginalRequestFacts {
 export function buildAuthRequest(facts: OriginalRequestFacts): AuthRequest {
   const { cookie, authorization } = facts.headers;
   const credentials: RequestCredentials = {
-    ...(cookie === undefined ? {} : { cookie }),
-    ...(authorization === undefined ? {} : { authorization }),
+    ...definedFields({ cookie, authorization }),
     headers: facts.headers,
   };
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { Decision, Outcome } from '../authz/decision.ts';
 import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Authenticator } from '../authn/authenticator.ts';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import { decide, type DecideOptions } from '../authz/decide.ts';
 import { isAuditOverride } from '../authz/audit-mode.ts';

@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import {
   AssertionSigner,
   type AssertionInput,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { Logger } from 'pino';
-import { identitySource, type Identity, type IdentitySource } from '../authn/identity.ts';
+import { identitySource, type Identity, type IdentitySource } from '../authz/identity.ts';
 import { LruCache } from '../lru-cache.ts';
 import { GatehouseError } from '../errors.ts';
 import { signingAlgorithm, type CurrentSigningKey } from './signing-keys.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * The signed identity assertion sent to upstreams as `X-Gatehouse-Assertion` (docs/architecture.md,
@@ -191,13 +192,11 @@ export class AssertionSigner {
       sub: identity.subject,
       preferred_username: identity.user,
       gatehouse_source: identitySource(identity),
-      ...(identity.email === undefined ? {} : { email: identity.email }),
-      ...(identity.name === undefined ? {} : { name: identity.name }),
-      ...(identity.organisation === undefined ? {} : { org: identity.organisation }),
+      ...definedFields({ email: identity.email, name: identity.name, org: identity.organisation }),
       ...preauthProviderClaims(identity),
       groups: [...identity.groups],
       roles: [...input.roles],
-      ...(sid === undefined ? {} : { sid }),
+      ...definedFields({ sid }),
       ...(input.actor === undefined ? {} : { act: { sub: input.actor } }),
     };
     let token: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import { builtInProfiles, compileHeaderProfile, createHeaderProfiles } from './header-profiles.ts';
 
 const zoe: Identity = {

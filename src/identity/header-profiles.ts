@@ -1,4 +1,4 @@
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import { encodeHeaderList, encodeHeaderValue } from './header-value.ts';
 import { reservedIdentityHeaderNames } from './reserved-header-names.ts';
 

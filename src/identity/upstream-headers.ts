@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Authenticator } from '../authn/authenticator.ts';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Decision, UpstreamTokens } from '../authz/decision.ts';
 import type { Metrics } from '../metrics/metrics.ts';

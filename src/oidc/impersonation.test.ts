@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { Session } from '../sessions/session.ts';
 import { issueTicket } from '../sessions/ticket.ts';
 import {

@@ -1,9 +1,10 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { Session, SessionImpersonation } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
 import { identityOfSession } from '../authn/session-identity.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * Impersonation ("switch user"): a signed-in user holding the configured role acts as another
@@ -179,13 +180,12 @@ export function impersonatedIdentity(
   return Object.freeze({
     subject: impersonation.user,
     user: impersonation.user,
-    ...(impersonation.email === undefined ? {} : { email: impersonation.email }),
+    ...definedFields({ email: impersonation.email }),
     groups: Object.freeze([]),
     claims: Object.freeze({}),
     provider: impersonationProvider,
     method: 'session' as const,
-    ...(real.sessionId === undefined ? {} : { sessionId: real.sessionId }),
-    ...(real.expiresAt === undefined ? {} : { expiresAt: real.expiresAt }),
+    ...definedFields({ sessionId: real.sessionId, expiresAt: real.expiresAt }),
     actor: Object.freeze({ user: real.user, subject: real.subject, provider: real.provider }),
   });
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes as cryptoRandomBytes, timingSafeEqual } from 'node:crypto';
 import { openSessionRecord, sealSessionRecord } from '../sessions/session-cipher.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * The state of a started sign-in (docs/architecture.md "Sessions", invariant 5), stored under a random
@@ -61,7 +62,7 @@ export function sealLoginState(
     s: sealSessionRecord(state, {
       secret: binding,
       storageKey: aadOf(stateKey),
-      ...(random === undefined ? {} : { randomBytes: random }),
+      ...definedFields({ randomBytes: random }),
     }),
   };
   return JSON.stringify(stored);

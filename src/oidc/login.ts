@@ -5,6 +5,7 @@ import { isWellFormedToken, randomToken, sealLoginState, type LoginState } from 
 import { destinationOf } from './destination.ts';
 import { rateLimitClientOf } from './sign-in-limits.ts';
 import { defaultSignInLimits, signInPaths, type SignInOptions } from './sign-in-options.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * Starting a sign-in (`/oauth2/start`): authorization code flow with PKCE S256, `state` and
@@ -238,7 +239,7 @@ export async function startLogin(
     code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
     code_challenge_method: 'S256',
     // OpenID Connect Core §3.1.2.1: a hint the provider may use to fill in the login form.
-    ...(loginHint === undefined ? {} : { login_hint: loginHint }),
+    ...definedFields({ login_hint: loginHint }),
   });
   metrics.logins.inc({ provider: provider.options.name, stage: 'started', reason: '' });
   logger.debug(

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.ts';
 import { describeError } from './describe-error.ts';
 import type { ProviderOptions } from './provider-options.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * The enabled OpenID Providers and their discovered metadata (OpenID Connect Discovery 1.0).
@@ -142,7 +143,7 @@ export class ProviderRegistry {
       issuer: entry.options.issuer,
       state: entry.discovered === null ? 'discovering' : 'ready',
       attempts: entry.attempts,
-      ...(entry.lastError === undefined ? {} : { lastError: entry.lastError }),
+      ...definedFields({ lastError: entry.lastError }),
     }));
   }
 

@@ -1,6 +1,7 @@
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { Decision } from '../authz/decision.ts';
 import { Reasons } from '../authz/reasons.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * Sign-in per organisation (`spec.authentication.providers` of an AccessPolicy): the OpenID
@@ -58,7 +59,7 @@ export function applyProviderRestriction(
     rule: decision.rule,
     roles: decision.roles,
     identity: decision.identity,
-    ...(decision.guardrail === undefined ? {} : { guardrail: decision.guardrail }),
+    ...definedFields({ guardrail: decision.guardrail }),
   };
 }
 

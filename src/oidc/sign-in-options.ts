@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { Identity } from '../authn/identity.ts';
+import type { Identity } from '../authz/identity.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { LoginStateStore } from '../sessions/login-state-store.ts';

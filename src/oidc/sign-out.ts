@@ -4,6 +4,7 @@ import type { Session } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
 import { destinationOf } from './destination.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * Sign-out: a GET only shows a confirmation form, so a cross-site link or image cannot sign anyone
@@ -97,7 +98,7 @@ export function afterSignOutLocation(
   }
   const idToken = session.tokens.idToken;
   return client.buildEndSessionUrl(provider.config, {
-    ...(idToken === undefined ? {} : { id_token_hint: idToken }),
+    ...definedFields({ id_token_hint: idToken }),
     post_logout_redirect_uri: paths.signedOutUrl,
     // Validated again when it comes back: state is whatever the browser brings.
     state: target.url,

@@ -4,6 +4,7 @@
  * the per-request path only does Map lookups and a scan of presorted lists.
  */
 import { createHash } from 'node:crypto';
+import type { DecisionIndex } from '../authz/decision-index.ts';
 import type { MatchedRule, UpstreamTokens } from '../authz/decision.ts';
 import { RuleIndex, methodMaskOf } from '../authz/rule-index.ts';
 import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
@@ -11,6 +12,7 @@ import { RoleIndex } from '../authz/roles.ts';
 import type { RoleGrant } from '../authz/roles.ts';
 import { isAccessPolicy, kinds, resourceKinds } from './resources.ts';
 import type { AnyAccessPolicy, PolicyResource, ResourceKind } from './resources.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /** Identity and provenance of one object, kept so tenancy and status reporting need no reshaping. */
 export interface SnapshotObject {
@@ -24,7 +26,7 @@ export interface SnapshotObject {
   readonly resource: PolicyResource;
 }
 
-export interface PolicySnapshot {
+export interface PolicySnapshot extends DecisionIndex {
   /** Caller-supplied (e.g. a resourceVersion) or a content hash of the input objects. */
   readonly version: string;
   /** Epoch milliseconds when the snapshot was built. */
@@ -62,8 +64,7 @@ function describe(resource: PolicyResource): SnapshotObject {
     namespace: namespaced ? (metadata.namespace ?? 'default') : '',
     name: metadata.name,
     creationTimestamp: metadata.creationTimestamp,
-    ...(metadata.generation === undefined ? {} : { generation: metadata.generation }),
-    ...(metadata.uid === undefined ? {} : { uid: metadata.uid }),
+    ...definedFields({ generation: metadata.generation, uid: metadata.uid }),
     resource,
   });
 }
@@ -117,11 +118,9 @@ function compilePolicy(
       action: deny ? 'Deny' : 'Allow',
       mode: ruleMode,
       ...(guardrail ? { enforcement: 'Guardrail' as const } : {}),
-      ...(policy.spec.identityHeaders === undefined
-        ? {}
-        : { identityHeaders: policy.spec.identityHeaders }),
+      ...definedFields({ identityHeaders: policy.spec.identityHeaders }),
       ...(policy.spec.authentication?.basic === true ? { basicAuth: true } : {}),
-      ...(upstreamTokens === undefined ? {} : { upstreamTokens }),
+      ...definedFields({ upstreamTokens }),
       ...(authentication?.providers === undefined
         ? {}
         : { providers: Object.freeze([...authentication.providers]) }),

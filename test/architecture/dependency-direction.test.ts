@@ -68,6 +68,17 @@ describe('the direction of dependencies', () => {
     expect(impure).toEqual([]);
   });
 
+  it('authz/ depends on nothing above it but the resource schema: the identity and the decision index are its own types', async () => {
+    const outward = (await imports()).filter(
+      ({ file, target }) =>
+        file.startsWith('authz/') &&
+        !file.endsWith('.test.ts') &&
+        !target.startsWith('authz/') &&
+        target !== 'policy/resources.ts',
+    );
+    expect(outward).toEqual([]);
+  });
+
   it('authn/ (the authenticators) does not reach up into the sign-in flows of oidc/', async () => {
     const sideways = (await imports()).filter(
       ({ file, target }) => file.startsWith('authn/') && target.startsWith('oidc/'),

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { subjectSource } from '../../authn/identity.ts';
+import { subjectSource } from '../../authz/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
 import { isAuditOverride } from '../../authz/audit-mode.ts';
 import {
@@ -36,6 +36,7 @@ import {
   loadPoliciesFromDirectory,
 } from '../policy-loading.ts';
 import type { PolicyLoadResult } from '../policy-loading.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 /** Exit statuses of `gatehouse check`, one per outcome, so scripts can branch on them. */
 export const checkExitStatus = {
@@ -374,10 +375,12 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
     request: built.request,
     subject: named
       ? {
-          ...(values.user === undefined ? {} : { user: values.user }),
-          ...(values.email === undefined ? {} : { email: values.email }),
-          ...(values.organisation === undefined ? {} : { organisation: values.organisation }),
-          ...(values.source === undefined ? {} : { source: values.source }),
+          ...definedFields({
+            user: values.user,
+            email: values.email,
+            organisation: values.organisation,
+            source: values.source,
+          }),
           ...(audiences.length === 0 ? {} : { audiences }),
           groups,
           claims,
@@ -385,10 +388,12 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
       : null,
     json: output === 'json',
     strictAudit: values['strict-audit'] === true,
-    ...(values.policies === undefined ? {} : { policies: values.policies }),
-    ...(values.kubeconfig === undefined ? {} : { kubeconfig: values.kubeconfig }),
-    ...(values.context === undefined ? {} : { context: values.context }),
-    ...(values.config === undefined ? {} : { config: values.config }),
+    ...definedFields({
+      policies: values.policies,
+      kubeconfig: values.kubeconfig,
+      context: values.context,
+      config: values.config,
+    }),
   };
 }
 
@@ -434,7 +439,7 @@ async function setUp(parsed: ParsedCheck, io: CliIo): Promise<Setup | string> {
   if (parsed.kubeconfig !== undefined) {
     const lister = await kubeconfigLister({
       kubeconfig: resolve(io.cwd, parsed.kubeconfig),
-      ...(parsed.context === undefined ? {} : { context: parsed.context }),
+      ...definedFields({ context: parsed.context }),
     });
     return { options, defaultSource, policies: await loadPoliciesFromCluster(lister) };
   }

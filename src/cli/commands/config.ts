@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../../config/load.ts';
 import { listProblems } from '../../config/problems.ts';
 import type { CliCommand } from '../command.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 /** Exit statuses of `gatehouse config validate`, for CI jobs and a pre-install hook. */
 export const configValidateExitStatus = { valid: 0, invalid: 1, usage: 2 } as const;
@@ -44,7 +45,7 @@ export const configCommand: CliCommand = {
     const file = values.config ?? io.env['GATEHOUSE_CONFIG'];
     const where = file === undefined ? 'the built-in defaults' : file;
     const loaded = loadConfig({
-      ...(file === undefined ? {} : { file }),
+      ...definedFields({ file }),
       env: io.env,
       cwd: io.cwd,
     });

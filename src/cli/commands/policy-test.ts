@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isNode, LineCounter, parseDocument } from 'yaml';
-import type { Identity } from '../../authn/identity.ts';
+import type { Identity } from '../../authz/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
 import { decide } from '../../authz/decide.ts';
 import type { DecideOptions } from '../../authz/decide.ts';

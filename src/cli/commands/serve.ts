@@ -4,6 +4,7 @@ import { formatProblems } from '../../config/problems.ts';
 import { createLogger } from '../../logger.ts';
 import { startGatehouse } from '../../main.ts';
 import type { CliCommand } from '../command.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 const usage = `Usage: gatehouse serve [--config FILE]
 
@@ -26,7 +27,7 @@ export const serveCommand: CliCommand = {
     }
     const file = values.config ?? io.env['GATEHOUSE_CONFIG'];
     const loaded = loadConfig({
-      ...(file === undefined ? {} : { file }),
+      ...definedFields({ file }),
       env: io.env,
       cwd: io.cwd,
     });
@@ -43,7 +44,7 @@ export const serveCommand: CliCommand = {
       logger.warn(
         {
           setting: warning.path,
-          ...(warning.source === undefined ? {} : { source: warning.source }),
+          ...definedFields({ source: warning.source }),
         },
         `${warning.path}: ${warning.message}`,
       );

@@ -16,6 +16,7 @@ import {
   type SessionTiming,
 } from '../session-timing.ts';
 import { sessionKeyOf, type SessionTicket } from '../ticket.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 /**
  * The in-process session backend (every role, session-backend.ts): the embedded default for
@@ -98,7 +99,7 @@ export class MemorySessionStore implements SessionBackend {
       idleExpiresAt: session.idleExpiresAt,
       absoluteExpiresAt: session.absoluteExpiresAt,
       userKey: session.userKey,
-      ...(sidKey === undefined ? {} : { sidKey }),
+      ...definedFields({ sidKey }),
     });
     addToIndex(this.#byUser, session.userKey, key);
     if (sidKey !== undefined) addToIndex(this.#bySid, sidKey, key);
@@ -266,7 +267,7 @@ export class MemorySessionStore implements SessionBackend {
     return sealSessionRecord(toSessionRecord(session), {
       secret: ticket.secret,
       storageKey: session.key,
-      ...(this.#randomBytes === undefined ? {} : { randomBytes: this.#randomBytes }),
+      ...definedFields({ randomBytes: this.#randomBytes }),
     });
   }
 

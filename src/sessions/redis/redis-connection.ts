@@ -3,6 +3,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import { DependencyError } from '../../errors.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 /**
  * Builds the ioredis client for standalone Redis, Sentinel or Cluster.
@@ -77,9 +78,7 @@ export function createRedisClient(options: RedisConnectionOptions, logger?: Logg
     enableAutoPipelining: true,
     reconnectOnError: (error) => error.message.startsWith('READONLY'),
     connectionName: 'gatehouse',
-    ...(options.username === undefined ? {} : { username: options.username }),
-    ...(options.password === undefined ? {} : { password: options.password }),
-    ...(tls === undefined ? {} : { tls }),
+    ...definedFields({ username: options.username, password: options.password, tls }),
   };
   const retryStrategy = (attempt: number): number => redisRetryDelayMs(attempt);
   let client: RedisClient;
@@ -103,12 +102,10 @@ export function createRedisClient(options: RedisConnectionOptions, logger?: Logg
         sentinels: options.sentinels.map((node) => ({ host: node.host, port: node.port })),
         name: options.sentinelName,
         sentinelRetryStrategy: retryStrategy,
-        ...(options.sentinelUsername === undefined
-          ? {}
-          : { sentinelUsername: options.sentinelUsername }),
-        ...(options.sentinelPassword === undefined
-          ? {}
-          : { sentinelPassword: options.sentinelPassword }),
+        ...definedFields({
+          sentinelUsername: options.sentinelUsername,
+          sentinelPassword: options.sentinelPassword,
+        }),
         ...(tls === undefined ? {} : { enableTLSForSentinelMode: true, sentinelTLS: tls }),
       });
       break;

@@ -30,6 +30,7 @@ import {
   TOUCH_SESSION,
   runScript,
 } from './redis-scripts.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 /**
  * The production session backend, every role of session-backend.ts (key layout in
@@ -102,7 +103,7 @@ export class RedisSessionStore implements SessionBackend {
             i: session.idleExpiresAt,
             a: session.absoluteExpiresAt,
             u: userIndexId,
-            ...(sidIndexId === undefined ? {} : { s: sidIndexId }),
+            ...definedFields({ s: sidIndexId }),
           })
           .pexpire(sessionKey, storageTtlMs(session, now))
           .exec()

@@ -13,7 +13,7 @@ import {
 } from '../../../dev/identity-provider.ts';
 import type { AuthRequest } from '../../../src/authz/auth-request.ts';
 import { BearerTokenAuthenticator, type BearerIssuer } from '../../../src/authn/bearer-token.ts';
-import type { Identity } from '../../../src/authn/identity.ts';
+import type { Identity } from '../../../src/authz/identity.ts';
 import { RoleIndex } from '../../../src/authz/roles.ts';
 import { startTokenIssuer, type TokenIssuer } from '../../fixtures/gatehouse/token-issuer.ts';
 

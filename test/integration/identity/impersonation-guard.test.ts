@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuthRequest } from '../../../src/authz/auth-request.ts';
 import { SessionCookieAuthenticator } from '../../../src/authn/session-cookie.ts';
-import type { Identity } from '../../../src/authn/identity.ts';
+import type { Identity } from '../../../src/authz/identity.ts';
 import { Metrics } from '../../../src/metrics/metrics.ts';
 import { Impersonation, impersonatedIdentity } from '../../../src/oidc/impersonation.ts';
 import { identityOfSession } from '../../../src/authn/session-identity.ts';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Identity } from '../../../authn/identity.ts';
+import type { Identity } from '../../../authz/identity.ts';
 import type { AuthRequest } from '../../../authz/auth-request.ts';
 import { decide } from '../../../authz/decide.ts';
 import { normalisePath } from '../../../authz/path.ts';

@@ -10,6 +10,7 @@ import { describeObject, isResourceKind, kinds } from '../../resources.ts';
 import type { PolicyResource } from '../../resources.ts';
 import { validateResource } from '../../validate.ts';
 import { isRecord } from '../../../is-record.ts';
+import { definedFields } from '../../../defined-fields.ts';
 
 export interface PolicyFile {
   readonly path: string;
@@ -164,8 +165,7 @@ export function loadPolicyDocuments(
             const line = locate(problem.path);
             problems.push({
               ...where,
-              ...(line === undefined ? {} : { line }),
-              ...(label === undefined ? {} : { object: label }),
+              ...definedFields({ line, object: label }),
               path:
                 prefix !== '' && problem.path !== ''
                   ? `${prefix}.${problem.path}`
@@ -184,7 +184,7 @@ export function loadPolicyDocuments(
           const line = locate('metadata.name');
           problems.push({
             ...where,
-            ...(line === undefined ? {} : { line }),
+            ...definedFields({ line }),
             object: describeObject(resource.kind, namespace, resource.metadata.name),
             path: 'metadata.name',
             message: `defined twice: also in ${previous}`,

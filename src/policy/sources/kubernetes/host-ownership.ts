@@ -24,6 +24,7 @@
  * ClusterAccessPolicies are written by platform admins and are never restricted.
  */
 import { isRecord } from '../../../is-record.ts';
+import { definedFields } from '../../../defined-fields.ts';
 
 /** The hosts one Ingress or HTTPRoute declares, and what decides whether it routes. */
 export interface HostDeclaration {
@@ -367,7 +368,7 @@ export class HostOwnership {
       return {
         admitted: false,
         reason: 'OutsideDelegatedPath',
-        ...(owner === undefined ? {} : { owner }),
+        ...definedFields({ owner }),
         message: `host ${host} is delegated to namespace ${namespace} only below ${prefixes.join(', ')} (HostDelegation ${names}), but rule ${outside.length === 0 ? 'paths span several prefixes' : outside.join(', ')} reach outside it; keep every rule of this policy below the prefix (or move them to another policy), or ask a platform admin to widen the HostDelegation`,
       };
     }

@@ -61,6 +61,7 @@ import type { StatusPatcher } from './status-writer.ts';
 import { KubeWatchTransport } from './watch-transport.ts';
 import type { ResourceRef, WatchTransport } from './watch-transport.ts';
 import { isRecord } from '../../../is-record.ts';
+import { definedFields } from '../../../defined-fields.ts';
 
 export const gatewayApi = { group: 'gateway.networking.k8s.io', version: 'v1' } as const;
 const ingressRef = { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' } as const;
@@ -205,7 +206,7 @@ export class KubernetesPolicySource implements PolicySource {
       this.#statusWriter = new StatusWriter({
         patch: options.statusPatcher,
         logger: options.logger.child({ part: 'status' }),
-        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+        ...definedFields({ metrics: options.metrics }),
         now: this.#now,
       });
       this.#events =
@@ -232,9 +233,9 @@ export class KubernetesPolicySource implements PolicySource {
         },
         onStoppedLeading: () => undefined,
         logger: options.logger.child({ part: 'lease' }),
-        ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+        ...definedFields({ metrics: options.metrics }),
         now: this.#now,
-        ...(options.random === undefined ? {} : { random: options.random }),
+        ...definedFields({ random: options.random }),
       });
     } else {
       this.#statusWriter = null;
@@ -262,9 +263,11 @@ export class KubernetesPolicySource implements PolicySource {
       },
       watchdogTimeoutMs: this.#settings.watchdogTimeoutMs,
       logger: this.#logger,
-      ...(this.#options.metrics === undefined ? {} : { metrics: this.#options.metrics }),
-      ...(this.#options.backoff === undefined ? {} : { backoff: this.#options.backoff }),
-      ...(this.#options.random === undefined ? {} : { random: this.#options.random }),
+      ...definedFields({
+        metrics: this.#options.metrics,
+        backoff: this.#options.backoff,
+        random: this.#options.random,
+      }),
       now: this.#now,
     });
   }
@@ -816,7 +819,6 @@ export function createKubernetesPolicySource(
     eventSink: kubeEventSink(kubeConfig),
     leaseClient: kubeLeaseClient(kubeConfig),
     logger,
-    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
-    ...(options.now === undefined ? {} : { now: options.now }),
+    ...definedFields({ metrics: options.metrics, now: options.now }),
   });
 }

@@ -11,6 +11,7 @@
  * HostDelegation admits the namespace only below a path prefix its rules leave).
  */
 import { isRecord } from '../../../is-record.ts';
+import { definedFields } from '../../../defined-fields.ts';
 
 export const readyReasons = [
   'Accepted',
@@ -102,9 +103,11 @@ export function desiredStatus(verdict: ObjectVerdict, now: number): ObjectStatus
         lastTransitionTime,
       },
     ],
-    ...(verdict.ruleCount === undefined ? {} : { ruleCount: verdict.ruleCount }),
-    ...(verdict.subjectCount === undefined ? {} : { subjectCount: verdict.subjectCount }),
-    ...(verdict.mode === undefined ? {} : { mode: verdict.mode }),
+    ...definedFields({
+      ruleCount: verdict.ruleCount,
+      subjectCount: verdict.subjectCount,
+      mode: verdict.mode,
+    }),
     ...(verdict.hostOwners === undefined || verdict.hostOwners.length === 0
       ? {}
       : { hostOwners: verdict.hostOwners }),
