@@ -1,10 +1,10 @@
 /**
- * A bounded least-recently-used cache whose entries may carry an expiry time.
+ * The one bounded least-recently-used cache of the service; its entries may carry an expiry time.
  *
  * Used for verified bearer tokens (expiry = the token's `exp`), signed assertions, Basic-auth
- * verifications and the memory login throttle. It relies on `Map` keeping insertion order: a hit
- * is re-inserted so the
- * first key is always the least recently used one, which is evicted when the cache is full.
+ * verifications, the memory login throttle and the per-replica session cache. It relies on `Map`
+ * keeping insertion order: a hit is re-inserted so the first key is always the least recently
+ * used one, which is evicted when the cache is full.
  * An entry past its expiry is dropped on access and never returned, so a stale credential can
  * not be served however rarely the cache is swept.
  */

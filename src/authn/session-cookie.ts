@@ -9,18 +9,6 @@ import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import type { Identity } from '../authz/identity.ts';
 
-/**
- * Authenticates browser requests by the session cookie that sign-in set (docs/architecture.md "Sessions").
- *
- * A cookie that is malformed, unknown, expired or revoked makes the request anonymous (`absent`),
- * not `rejected`: a stale cookie left in a browser must not lock its owner out of pages open to
- * guests, and the sign-in redirect replaces it anyway. Such cookies are counted
- * (`authentications{method="session",result="stale"}`). A store failure is thrown as the store's
- * `DependencyError`, never read as "no session" (fail closed, invariant 1).
- *
- * Browsers may send several cookies of the same name (another Domain or Path); the first live one
- * wins. Pass the per-replica `SessionCache` as the store to keep the hot path off Redis.
- */
 /** Renews tokens close to expiry (oidc/token-refresh.ts `TokenRefresher`). */
 export interface SessionRefresher {
   /** Cheap, no I/O: whether `refreshSession` should run before answering. */
@@ -48,6 +36,18 @@ export interface SessionCookieAuthenticatorOptions {
   readonly onImpersonationEnded?: ((session: Session) => void) | undefined;
 }
 
+/**
+ * Authenticates browser requests by the session cookie that sign-in set (docs/architecture.md "Sessions").
+ *
+ * A cookie that is malformed, unknown, expired or revoked makes the request anonymous (`absent`),
+ * not `rejected`: a stale cookie left in a browser must not lock its owner out of pages open to
+ * guests, and the sign-in redirect replaces it anyway. Such cookies are counted
+ * (`authentications{method="session",result="stale"}`). A store failure is thrown as the store's
+ * `DependencyError`, never read as "no session" (fail closed, invariant 1).
+ *
+ * Browsers may send several cookies of the same name (another Domain or Path); the first live one
+ * wins. Pass the per-replica `SessionCache` as the store to keep the hot path off Redis.
+ */
 export class SessionCookieAuthenticator implements Authenticator {
   readonly name = 'session';
   readonly #options: SessionCookieAuthenticatorOptions;

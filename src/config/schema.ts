@@ -542,6 +542,11 @@ export const ConfigSchema = Type.Object(
         issuer: HttpUrl('Issuer URL (OpenID discovery runs against it).'),
         clientId: Type.String({ minLength: 1, description: 'OAuth client id.' }),
         clientSecret: Secret('OAuth client secret. Empty: a public client (PKCE only).'),
+        tokenEndpointAuthMethod: OneOf(
+          ['client_secret_basic', 'client_secret_post'],
+          'client_secret_basic',
+          'How the client secret reaches the token endpoint (OAuth 2.0 client authentication, RFC 6749 §2.3.1; OpenID Connect Core §9): HTTP Basic (the default every provider must support), or in the request body for providers that only accept that. Ignored for a public client.',
+        ),
         scopes: Type.Array(Type.String({ minLength: 1 }), {
           default: ['openid', 'email', 'profile'],
           description: 'Requested scopes; must include `openid`.',

@@ -10,6 +10,7 @@ import type { SessionTicket } from '../sessions/ticket.ts';
 import { describeError } from './describe-error.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 import { sessionIdentityFromClaims } from './session-identity.ts';
+import { LruCache } from '../lru-cache.ts';
 
 /**
  * Renews a session's access token with its refresh token (RFC 6749 §6) shortly before it expires.
@@ -104,11 +105,12 @@ async function errorCodeInBody(response: Response): Promise<unknown> {
 export class TokenRefresher {
   readonly #options: TokenRefresherOptions;
   readonly #sleep: (ms: number) => Promise<void>;
-  /** Session key → time before which this replica does not retry a failed refresh. */
-  readonly #failedUntil = new Map<string, number>();
+  /** Session keys whose refresh failed lately: this replica does not retry them until expiry. */
+  readonly #failedUntil: LruCache<string, true>;
 
   constructor(options: TokenRefresherOptions) {
     this.#options = options;
+    this.#failedUntil = new LruCache({ maxEntries: MAX_FAILURES_REMEMBERED, now: options.now });
     this.#sleep =
       options.sleep ??
       ((ms) =>
@@ -124,8 +126,7 @@ export class TokenRefresher {
   needsRefresh(session: Session): boolean {
     const at = this.#options.now();
     if (!this.#expiring(session, at) && !this.#revalidationDue(session, at)) return false;
-    const until = this.#failedUntil.get(session.key);
-    return until === undefined || at >= until;
+    return this.#failedUntil.get(session.key) === undefined;
   }
 
   #expiring(session: Session, at: number): boolean {
@@ -365,11 +366,8 @@ export class TokenRefresher {
   }
 
   #rememberFailure(key: string): void {
-    if (this.#failedUntil.size >= MAX_FAILURES_REMEMBERED) {
-      const oldest = this.#failedUntil.keys().next().value;
-      if (oldest !== undefined) this.#failedUntil.delete(oldest);
-    }
-    this.#failedUntil.set(key, this.#options.now() + (this.#options.retryAfterFailureMs ?? 30_000));
+    const retryAfterMs = this.#options.retryAfterFailureMs ?? 30_000;
+    this.#failedUntil.set(key, true, this.#options.now() + retryAfterMs);
   }
 
   #count(session: Session, result: string): void {

@@ -1,5 +1,4 @@
 import { describe, expect, it, vi } from 'vitest';
-import { LruMap } from './lru-map.ts';
 import { MemorySessionStore } from './memory/memory-store.ts';
 import { SessionCache } from './session-cache.ts';
 import { describeSessionStoreContract } from './session-store.contract.ts';
@@ -172,20 +171,5 @@ describe('SessionCache', () => {
     // The memory store's close clears all listeners, the cache's included.
     await store.publishRevocation([sessionKeyOf(issueTicket().id)]);
     expect(listener).not.toHaveBeenCalled();
-  });
-});
-
-describe('LruMap', () => {
-  it('evicts the least recently read entry', () => {
-    const map = new LruMap<string, number>(2);
-    map.set('a', 1);
-    map.set('b', 2);
-    expect(map.get('a')).toBe(1);
-    map.set('c', 3);
-    expect(map.get('b')).toBeUndefined();
-    expect(map.get('a')).toBe(1);
-    expect(map.get('c')).toBe(3);
-    expect(map.size).toBe(2);
-    expect(() => new LruMap(0)).toThrow(RangeError);
   });
 });

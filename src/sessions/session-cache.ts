@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { LruMap } from './lru-map.ts';
+import { LruCache } from '../lru-cache.ts';
 import type { LockBusy } from './locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from './login-state-store.ts';
 import type { RevocationListener } from './revocation-bus.ts';
@@ -52,7 +52,7 @@ export class SessionCache implements SessionBackend {
   readonly #store: SessionBackend;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #entries: LruMap<string, CacheEntry>;
+  readonly #entries: LruCache<string, CacheEntry>;
   readonly #unsubscribe: () => void;
   /** Bumped on every revocation; a read that saw it change does not populate the cache. */
   #generation = 0;
@@ -74,7 +74,7 @@ export class SessionCache implements SessionBackend {
     this.#store = options.store;
     this.#ttlMs = ttlMs;
     this.#now = options.now ?? Date.now;
-    this.#entries = new LruMap(options.maxEntries ?? 10_000);
+    this.#entries = new LruCache({ maxEntries: options.maxEntries ?? 10_000, now: this.#now });
     this.#maxVerified = 2 * (options.maxEntries ?? 10_000);
     this.#onLookup = options.onLookup;
     this.#unsubscribe = this.#store.onRevocation((keys) => {
@@ -123,7 +123,7 @@ export class SessionCache implements SessionBackend {
         session.idleExpiresAt,
         session.absoluteExpiresAt,
       );
-      this.#entries.set(key, { session, secretDigest, expiresAt });
+      this.#entries.set(key, { session, secretDigest, expiresAt }, expiresAt);
       if (this.#verified.size >= this.#maxVerified) this.#verified.clear();
       this.#verified.set(fingerprint, key);
     }

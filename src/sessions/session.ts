@@ -1,4 +1,5 @@
 import { idleExpiryAt, type SessionTiming } from './session-timing.ts';
+import { isRecord } from '../is-record.ts';
 
 /**
  * The session record. It is stored sealed (session-cipher.ts) under `key`, the SHA-256 of the
@@ -102,21 +103,17 @@ export function fromSessionRecord(
     typeof provider !== 'string' ||
     typeof subject !== 'string' ||
     userKey !== userKeyOf(provider, subject) ||
-    !isObject(identity) ||
+    !isRecord(identity) ||
     typeof identity.user !== 'string' ||
     !Array.isArray(identity.groups) ||
-    !isObject(identity.claims) ||
-    !isObject(tokens) ||
+    !isRecord(identity.claims) ||
+    !isRecord(tokens) ||
     typeof createdAt !== 'number' ||
     typeof absoluteExpiresAt !== 'number'
   ) {
     return null;
   }
   return { ...(record as unknown as SessionRecord), key, idleExpiresAt };
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The session a login creates at `now` under storage key `key`. */
