@@ -1,9 +1,11 @@
 /** Who made a request, as established by one authenticator. Immutable once built. */
 export type AuthMethod = 'session' | 'bearer' | 'header' | 'basic';
 
-export interface Identity {
-  /** Stable subject: the token's `sub` (session and bearer), or the username (header, basic). */
-  readonly subject: string;
+/**
+ * What an identity says about the person, as one authenticator established it. A browser session
+ * keeps exactly this (sessions/session.ts `SessionIdentity`); `Identity` adds where it came from.
+ */
+export interface IdentityDetails {
   /** The user name sent upstream (`X-Auth-Request-User`, `Remote-User`). */
   readonly user: string;
   readonly email?: string;
@@ -20,8 +22,16 @@ export interface Identity {
   /** The organisation's display name, where known (geOrchestra's `sec-orgname`). */
   readonly organisationName?: string;
   readonly groups: readonly string[];
-  /** Raw claims for `Claim` role-mapping subjects and custom header rules. */
+  /**
+   * Raw claims for `Claim` role-mapping subjects and custom header rules (for a session, the
+   * bounded subset of the ID token and userinfo claims that sessions/session-claims.ts keeps).
+   */
   readonly claims: Readonly<Record<string, unknown>>;
+}
+
+export interface Identity extends IdentityDetails {
+  /** Stable subject: the token's `sub` (session and bearer), or the username (header, basic). */
+  readonly subject: string;
   /** The configured provider or issuer name that vouched for this identity. */
   readonly provider: string;
   readonly method: AuthMethod;
@@ -61,17 +71,7 @@ export type IdentitySource =
   `provider/${string}` | `issuer/${string}` | 'preauth' | 'basic' | 'impersonation';
 
 export function identitySource(identity: Identity): IdentitySource {
-  if (identity.actor !== undefined) return 'impersonation';
-  switch (identity.method) {
-    case 'session':
-      return `provider/${identity.provider}`;
-    case 'bearer':
-      return `issuer/${identity.provider}`;
-    case 'header':
-      return 'preauth';
-    case 'basic':
-      return 'basic';
-  }
+  return identity.actor === undefined ? authenticatedSource(identity) : 'impersonation';
 }
 
 /** The sources a role-mapping subject can name (`sources`); impersonation is not one of them. */
@@ -85,6 +85,11 @@ export type SubjectSource = `provider/${string}` | `issuer/${string}` | 'preauth
  */
 export function subjectSource(identity: Identity): SubjectSource {
   if (identity.actor !== undefined) return `provider/${identity.actor.provider}`;
+  return authenticatedSource(identity);
+}
+
+/** The source of the authenticator that vouched for the identity, impersonation aside. */
+function authenticatedSource(identity: Identity): SubjectSource {
   switch (identity.method) {
     case 'session':
       return `provider/${identity.provider}`;

@@ -1,3 +1,6 @@
+import { loadConfig, type LoadConfigResult } from '../config/load.ts';
+import { definedFields } from '../defined-fields.ts';
+
 /** One `gatehouse` subcommand. `run` returns the process exit status; it never calls exit. */
 export interface CliCommand {
   readonly name: string;
@@ -20,3 +23,18 @@ export const processIo: CliIo = {
   env: process.env,
   cwd: process.cwd(),
 };
+
+/**
+ * The configuration a command runs with: `--config FILE`, else `GATEHOUSE_CONFIG`, else the
+ * built-in defaults, with the environment's `GATEHOUSE_*` overrides and paths relative to the
+ * working directory — the same for `serve` and `config validate`, so validating a file checks
+ * exactly what serving it would load.
+ */
+export function loadCommandConfig(
+  configOption: string | undefined,
+  io: CliIo,
+): { readonly file: string | undefined; readonly loaded: LoadConfigResult } {
+  const file = configOption ?? io.env['GATEHOUSE_CONFIG'];
+  const loaded = loadConfig({ ...definedFields({ file }), env: io.env, cwd: io.cwd });
+  return { file, loaded };
+}

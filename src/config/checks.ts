@@ -60,6 +60,16 @@ export function warnConfig(config: Config): PendingProblem[] {
         'no OpenID provider is configured (or none is enabled): nobody can sign in with a browser, and every rule that needs more than guest refuses them; add providers, or ignore this when only bearer tokens, pre-authentication or Basic are used',
     });
   }
+  // The development identity provider is started by `make run` (dev/run-local.ts) alone;
+  // `gatehouse serve` never starts one, so a configuration that enables it has providers that
+  // point at nothing once it is served (issue #21: no setting that silently does nothing).
+  if (config.devIdentityProvider.enabled) {
+    warnings.push({
+      segments: ['devIdentityProvider', 'enabled'],
+      message:
+        'is true, but only `make run` (dev/run-local.ts) starts the development identity provider; `gatehouse serve` does not, so providers pointing at it are unreachable. Remove devIdentityProvider from a configuration that is served',
+    });
+  }
   return warnings;
 }
 

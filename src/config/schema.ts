@@ -668,7 +668,7 @@ export const ConfigSchema = Type.Object(
     ),
 
     devIdentityProvider: Section(
-      'An embedded OpenID Provider with test users, for local runs only.',
+      'An embedded OpenID Provider with test users, started by `make run` (dev/run-local.ts) only: `gatehouse serve` never starts it and warns when it is enabled.',
       {
         enabled: Flag(false, 'Start it.'),
         port: Port(9400, 'Port it listens on (127.0.0.1).'),

@@ -1,4 +1,5 @@
 import { idleExpiryAt, type SessionTiming } from './session-timing.ts';
+import type { IdentityDetails } from '../authz/identity.ts';
 import { isRecord } from '../is-record.ts';
 
 /**
@@ -6,20 +7,8 @@ import { isRecord } from '../is-record.ts';
  * ticket id; every time is epoch milliseconds judged with the store's injected clock.
  */
 
-export interface SessionIdentity {
-  readonly user: string;
-  readonly email?: string;
-  readonly name?: string;
-  readonly preferredUsername?: string;
-  readonly givenName?: string;
-  readonly familyName?: string;
-  readonly organisation?: string;
-  /** The organisation's display name (geOrchestra's `sec-orgname`), when the provider sends it. */
-  readonly organisationName?: string;
-  readonly groups: readonly string[];
-  /** A bounded subset of the ID token / userinfo claims (see session-claims.ts). */
-  readonly claims: Readonly<Record<string, unknown>>;
-}
+/** What a session keeps of the person (authz/identity.ts); its subject and source live beside it. */
+export type SessionIdentity = IdentityDetails;
 
 export interface SessionTokens {
   readonly accessToken?: string;

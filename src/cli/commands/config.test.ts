@@ -53,6 +53,18 @@ describe('gatehouse config validate', () => {
     expect(warned.err).toContain('providers: no OpenID provider is configured');
   });
 
+  // Issue 21: the development identity provider is started by `make run` only; a production
+  // configuration that enables it would point its providers at nothing.
+  it('warns that gatehouse serve never starts the development identity provider', async () => {
+    const { status, err } = await validate(
+      `publicUrl: https://auth.example.com\n${provider}devIdentityProvider: { enabled: true }\n`,
+    );
+    expect(status).toBe(0);
+    expect(err).toMatch(
+      /devIdentityProvider\.enabled: .*only `make run`.*gatehouse serve` does not/,
+    );
+  });
+
   it('treats warnings as problems with --strict', async () => {
     expect((await validate('publicUrl: https://auth.example.com\n', '--strict')).status).toBe(1);
   });

@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load.ts';
 import { listProblems } from '../../config/problems.ts';
-import type { CliCommand } from '../command.ts';
-import { definedFields } from '../../defined-fields.ts';
+import { loadCommandConfig, type CliCommand } from '../command.ts';
 
 /** Exit statuses of `gatehouse config validate`, for CI jobs and a pre-install hook. */
 export const configValidateExitStatus = { valid: 0, invalid: 1, usage: 2 } as const;
@@ -42,13 +40,8 @@ export const configCommand: CliCommand = {
       io.stderr(`gatehouse config: expected "validate"\n\n${usage}`);
       return Promise.resolve(configValidateExitStatus.usage);
     }
-    const file = values.config ?? io.env['GATEHOUSE_CONFIG'];
+    const { file, loaded } = loadCommandConfig(values.config, io);
     const where = file === undefined ? 'the built-in defaults' : file;
-    const loaded = loadConfig({
-      ...definedFields({ file }),
-      env: io.env,
-      cwd: io.cwd,
-    });
     if (!loaded.ok) {
       io.stderr(
         `gatehouse config: ${where} has ${String(loaded.problems.length)} problem(s):\n${listProblems(loaded.problems).join('\n')}\n`,

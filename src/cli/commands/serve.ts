@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../config/load.ts';
 import { formatProblems } from '../../config/problems.ts';
 import { createLogger } from '../../logger.ts';
 import { startGatehouse } from '../../main.ts';
-import type { CliCommand } from '../command.ts';
+import { loadCommandConfig, type CliCommand } from '../command.ts';
 import { definedFields } from '../../defined-fields.ts';
 
 const usage = `Usage: gatehouse serve [--config FILE]
@@ -25,12 +24,7 @@ export const serveCommand: CliCommand = {
       io.stdout(usage);
       return 0;
     }
-    const file = values.config ?? io.env['GATEHOUSE_CONFIG'];
-    const loaded = loadConfig({
-      ...definedFields({ file }),
-      env: io.env,
-      cwd: io.cwd,
-    });
+    const { file, loaded } = loadCommandConfig(values.config, io);
     if (!loaded.ok) {
       io.stderr(
         `gatehouse: the configuration${file === undefined ? '' : ` in ${file}`} has ${loaded.problems.length} problem(s):\n` +
