@@ -55,6 +55,10 @@ build: install ## Compile TypeScript to dist/
 image-check: install ## Replay the Dockerfile without Docker and check the result (prod deps only, read-only, SIGTERM)
 	bash scripts/image/build-without-docker.sh
 
+.PHONY: chart-package
+chart-package: install ## Lint and package the Helm chart for an OCI registry (CHART_OUT=dir, default .tools/chart)
+	bash scripts/helm/package.sh $(or $(CHART_OUT),.tools/chart)
+
 .PHONY: docs
 docs: install ## Regenerate the reference documents generated from the source (docs/configuration.md)
 	node scripts/generate-docs.ts

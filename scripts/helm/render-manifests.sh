@@ -21,6 +21,14 @@ mkdir -p "${out_dir}"
   printf '# change the chart and run the script. Edit the ConfigMap gatehouse (gatehouse.yaml) for your\n'
   printf '# publicUrl, providers and Redis, create the Secrets it names, then\n'
   printf '#   kubectl apply --server-side -f manifests/install.yaml\n'
+  printf '#\n'
+  printf '# The OIDC client secret never goes into the ConfigMap. Put it in a Secret:\n'
+  printf "#   kubectl -n gatehouse create secret generic gatehouse-oidc --from-literal=client-secret='...'\n"
+  printf '# and hand it to gatehouse as GATEHOUSE_PROVIDERS__<index>__CLIENT_SECRET (index of the provider\n'
+  printf '# in gatehouse.yaml `providers`, from 0): the commented lines in the Deployment env below show it.\n'
+  printf '# Or mount the Secret as a file and set the provider'"'"'s clientSecretFile, as the chart does\n'
+  printf '# (charts/gatehouse/README.md, "Secrets"). The Redis password works the same way\n'
+  printf '# (GATEHOUSE_SESSIONS__REDIS__PASSWORD, or sessions.redis.passwordFile).\n'
   printf -- '---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: gatehouse\n'
   HELM_CACHE_HOME="${repo_root}/.tools/helm-home/cache" HELM_CONFIG_HOME="${repo_root}/.tools/helm-home/config" \
     HELM_DATA_HOME="${repo_root}/.tools/helm-home/data" \

@@ -2,11 +2,13 @@
  * The chart against a real kube-apiserver (test/fixtures/kube/): every object of every scenario
  * passes a server-side dry-run (admission and schema validation, nothing stored), the rendered
  * RBAC gives gatehouse's ServiceAccount exactly what it needs and no Secrets, and `helm install`
- * prints the NOTES an operator copies from.
+ * prints the NOTES an operator copies from, with the headers of the configured profile.
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtInProfiles } from '../../../src/identity/header-profiles.ts';
+import { impersonatorHeaderNames } from '../../../src/identity/reserved-header-names.ts';
 import { startKubeApiServer } from '../../fixtures/kube/kube-apiserver.ts';
 import type { KubeTestCluster } from '../../fixtures/kube/kube-apiserver.ts';
 import {
@@ -37,11 +39,15 @@ describe.skipIf(skip)('the chart on a real API server', () => {
     paths = new ResourcePaths(cluster);
     await ensureNamespace(cluster, namespace);
     await ensureNamespace(cluster, 'other');
-    // The chart's own CRDs (Helm installs crds/ before the templates) and stand-ins for the
-    // Prometheus Operator's, which the monitoring scenario uses.
+    // Where the extensions scenario puts its ServiceMonitor.
+    await ensureNamespace(cluster, 'monitoring');
+    // The chart's own CRDs (Helm installs crds/ before the templates), stand-ins for the
+    // Prometheus Operator's, which the monitoring scenario uses, and the real Gateway API CRDs
+    // (HTTPRoute, ReferenceGrant) for the extensions scenario.
     const crds = [
       ...(await crdObjects(resolve(chartDir, 'crds/gatehouse.dev_crds.yaml'))),
       ...(await crdObjects(resolve(import.meta.dirname, 'fixtures/monitoring-crds.yaml'))),
+      ...(await crdObjects(resolve(import.meta.dirname, 'fixtures/gateway-api-crds.yaml'))),
     ];
     for (const crd of crds) await apply(cluster, paths, crd, namespace);
     await waitForCrds(
@@ -121,6 +127,90 @@ describe.skipIf(skip)('the chart on a real API server', () => {
     expect(notes).toContain('path: /authz/ext-authz');
     expect(notes).toContain('failOpen: false');
     expect(notes).toContain('redirect URI is https://auth.example.com/oauth2/callback');
+  });
+
+  describe('NOTES.txt', () => {
+    /** The NOTES `helm install --dry-run=client` prints (Helm asks the API server its version). */
+    async function notes(args: readonly string[]): Promise<string> {
+      const result = await helm([
+        'install',
+        'gatehouse',
+        chartDir,
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        '--namespace',
+        namespace,
+        '--dry-run=client',
+        '-f',
+        scenarioFile('minimal'),
+        ...args,
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+    }
+
+    /** The header names of each proxy's allow-list in the NOTES, which must be the same. */
+    function allowLists(text: string): string[][] {
+      const nginx = /auth-response-headers: "([^"]*)"/.exec(text)?.[1];
+      const traefik = /authResponseHeaders: \[([^\]]*)\]/.exec(text)?.[1];
+      const envoy = /headersToBackend: \[([^\]]*)\]/.exec(text)?.[1];
+      return [nginx?.split(','), traefik?.split(', '), envoy?.split(', ')].map(
+        (list) => list ?? [],
+      );
+    }
+
+    it.each(Object.keys(builtInProfiles) as (keyof typeof builtInProfiles)[])(
+      'lists the headers of the %s profile for every proxy',
+      async (profile) => {
+        const text = await notes(['--set', `config.identityHeaders.profile=${profile}`]);
+        const expected = Object.keys(builtInProfiles[profile].headers);
+        expect(allowLists(text)).toEqual([expected, expected, expected]);
+        expect(text).toContain(`Identity headers (profile ${profile}): ${expected.join(', ')}.`);
+      },
+    );
+
+    it('lists the custom profile, the impersonator and the assertion headers when configured', async () => {
+      const text = await notes([
+        '--set',
+        'config.identityHeaders.profile=custom',
+        '--set-json',
+        'config.identityHeaders.custom={"X-Webauth-User":"user","X-Webauth-Groups":"groups"}',
+        '--set',
+        'config.impersonation.enabled=true',
+        '--set',
+        'config.identityHeaders.assertion.enabled=true',
+        '--set',
+        'secrets.assertionSigningKey.existingSecret=gatehouse-assertion',
+      ]);
+      const expected = [
+        'X-Webauth-Groups',
+        'X-Webauth-User',
+        'X-Auth-Request-Impersonator',
+        'X-Gatehouse-Assertion',
+      ];
+      expect(allowLists(text)).toEqual([expected, expected, expected]);
+    });
+
+    it('names the impersonator header in the spelling of the profile', async () => {
+      const text = await notes([
+        '--set',
+        'config.identityHeaders.profile=remote',
+        '--set',
+        'config.impersonation.enabled=true',
+      ]);
+      expect(allowLists(text)[0]?.at(-1)).toBe(impersonatorHeaderNames['remote']);
+    });
+
+    it('addresses the Service in the cluster domain of clusterDomain', async () => {
+      const text = await notes(['--set', 'clusterDomain=corp.internal']);
+      expect(text).toContain(
+        'nginx.ingress.kubernetes.io/auth-url: "http://gatehouse.gatehouse.svc.corp.internal:8080/authz/nginx?host=$host"',
+      );
+      expect(text).toContain(
+        'address: http://gatehouse.gatehouse.svc.corp.internal:8080/authz/forward-auth',
+      );
+      expect(text).not.toContain('cluster.local');
+    });
   });
 
   describe('RBAC rendered from files/rbac-rules.yaml', () => {

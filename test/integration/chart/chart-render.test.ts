@@ -292,6 +292,43 @@ describe('values.schema.json', () => {
     [['config.policy.sourcee=kubernetes'], "additional properties 'sourcee' not allowed"],
     [['redis.mode=replicated'], "at '/redis/mode'"],
     [['redis.url=redis://:secret@redis:6379'], "at '/redis/url'"],
+    // Values, not only keys (the formats of src/config/formats.ts as patterns):
+    [['config.sessions.idleTimeout=8 hours'], "at '/config/sessions/idleTimeout'"],
+    [['config.server.shutdownDelay=5 s'], "at '/config/server/shutdownDelay'"],
+    [['config.publicUrl=auth.example.com'], "at '/config/publicUrl'"],
+    [
+      [
+        'config.providers[0].name=corp',
+        'config.providers[0].issuer=login.example.com/realms/corp',
+        'config.providers[0].clientId=gatehouse',
+      ],
+      "at '/config/providers/0/issuer'",
+    ],
+    [['config.trustedProxies={10.0.0.0/33}'], "at '/config/trustedProxies/0'"],
+    [['config.trustedProxies={10.0.0.300}'], "at '/config/trustedProxies/0'"],
+    [['config.redirects.allowedDomains={Example..com}'], "at '/config/redirects/allowedDomains/0'"],
+    [['config.sessions.cookie.domain=https://example.com'], "at '/config/sessions/cookie/domain'"],
+    [['service.port=70000'], "at '/service/port'"],
+    [['service.operationsPort=0'], "at '/service/operationsPort'"],
+    [['networkPolicy.egress.redis.ports={6379,65536}'], "at '/networkPolicy/egress/redis/ports/1'"],
+    [
+      ['networkPolicy.egress.apiServer.to[0].ipBlock.cidr=10.0.0.1'],
+      "at '/networkPolicy/egress/apiServer/to/0/ipBlock/cidr'",
+    ],
+    [['clusterDomain=cluster.local.'], "at '/clusterDomain'"],
+    [['metrics.serviceMonitor.interval=30 seconds'], "at '/metrics/serviceMonitor/interval'"],
+    [
+      ['metrics.prometheusRule.alerts.GatehouseDown.for=5'],
+      "at '/metrics/prometheusRule/alerts/GatehouseDown/for'",
+    ],
+    [
+      ['metrics.prometheusRule.selector=\\{job="gatehouse"\\}'],
+      "at '/metrics/prometheusRule/selector'",
+    ],
+    [['httpRoute.extraHostnames={https://login.example.com}'], "at '/httpRoute/extraHostnames/0'"],
+    [['ingress.extraHosts={Login.Example.com}'], "at '/ingress/extraHosts/0'"],
+    [['podDisruptionBudget.maxUnavailable=half'], "at '/podDisruptionBudget/maxUnavailable'"],
+    [['heap.percentOfMemoryLimit=100'], "at '/heap/percentOfMemoryLimit'"],
   ])(
     'refuses --set %j with a message naming the value',
     { timeout: slow },
@@ -309,6 +346,34 @@ describe('values.schema.json', () => {
     expect(result.stderr).toContain(
       'terminationGracePeriodSeconds (20) must exceed config.server.shutdownDelay + shutdownTimeout (25s)',
     );
+  });
+
+  it.each([
+    [
+      ['podDisruptionBudget.minAvailable=1', 'podDisruptionBudget.maxUnavailable=1'],
+      'podDisruptionBudget: set minAvailable (1) or maxUnavailable (1), not both',
+    ],
+    [
+      ['heap.maxOldSpaceMiB=384'],
+      'heap.maxOldSpaceMiB (384) must be below resources.limits.memory (384 MiB)',
+    ],
+    [
+      ['resources.limits.memory=0.5Gi'],
+      'resources.limits.memory "0.5Gi" is not a quantity the chart reads',
+    ],
+    [
+      ['extraEnv[0].name=NODE_OPTIONS', 'extraEnv[0].value=--max-old-space-size=4096'],
+      'extraEnv sets NODE_OPTIONS, which the chart sets from heap',
+    ],
+    [
+      ['global.imageRegistry=https://registry.example.com'],
+      'global.imageRegistry "https://registry.example.com" must be a registry host',
+    ],
+    [['httpRoute.enabled=true'], 'httpRoute.enabled needs httpRoute.parentRefs'],
+  ])('refuses --set %j with a message saying what to change', async (set, message) => {
+    const result = await helm(templateArgs({ set }));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain(message);
   });
 
   it('refuses a Redis scenario without its servers', async () => {
