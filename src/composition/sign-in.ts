@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.ts';
 import type { DecideOptions } from '../authz/decide.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import { allowedProvidersForUrl } from '../http/allowed-providers.ts';
+import { loadPageTheme, type PageOptions } from '../http/sign-in/page-branding.ts';
 import type { ProviderRegistry } from '../oidc/provider-registry.ts';
 import type { SignInOptions } from '../oidc/sign-in-options.ts';
 import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
@@ -34,11 +35,15 @@ export interface SignInParts {
   readonly impersonation: SignInOptions['impersonation'];
 }
 
+/**
+ * Reads `pages.logoFile` when set: a missing, oversized or non-image file stops the start
+ * (http/sign-in/page-branding.ts).
+ */
 export function buildSignInOptions(
   config: SignInSettings,
   parts: SignInParts,
   runtime: Runtime,
-): SignInOptions {
+): SignInOptions & PageOptions {
   const { sessions } = config;
   const { snapshot, decideOptions } = parts;
   return {
@@ -71,6 +76,8 @@ export function buildSignInOptions(
     metrics: runtime.metrics,
     audit: runtime.audit,
     forbiddenContact: config.pages.forbiddenContact,
+    // The pages' branding, for the sign-in routes (http/sign-in/routes.ts).
+    pageTheme: loadPageTheme(config.pages),
     rolesOf: clusterRolesOf(snapshot, decideOptions),
     impersonation: parts.impersonation,
     // Sign-in per organisation: /oauth2/start offers only the providers rd's policy allows.

@@ -356,6 +356,44 @@ export const ConfigSchema = Type.Object(
         'If you think you should have access, ask the owner of this application or your platform team, and quote the request id below.',
         'Text on the 403 page telling a denied person whom to ask.',
       ),
+      // Branding (issue #18): plain values only. The colour is a hex colour so nothing can be
+      // injected into the stylesheet; texts are escaped; the logo is an https URL (allowed by
+      // the pages' Content-Security-Policy for its origin only) or a small file embedded as a
+      // data: URI (read at start, http/sign-in/page-branding.ts).
+      title: Type.String({
+        default: '',
+        maxLength: 80,
+        description:
+          'Name shown at the top of every page (chooser, 403, portal, signed out) and in the browser tab, e.g. your organisation. Empty: none.',
+        errorMessage: 'must be at most 80 characters',
+      }),
+      colour: Type.String({
+        default: '',
+        pattern: '^(#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6})?$',
+        description:
+          'Colour of buttons and of the header rule, as a CSS hex colour (`#1d4ed8` or `#14b`); the button text is white or black, whichever contrasts more. Empty: gatehouse blue.',
+        errorMessage: 'must be a CSS hex colour such as #1d4ed8 or #14b',
+      }),
+      footer: Type.String({
+        default: '',
+        maxLength: 500,
+        description:
+          'Plain text at the bottom of every page (support contact, legal notice). Shown as text, never as HTML. Empty: none.',
+        errorMessage: 'must be at most 500 characters of plain text',
+      }),
+      logo: Type.String({
+        default: '',
+        // A pattern rather than the http-url format: https only (an http logo on an https page
+        // is mixed content, which browsers block), and no user name or password in it.
+        pattern: '^(https://[^\\s/?#@]+(/\\S*)?)?$',
+        description:
+          "https URL of a logo shown at the top of every page; the pages' Content-Security-Policy allows images from that origin. Empty: no logo, unless `logoFile` is set.",
+        errorMessage: 'must be an https:// URL of an image (or empty)',
+      }),
+      logoFile: PathText(
+        '',
+        'A logo file (PNG, JPEG, GIF, WebP or SVG, at most 64 KiB) read at start and embedded in every page as a `data:` URI, so no other origin is needed. Set `logo` or `logoFile`, not both.',
+      ),
     }),
 
     redirects: Section('Where sign-in and sign-out may send the browser afterwards.', {
@@ -672,6 +710,36 @@ export const ConfigSchema = Type.Object(
       {
         enabled: Flag(false, 'Start it.'),
         port: Port(9400, 'Port it listens on (127.0.0.1).'),
+      },
+    ),
+
+    tracing: Section(
+      'OpenTelemetry traces of the checks (issue #20), exported over OTLP/HTTP: one span per check with child spans for authentication, the session store, provider calls and the decision. Off: the SDK is not even loaded. docs/monitoring.md "Tracing" lists the spans and their attributes.',
+      {
+        enabled: Flag(false, 'Record and export traces.'),
+        endpoint: Type.String({
+          format: Formats.HttpUrlOrEmpty,
+          default: '',
+          description:
+            'OTLP/HTTP traces URL of the collector, used as written (`http://otel-collector:4318/v1/traces`). Empty: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else `http://localhost:4318/v1/traces` (the OpenTelemetry exporter specification).',
+          errorMessage: 'must be empty or an absolute http(s) URL',
+        }),
+        serviceName: Type.String({
+          minLength: 1,
+          default: 'gatehouse',
+          description: 'The `service.name` resource attribute of every span.',
+        }),
+        sampleRatio: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 1,
+          description:
+            "Share of the checks that arrive without a trace context to record (0 to 1). A check whose proxy sent `traceparent` follows the proxy's sampling decision instead (parent-based sampling).",
+          errorMessage: 'must be a number from 0 to 1',
+        }),
+        headers: Secret(
+          'HTTP headers of every export request, for the collector\'s authentication: `name=value` pairs separated by commas, values percent-encoded (the `OTEL_EXPORTER_OTLP_HEADERS` format), e.g. `authorization=Bearer%20abc`. Added to those of `OTEL_EXPORTER_OTLP_HEADERS`.',
+        ),
       },
     ),
   },

@@ -1,21 +1,23 @@
-import * as client from 'openid-client';
-import { readClaim } from '../authn/claim-mapping.ts';
+import type { IDToken } from 'openid-client';
 import type { LoginStateStore } from '../sessions/login-state-store.ts';
+import type { NewSession, Session, SessionIdentity } from '../sessions/session.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
-import { issueTicket, parseTicket, sessionKeyOf } from '../sessions/ticket.ts';
+import { issueTicket, parseTicket, sessionKeyOf, type IssuedTicket } from '../sessions/ticket.ts';
 import { cookieValues, serializeCookie } from '../cookies.ts';
-import { isWellFormedToken, openLoginState } from './login-state.ts';
+import { exchangeCode, withUserinfo, type CodeExchangeFailure } from './code-exchange.ts';
+import { isWellFormedToken, openLoginState, type LoginState } from './login-state.ts';
 import type { DiscoveredProvider } from './provider-registry.ts';
-import { describeError } from './describe-error.ts';
 import { destinationOf } from './destination.ts';
 import { sessionIdentityFromClaims, warnIfUserIsSubject } from './session-identity.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
 
 /**
- * Completing a sign-in (`/oauth2/callback`): the provider's answer is accepted only with the state
- * this browser started (taken once), and openid-client checks the rest: `state`, the `iss`
- * response parameter (RFC 9207) when advertised, PKCE at the token endpoint, and the ID token's
- * signature, `iss`, `aud`, `exp`, `iat` and `nonce` (OpenID Connect Core §3.1.3.7).
+ * Completing a sign-in (`/oauth2/callback`), as named steps: (1) take the login state this
+ * browser started, once; (2) read the provider's answer against it; (3) find the provider;
+ * (4) exchange the code and check the ID token (code-exchange.ts); (5) map the claims onto an
+ * identity; (6) create the session; (7) choose the destination. Each step returns its result or
+ * a typed failure; nothing here speaks to people: http/sign-in/pages.ts turns a
+ * `CallbackFailure` into a page (issue #21: oidc/ drives the flows, http/ only adapts them).
  *
  * Every login ends with a NEW session under a NEW ticket, and any session the browser arrived
  * with is ended, so a cookie planted before the login never becomes a signed-in session (session
@@ -29,6 +31,7 @@ export interface CallbackInput {
   readonly requestId: string;
 }
 
+/** Why a callback failed: the `reason` of `gatehouse_logins_total{stage="failed"}` and the audit line. */
 export type CallbackFailure =
   | 'provider-error'
   | 'access-denied'
@@ -36,9 +39,15 @@ export type CallbackFailure =
   | 'state-expired'
   | 'other-browser'
   | 'provider-not-ready'
-  | 'token-rejected'
-  | 'id-token-invalid'
-  | 'provider-unreachable';
+  | CodeExchangeFailure;
+
+/** RFC 6749 §4.1.2.1: the error the provider sent back instead of a code; its own text. */
+export interface ProviderErrorAnswer {
+  /** At most 64 characters. */
+  readonly code: string;
+  /** `error_description`, at most 300 characters; shown escaped, never trusted as HTML. */
+  readonly description?: string | undefined;
+}
 
 export type CallbackOutcome =
   | {
@@ -51,161 +60,62 @@ export type CallbackOutcome =
       readonly kind: 'error';
       readonly status: number;
       readonly reason: CallbackFailure;
-      readonly title: string;
-      readonly message: string;
+      /** Set for `provider-error`. */
+      readonly providerError?: ProviderErrorAnswer | undefined;
       /** Where "start again" leads (carries the original `rd` when known). */
       readonly retryHref: string;
     };
+
+/** A step's failure, before it is counted, audited and logged. */
+interface StepFailure {
+  readonly failed: CallbackFailure;
+  /** The provider label for metrics and the audit trail (`unknown` before the state is open). */
+  readonly provider: string;
+  /** The original destination, when the login state is known: "start again" keeps it. */
+  readonly rd?: string | undefined;
+  readonly providerError?: ProviderErrorAnswer | undefined;
+}
+
+/** The HTTP status of each failure: the user's link (4xx) or the provider's side (5xx). */
+export const callbackFailureStatus: Readonly<Record<CallbackFailure, number>> = {
+  'provider-error': 400,
+  'access-denied': 403,
+  'state-missing': 400,
+  'state-expired': 400,
+  // A login CSRF attempt, or a link opened in another browser (RFC 9700 §4.7.1).
+  'other-browser': 403,
+  'provider-not-ready': 503,
+  'token-rejected': 400,
+  'id-token-invalid': 400,
+  'provider-unreachable': 502,
+};
 
 export async function completeLogin(
   options: SignInOptions<SessionStore & LoginStateStore>,
   input: CallbackInput,
 ): Promise<CallbackOutcome> {
-  const paths = signInPaths(options);
-  const { logger, metrics, store } = options;
   const params = new URLSearchParams(input.query);
-  const stateKey = params.get('state') ?? '';
-  const startHref = (rd?: string): string =>
-    `${paths.prefix}/start${rd === undefined ? '' : `?${new URLSearchParams({ rd }).toString()}`}`;
-  const fail = (
-    status: number,
-    reason: CallbackFailure,
-    provider: string,
-    title: string,
-    message: string,
-    rd?: string,
-  ): CallbackOutcome => {
-    metrics.logins.inc({ provider, stage: 'failed', reason });
-    options.audit.record({
-      event: 'login',
-      requestId: input.requestId,
-      result: 'failure',
-      provider,
-      reason,
-    });
-    logger.info({ requestId: input.requestId, provider, reason }, 'sign-in failed');
-    return { kind: 'error', status, reason, title, message, retryHref: startHref(rd) };
-  };
-
-  // Take the state first, whatever the outcome: it can be used once (invariant 5).
-  const stored = isWellFormedToken(stateKey) ? await store.takeLoginState(stateKey) : null;
-  // Only the cookie of the current name binds: over https that is the `__Host-` one, which a
-  // sibling subdomain cannot plant (sign-in-options.ts), so a tossed plain cookie is ignored.
-  const bindings = cookieValues(input.cookieHeader, paths.loginCookie.name).filter(
-    isWellFormedToken,
-  );
-  const opened = stored === null ? null : openLoginState(stored, stateKey, bindings);
-  const known = opened?.ok === true ? opened.state : undefined;
-  const providerLabel = known?.provider ?? 'unknown';
-
-  const providerError = params.get('error');
-  if (providerError !== null) {
-    // RFC 6749 §4.1.2.1: the user declined, or the provider could not serve the request. The
-    // description is the provider's text: it is escaped on the page, never trusted as HTML.
-    const denied = providerError === 'access_denied';
-    const description = params.get('error_description')?.slice(0, 300);
-    return fail(
-      denied ? 403 : 400,
-      denied ? 'access-denied' : 'provider-error',
-      providerLabel,
-      denied ? 'Sign-in was cancelled' : 'Sign-in failed',
-      denied
-        ? 'The sign-in provider did not grant access. You can start again.'
-        : `The sign-in provider reported an error (${providerError.slice(0, 64)})${description === undefined ? '' : `: ${description}`}.`,
-      known?.rd,
-    );
-  }
-  if (stateKey === '' || params.get('code') === null) {
-    return fail(
-      400,
-      'state-missing',
-      providerLabel,
-      'Sign-in link incomplete',
-      'This sign-in link is incomplete. Please start again.',
-    );
-  }
-  if (stored === null || opened === null) {
-    return fail(
-      400,
-      'state-expired',
-      providerLabel,
-      'Sign-in link expired',
-      'This sign-in link has expired or was already used. Please start again.',
-    );
-  }
-  if (!opened.ok) {
-    // The state exists but this browser did not start it: a login CSRF attempt, or a link
-    // opened in another browser (RFC 9700 §4.7.1).
-    return fail(
-      403,
-      'other-browser',
-      providerLabel,
-      'Sign-in started elsewhere',
-      'This sign-in was started in another browser or tab session. Please start again here.',
-    );
-  }
-  const state = opened.state;
-  const provider = options.providers.get(state.provider);
-  if (provider === null) {
-    return fail(
-      503,
-      'provider-not-ready',
-      state.provider,
-      'Sign-in is not available',
-      'The sign-in provider cannot be reached right now. Please try again.',
-      state.rd,
-    );
-  }
+  const taken = await takeLoginState(options, params, input.cookieHeader);
+  const login = verifyLoginState(params, taken);
+  if ('failed' in login) return failure(options, input, login);
+  const provider = providerOf(options, login.state);
+  if ('failed' in provider) return failure(options, input, provider);
 
   // openid-client takes `redirect_uri` for the token request from this URL, so it is rebuilt
   // from the configured public URL rather than from request headers.
-  const currentUrl = new URL(paths.callbackUrl);
-  currentUrl.search = input.query;
-  let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
-  try {
-    tokens = await client.authorizationCodeGrant(provider.config, currentUrl, {
-      pkceCodeVerifier: state.codeVerifier,
-      expectedState: stateKey,
-      expectedNonce: state.nonce,
-      idTokenExpected: true,
+  const callbackUrl = new URL(signInPaths(options).callbackUrl);
+  callbackUrl.search = input.query;
+  // Step 4.
+  const exchanged = await exchangeCode(options, provider, login, callbackUrl, input.requestId);
+  if (!exchanged.ok) {
+    return failure(options, input, {
+      failed: exchanged.failure,
+      provider: login.state.provider,
+      rd: login.state.rd,
     });
-  } catch (error: unknown) {
-    const failure = classifyGrantError(error);
-    logger.info(
-      { requestId: input.requestId, provider: state.provider, err: describeError(error) },
-      'sign-in: code exchange failed',
-    );
-    return failure === 'provider-unreachable'
-      ? fail(
-          502,
-          failure,
-          state.provider,
-          'Sign-in provider unavailable',
-          'The sign-in provider could not be reached to complete the sign-in. Please try again.',
-          state.rd,
-        )
-      : fail(
-          400,
-          failure,
-          state.provider,
-          'Sign-in could not be completed',
-          'The sign-in could not be verified. Please start again.',
-          state.rd,
-        );
   }
-
-  const idClaims = tokens.claims();
-  if (idClaims === undefined) {
-    return fail(
-      400,
-      'id-token-invalid',
-      state.provider,
-      'Sign-in could not be completed',
-      'The sign-in provider sent no ID token. Please start again.',
-      state.rd,
-    );
-  }
-  const claims = await withUserinfo(
+  const { tokens, idClaims } = exchanged;
+  const identity = await mapIdentity(
     options,
     provider,
     tokens.access_token,
@@ -213,58 +123,158 @@ export async function completeLogin(
     input.requestId,
   );
   const now = options.now();
-  warnIfUserIsSubject(logger, provider.options, claims);
+  const sid = typeof idClaims.sid === 'string' && idClaims.sid !== '' ? idClaims.sid : undefined;
+  const { session, ticket } = await createLoginSession(options, input.cookieHeader, {
+    provider: login.state.provider,
+    subject: idClaims.sub,
+    identity,
+    tokens: {
+      accessToken: tokens.access_token,
+      ...(tokens.refresh_token === undefined ? {} : { refreshToken: tokens.refresh_token }),
+      ...(tokens.id_token === undefined ? {} : { idToken: tokens.id_token }),
+      ...(tokens.expires_in === undefined
+        ? {}
+        : { accessTokenExpiresAt: now + tokens.expires_in * 1000 }),
+    },
+    ...(sid === undefined ? {} : { oidcSid: sid }),
+  });
+  recordSignIn(options, input.requestId, session);
+  return signedIn(options, login.state, session, ticket, now, input.requestId);
+}
 
-  // Session fixation: whatever session this browser came with ends here.
-  for (const value of cookieValues(input.cookieHeader, options.cookie.name)) {
+/** What the callback found of the login state: taken from the store whatever comes next. */
+export interface TakenLoginState {
+  readonly stateKey: string;
+  /** Whether the store held a state under `stateKey` (now deleted). */
+  readonly found: boolean;
+  /**
+   * The state, when this browser's binding cookie opened it; found but not opened: another
+   * browser started it.
+   */
+  readonly state: LoginState | undefined;
+}
+
+/**
+ * Step 1: takes the login state named by `state`, first and whatever the outcome, since it can be
+ * used once (security invariant 5), and opens it with this browser's binding cookie.
+ */
+async function takeLoginState(
+  options: SignInOptions<LoginStateStore>,
+  params: URLSearchParams,
+  cookieHeader: string | undefined,
+): Promise<TakenLoginState> {
+  const stateKey = params.get('state') ?? '';
+  const stored = isWellFormedToken(stateKey) ? await options.store.takeLoginState(stateKey) : null;
+  if (stored === null) return { stateKey, found: false, state: undefined };
+  // Only the cookie of the current name binds: over https that is the `__Host-` one, which a
+  // sibling subdomain cannot plant (sign-in-options.ts), so a tossed plain cookie is ignored.
+  const bindings = cookieValues(cookieHeader, signInPaths(options).loginCookie.name).filter(
+    isWellFormedToken,
+  );
+  const opened = openLoginState(stored, stateKey, bindings);
+  return opened.ok
+    ? { stateKey, found: true, state: opened.state }
+    : { stateKey, found: true, state: undefined };
+}
+
+/**
+ * Step 2: the provider's answer and the login state together: a provider error (RFC 6749
+ * §4.1.2.1: the user declined, or the provider could not serve the request), an incomplete link,
+ * an expired or used state, or a state this browser did not start.
+ */
+export function verifyLoginState(
+  params: URLSearchParams,
+  taken: TakenLoginState,
+): { readonly state: LoginState; readonly stateKey: string } | StepFailure {
+  const provider = taken.state?.provider ?? 'unknown';
+  const providerError = params.get('error');
+  if (providerError !== null) {
+    const description = params.get('error_description')?.slice(0, 300);
+    return providerError === 'access_denied'
+      ? { failed: 'access-denied', provider, rd: taken.state?.rd }
+      : {
+          failed: 'provider-error',
+          provider,
+          rd: taken.state?.rd,
+          providerError: {
+            code: providerError.slice(0, 64),
+            ...(description === undefined ? {} : { description }),
+          },
+        };
+  }
+  if (taken.stateKey === '' || params.get('code') === null) {
+    return { failed: 'state-missing', provider };
+  }
+  if (!taken.found) return { failed: 'state-expired', provider };
+  if (taken.state === undefined) return { failed: 'other-browser', provider };
+  return { state: taken.state, stateKey: taken.stateKey };
+}
+
+/** Step 3: the provider the sign-in started with, once its discovery has succeeded. */
+function providerOf(
+  options: SignInOptions<unknown>,
+  state: LoginState,
+): DiscoveredProvider | StepFailure {
+  return (
+    options.providers.get(state.provider) ?? {
+      failed: 'provider-not-ready',
+      provider: state.provider,
+      rd: state.rd,
+    }
+  );
+}
+
+/**
+ * Step 5: the identity the session keeps, from the ID token's claims (and userinfo's, when the ID
+ * token lacks the groups), through the provider's claim names (session-identity.ts).
+ */
+async function mapIdentity(
+  options: SignInOptions<unknown>,
+  provider: DiscoveredProvider,
+  accessToken: string,
+  idClaims: IDToken,
+  requestId: string,
+): Promise<SessionIdentity> {
+  const claims = await withUserinfo(options, provider, accessToken, idClaims, requestId);
+  warnIfUserIsSubject(options.logger, provider.options, claims);
+  return sessionIdentityFromClaims(claims, provider.options.claims, idClaims.sub, {
+    allowUnverifiedEmail: provider.options.allowUnverifiedEmail,
+  });
+}
+
+/**
+ * Step 6: ends whatever session this browser came with (session fixation), then stores a new
+ * one under a new ticket.
+ */
+async function createLoginSession(
+  options: SignInOptions<SessionStore>,
+  cookieHeader: string | undefined,
+  fields: NewSession,
+): Promise<{ readonly session: Session; readonly ticket: IssuedTicket }> {
+  for (const value of cookieValues(cookieHeader, options.cookie.name)) {
     const old = parseTicket(value);
-    if (old !== null) await store.delete(sessionKeyOf(old.id));
+    if (old !== null) await options.store.delete(sessionKeyOf(old.id));
   }
   const ticket = issueTicket(options.random === undefined ? {} : { randomBytes: options.random });
-  const sid = typeof idClaims.sid === 'string' && idClaims.sid !== '' ? idClaims.sid : undefined;
-  const session = await store.create(
-    {
-      provider: state.provider,
-      subject: idClaims.sub,
-      identity: sessionIdentityFromClaims(claims, provider.options.claims, idClaims.sub, {
-        allowUnverifiedEmail: provider.options.allowUnverifiedEmail,
-      }),
-      tokens: {
-        accessToken: tokens.access_token,
-        ...(tokens.refresh_token === undefined ? {} : { refreshToken: tokens.refresh_token }),
-        ...(tokens.id_token === undefined ? {} : { idToken: tokens.id_token }),
-        ...(tokens.expires_in === undefined
-          ? {}
-          : { accessTokenExpiresAt: now + tokens.expires_in * 1000 }),
-      },
-      ...(sid === undefined ? {} : { oidcSid: sid }),
-    },
-    ticket,
-  );
-  metrics.logins.inc({ provider: state.provider, stage: 'completed', reason: '' });
-  options.audit.record({
-    event: 'login',
-    requestId: input.requestId,
-    result: 'success',
-    provider: state.provider,
-    user: session.identity.user,
-    sessionId: session.key,
-  });
-  logger.info(
-    {
-      requestId: input.requestId,
-      provider: state.provider,
-      sessionKey: session.key,
-      user: session.identity.user,
-    },
-    'signed in',
-  );
+  return { session: await options.store.create(fields, ticket), ticket };
+}
 
-  // Re-checked: the allowed domains may have changed while the user was at the provider.
-  const location = destinationOf(options, state.rd, 'sign-in', input.requestId);
+/**
+ * Step 7: where the browser goes, with the session cookie. The destination is checked again: the
+ * allowed domains may have changed while the user was at the provider.
+ */
+function signedIn(
+  options: SignInOptions<unknown>,
+  state: LoginState,
+  session: Session,
+  ticket: IssuedTicket,
+  now: number,
+  requestId: string,
+): CallbackOutcome {
+  const paths = signInPaths(options);
   return {
     kind: 'redirect',
-    location,
+    location: destinationOf(options, state.rd, 'sign-in', requestId),
     setCookie: [
       serializeCookie(options.cookie.name, ticket.text, {
         path: '/',
@@ -287,55 +297,44 @@ export async function completeLogin(
   };
 }
 
-/**
- * Some providers keep groups out of the ID token (OpenID Connect Core §5.4 puts scope claims in
- * userinfo when an access token is issued); fetch them from userinfo then. The ID token's claims
- * win, and a userinfo failure only costs the extra claims.
- */
-async function withUserinfo(
-  options: SignInOptions<unknown>,
-  provider: DiscoveredProvider,
-  accessToken: string,
-  idClaims: client.IDToken,
-  requestId: string,
-): Promise<Record<string, unknown>> {
-  const claims: Record<string, unknown> = { ...idClaims };
-  if (
-    readClaim(claims, provider.options.claims.groups) !== undefined ||
-    provider.config.serverMetadata().userinfo_endpoint === undefined
-  ) {
-    return claims;
-  }
-  try {
-    const userinfo = await client.fetchUserInfo(provider.config, accessToken, idClaims.sub);
-    return { ...userinfo, ...claims };
-  } catch (error: unknown) {
-    options.logger.warn(
-      { requestId, provider: provider.options.name, err: describeError(error) },
-      'sign-in: userinfo request failed; continuing with the ID token claims',
-    );
-    return claims;
-  }
+function recordSignIn(options: SignInOptions<unknown>, requestId: string, session: Session): void {
+  options.metrics.logins.inc({ provider: session.provider, stage: 'completed', reason: '' });
+  options.audit.record({
+    event: 'login',
+    requestId,
+    result: 'success',
+    provider: session.provider,
+    user: session.identity.user,
+    sessionId: session.key,
+  });
+  options.logger.info(
+    { requestId, provider: session.provider, sessionKey: session.key, user: session.identity.user },
+    'signed in',
+  );
 }
 
-/** Which of the provider's failures is the user's (400) and which is the provider's (502). */
-export function classifyGrantError(
-  error: unknown,
-): 'token-rejected' | 'id-token-invalid' | 'provider-unreachable' {
-  if (error instanceof client.ResponseBodyError) {
-    return error.status >= 500 ? 'provider-unreachable' : 'token-rejected';
-  }
-  if (error instanceof client.AuthorizationResponseError) return 'token-rejected';
-  if (error instanceof client.ClientError) {
-    const unreachable = new Set([
-      'OAUTH_RESPONSE_IS_NOT_CONFORM',
-      'OAUTH_RESPONSE_IS_NOT_JSON',
-      'OAUTH_HTTP_REQUEST_FORBIDDEN',
-    ]);
-    return error.code !== undefined && unreachable.has(error.code)
-      ? 'provider-unreachable'
-      : 'id-token-invalid';
-  }
-  // fetch's TypeError ("fetch failed"), timeouts (DOMException TimeoutError/AbortError).
-  return 'provider-unreachable';
+/** A failed step, counted, audited and logged once, as the outcome the http layer renders. */
+function failure(
+  options: SignInOptions<unknown>,
+  input: CallbackInput,
+  step: StepFailure,
+): CallbackOutcome {
+  const { provider, failed: reason } = step;
+  options.metrics.logins.inc({ provider, stage: 'failed', reason });
+  options.audit.record({
+    event: 'login',
+    requestId: input.requestId,
+    result: 'failure',
+    provider,
+    reason,
+  });
+  options.logger.info({ requestId: input.requestId, provider, reason }, 'sign-in failed');
+  const { prefix } = signInPaths(options);
+  return {
+    kind: 'error',
+    status: callbackFailureStatus[reason],
+    reason,
+    ...(step.providerError === undefined ? {} : { providerError: step.providerError }),
+    retryHref: `${prefix}/start${step.rd === undefined ? '' : `?${new URLSearchParams({ rd: step.rd }).toString()}`}`,
+  };
 }

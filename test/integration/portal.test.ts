@@ -4,8 +4,9 @@
  * dashboard the chart ships (it must only chart metrics gatehouse exports).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
 import { pageContentSecurityPolicy } from '../../src/http/pages.ts';
@@ -19,6 +20,7 @@ import { CookieJar } from '../fixtures/oidc/cookie-jar.ts';
 import { chartDir, render } from './chart/helm.ts';
 import {
   ABSOLUTE_MS,
+  APP_URL,
   check,
   devClient,
   flushPrefix,
@@ -137,11 +139,18 @@ describe('portal at /oauth2/ (Redis sessions, dev OpenID Provider)', () => {
     expect(html).toContain('<code>admins</code>');
     expect(html).toContain('<code>staff</code>');
     for (const role of ['authenticated', 'guest']) expect(html).toContain(`<code>${role}</code>`);
-    expect(html).toContain('<dd id="provider">dev</dd>');
+    // The provider as people know it, and no resource kind a person has never heard of.
+    expect(html).toContain('<dd id="provider">Dev provider</dd>');
+    expect(html).not.toMatch(/RoleMapping|namespace/i);
     expect(html).toMatch(/id="signed-in">5 minutes ago/);
     // The absolute end: 8 hours after sign-in, 5 minutes of which have passed.
     expect(html).toMatch(/id="absolute-expiry">in 7 hours 55 minutes/);
-    expect(html).toContain(`<time datetime="${userinfo.sessionExpiresAt}">`);
+    // Once exactly, to the minute in UTC; the ISO 8601 value only in the attribute.
+    const end = userinfo.sessionExpiresAt;
+    expect(html).toContain(
+      `<time datetime="${end}">${end.slice(0, 10)} ${end.slice(11, 16)} UTC</time>`,
+    );
+    expect(html.split(end).length - 1).toBe(1);
     expect(html).toMatch(/id="idle-expiry">in (59 minutes|1 hour)/);
     expect(html).not.toMatch(/<script/i);
   });
@@ -182,11 +191,48 @@ describe('portal at /oauth2/ (Redis sessions, dev OpenID Provider)', () => {
 
     const signedOut = await post(new URLSearchParams({ csrf }).toString());
     expect(signedOut.status).toBe(302);
-    expect(signedOut.headers.get('location')).toContain('/oauth2/signed-out');
+    const landing = signedOut.headers.get('location') ?? '';
+    expect(landing).toMatch(/^\/oauth2\/signed-out\?rd=[^&]+&provider=dev$/);
     expect((await check(gatehouse, jar.cookieHeader(gatehouse.url))).status).toBe(401);
     const portal = await jar.fetch(`${gatehouse.url}/oauth2/`);
     expect(portal.status).toBe(302);
     expect(portal.headers.get('location')).toMatch(/^\/oauth2\/start\?rd=/);
+
+    // The provider (endSession off) still has its session: the landing page says so, and links
+    // the provider's own sign-out, which comes back to this page.
+    const page = await jar.fetch(`${gatehouse.url}${landing}`);
+    expect(page.status).toBe(200);
+    const text = await page.text();
+    expect(text).toContain('You may still be signed in at <strong>Dev provider</strong>');
+    const href = /id="provider-sign-out" href="([^"]+)"/.exec(text)?.[1]?.replaceAll('&amp;', '&');
+    const endSession = new URL(href ?? 'missing:');
+    const discovered = gatehouse.registry.get('dev')?.config.serverMetadata();
+    expect(`${endSession.origin}${endSession.pathname}`).toBe(discovered?.end_session_endpoint);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe(
+      `${gatehouse.url}/oauth2/signed-out`,
+    );
+    expect(endSession.searchParams.get('client_id')).toBe(
+      gatehouse.registry.get('dev')?.options.clientId,
+    );
+    // Back from the provider's sign-out (the destination returns as `state`), no warning.
+    const back = await (
+      await jar.fetch(
+        `${gatehouse.url}/oauth2/signed-out?${new URLSearchParams({ state: endSession.searchParams.get('state') ?? '' }).toString()}`,
+      )
+    ).text();
+    expect(back).toContain('You are signed out at the sign-in provider too.');
+    expect(back).not.toContain('may still be signed in');
+  });
+
+  it('ignores a provider name that is not configured on the signed-out page', async () => {
+    const text = await (
+      await fetch(
+        `${gatehouse.url}/oauth2/signed-out?rd=${encodeURIComponent(APP_URL)}&provider=%3Cb%3Eevil`,
+      )
+    ).text();
+    expect(text).toContain('You may still be signed in at the sign-in provider');
+    expect(text).not.toContain('evil');
+    expect(text).not.toContain('provider-sign-out');
   });
 });
 
@@ -325,6 +371,25 @@ describe('the 403 page for nginx error_page (/oauth2/forbidden)', () => {
     );
     expect(html).toContain(`href="${gatehouse.url}/oauth2/"`);
     expectInlineStyleAllowed(html, response.headers.get('content-security-policy') ?? '');
+    // Without a session cookie it claims nobody.
+    expect(html).not.toContain('id="signed-in-as"');
+  });
+
+  it('says whose account was refused, and offers to switch account', async () => {
+    const jar = new CookieJar();
+    await signIn(gatehouse, jar, 'alice');
+    const rd = 'https://app.test/reports/q3';
+    const html = await (
+      await jar.fetch(
+        `${gatehouse.url}/oauth2/forbidden?${new URLSearchParams({ rd, reason: 'missing-role' }).toString()}`,
+      )
+    ).text();
+    expect(html).toContain(
+      '<p id="signed-in-as">Signed in as <strong>alice@example.com</strong> via Dev provider.</p>',
+    );
+    expect(html).toContain(
+      `<a class="button" id="switch-account" href="${gatehouse.url}/oauth2/sign_out?${new URLSearchParams({ rd }).toString()}">Switch account</a>`,
+    );
   });
 
   it('cannot be made to say what an attacker wants', async () => {
@@ -356,6 +421,65 @@ describe('the 403 page for nginx error_page (/oauth2/forbidden)', () => {
       expect(html).not.toContain(unsafe);
     },
   );
+});
+
+describe('branded pages (pages.title, colour, footer, logoFile)', () => {
+  let idp: DevIdentityProvider;
+  let gatehouse: Gatehouse;
+  let folder: string;
+  // The smallest valid PNG header is enough: the browser test shows a real logo.
+  const logo = Buffer.from('89504e470d0a1a0a0000000d4948445200000001', 'hex');
+
+  beforeAll(async () => {
+    folder = await mkdtemp(join(tmpdir(), 'gatehouse-branding-'));
+    await writeFile(join(folder, 'logo.png'), logo);
+    const reserved = await reserveServer();
+    idp = await startProvider([devClient(reserved)]);
+    gatehouse = await startGatehouse({
+      reserved,
+      providers: [providerOptions(idp)],
+      store: memoryStore(),
+      pages: {
+        title: 'Acme <Corp>',
+        colour: '#ffcc00',
+        footer: 'Help: IT desk, 555-0100 <script>',
+        logoFile: join(folder, 'logo.png'),
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await gatehouse.close();
+    await gatehouse.store.close();
+    await idp.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  function expectBranded(html: string, csp: string): void {
+    expect(html).toContain('<span id="brand-title">Acme &lt;Corp&gt;</span>');
+    expect(html).toContain(`<img id="logo" src="data:image/png;base64,${logo.toString('base64')}"`);
+    expect(html).toContain(
+      '<footer class="muted" id="footer">Help: IT desk, 555-0100 &lt;script&gt;</footer>',
+    );
+    expect(html).toMatch(/<style>:root \{ --accent: #ffcc00; --on-accent: #111; \}/);
+    expectInlineStyleAllowed(html, csp);
+    expect(csp).toContain("img-src 'self' data:;");
+  }
+
+  it('brands the portal, the 403 page, the signed-out page and a sign-in error', async () => {
+    const jar = new CookieJar();
+    await signIn(gatehouse, jar, 'bob');
+    for (const url of [
+      `${gatehouse.url}/oauth2/`,
+      `${gatehouse.url}/oauth2/forbidden?reason=missing-role`,
+      `${gatehouse.url}/oauth2/signed-out?rd=${encodeURIComponent(APP_URL)}`,
+      `${gatehouse.url}/oauth2/callback?state=nope`,
+    ]) {
+      const response = await jar.fetch(url);
+      expect(response.headers.get('content-type'), url).toMatch(/^text\/html/);
+      expectBranded(await response.text(), response.headers.get('content-security-policy') ?? '');
+    }
+  });
 });
 
 describe('the request id on the nginx 403 page and on the audit trail', () => {

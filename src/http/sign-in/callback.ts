@@ -3,14 +3,16 @@ import { completeLogin } from '../../oidc/callback.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import type { LoginStateStore } from '../../sessions/login-state-store.ts';
 import type { SessionStore } from '../../sessions/session-store.ts';
-import { signInErrorPage } from './pages.ts';
+import { themeOf, type PageOptions } from './page-branding.ts';
+import { callbackErrorPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage } from './respond.ts';
 
 /** `GET <prefix>/callback`: the provider's redirect back; sets the session cookie, 302 to `rd`. */
 export function callbackHandler(
-  options: SignInOptions<SessionStore & LoginStateStore>,
+  options: SignInOptions<SessionStore & LoginStateStore> & PageOptions,
 ): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   return async (ctx) => {
     const requestId = requestIdOf(ctx);
     const outcome = await completeLogin(options, {
@@ -25,13 +27,16 @@ export function callbackHandler(
     sendPage(
       ctx,
       outcome.status,
-      signInErrorPage({
-        title: outcome.title,
-        message: outcome.message,
+      callbackErrorPage({
+        reason: outcome.reason,
+        providerError: outcome.providerError,
         requestId,
         retryHref: outcome.retryHref,
         stylesheetHref: paths.stylesheetHref,
+        theme,
       }),
+      [],
+      theme,
     );
   };
 }

@@ -1,4 +1,6 @@
-import { escapeHtml, renderPage } from '../pages.ts';
+import type { CallbackFailure, ProviderErrorAnswer } from '../../oidc/callback.ts';
+import type { SignedOutView } from '../../oidc/signed-out.ts';
+import { escapeHtml, renderPage, type PageTheme } from '../pages.ts';
 
 /**
  * The sign-in pages: provider chooser, sign-in error, sign-out confirmation and signed-out. Plain
@@ -25,6 +27,7 @@ export function chooserPage(options: {
   };
   /** Shown above the choices (why the chooser came back). */
   readonly notice?: string;
+  readonly theme?: PageTheme | undefined;
 }): string {
   const items = options.providers
     .map(
@@ -48,6 +51,7 @@ export function chooserPage(options: {
   return renderPage({
     title: 'Sign in',
     stylesheetHref: options.stylesheetHref,
+    theme: options.theme,
     body: `<h1>Sign in</h1>
 ${notice}${discovery === '' ? '<p>Choose how you want to sign in.</p>\n' : discovery}<nav aria-label="Sign-in providers">
 <ul class="providers">
@@ -63,14 +67,88 @@ export function signInErrorPage(options: {
   readonly requestId: string;
   readonly retryHref: string;
   readonly stylesheetHref: string;
+  readonly theme?: PageTheme | undefined;
 }): string {
   return renderPage({
     title: options.title,
     stylesheetHref: options.stylesheetHref,
+    theme: options.theme,
     body: `<h1>${escapeHtml(options.title)}</h1>
 <p>${escapeHtml(options.message)}</p>
 <p><a class="button" href="${escapeHtml(options.retryHref)}">Start again</a></p>
-<p class="muted">Request id: <code>${escapeHtml(options.requestId)}</code></p>`,
+<p class="muted">Request id: <code id="request-id">${escapeHtml(options.requestId)}</code></p>`,
+  });
+}
+
+/**
+ * What a failed callback (oidc/callback.ts) tells the person, per failure; the titles are the
+ * ones docs/troubleshooting.md lists, so a person's description finds the right row.
+ */
+const callbackFailureTexts: Readonly<Record<CallbackFailure, { title: string; message: string }>> =
+  {
+    'access-denied': {
+      title: 'Sign-in was cancelled',
+      message: 'The sign-in provider did not grant access. You can start again.',
+    },
+    'provider-error': {
+      title: 'Sign-in failed',
+      message: 'The sign-in provider reported an error.',
+    },
+    'state-missing': {
+      title: 'Sign-in link incomplete',
+      message: 'This sign-in link is incomplete. Please start again.',
+    },
+    'state-expired': {
+      title: 'Sign-in link expired',
+      message: 'This sign-in link has expired or was already used. Please start again.',
+    },
+    'other-browser': {
+      title: 'Sign-in started elsewhere',
+      message:
+        'This sign-in was started in another browser or tab session. Please start again here.',
+    },
+    'provider-not-ready': {
+      title: 'Sign-in is not available',
+      message: 'The sign-in provider cannot be reached right now. Please try again.',
+    },
+    'provider-unreachable': {
+      title: 'Sign-in provider unavailable',
+      message:
+        'The sign-in provider could not be reached to complete the sign-in. Please try again.',
+    },
+    'token-rejected': {
+      title: 'Sign-in could not be completed',
+      message: 'The sign-in could not be verified. Please start again.',
+    },
+    'id-token-invalid': {
+      title: 'Sign-in could not be completed',
+      message: 'The sign-in could not be verified. Please start again.',
+    },
+  };
+
+/** The page for a failed callback: what happened, in words, and "start again". */
+export function callbackErrorPage(options: {
+  readonly reason: CallbackFailure;
+  readonly providerError?: ProviderErrorAnswer | undefined;
+  readonly requestId: string;
+  readonly retryHref: string;
+  readonly stylesheetHref: string;
+  readonly theme?: PageTheme | undefined;
+}): string {
+  const { title, message } = callbackFailureTexts[options.reason];
+  const error = options.providerError;
+  // RFC 6749 §4.1.2.1: the provider's code and description are its own text, escaped on the
+  // page like any other value (signInErrorPage).
+  return signInErrorPage({
+    title,
+    message:
+      error === undefined
+        ? message
+        : `The sign-in provider reported an error (${error.code})${error.description === undefined ? '' : `: ${error.description}`}.`,
+    requestId: options.requestId,
+    retryHref: options.retryHref,
+    stylesheetHref: options.stylesheetHref,
+    theme: options.theme,
   });
 }
 
@@ -81,6 +159,7 @@ export function signOutConfirmationPage(options: {
   /** Who is signed in, if anyone. */
   readonly user: string | null;
   readonly stylesheetHref: string;
+  readonly theme?: PageTheme | undefined;
 }): string {
   const who =
     options.user === null
@@ -89,6 +168,7 @@ export function signOutConfirmationPage(options: {
   return renderPage({
     title: 'Sign out',
     stylesheetHref: options.stylesheetHref,
+    theme: options.theme,
     body: `<h1>Sign out</h1>
 ${who}
 <form method="post" action="${escapeHtml(options.action)}">
@@ -99,15 +179,39 @@ ${who}
   });
 }
 
+/**
+ * The signed-out landing page. Unless the provider's session ended too, it says that the provider
+ * may still be signed in (the next sign-in at this browser needs no password, and comes back as
+ * the same person), with the provider's own sign-out when it has one (oidc/signed-out.ts).
+ */
 export function signedOutPage(options: {
-  readonly continueHref: string;
+  readonly view: SignedOutView;
   readonly stylesheetHref: string;
+  readonly theme?: PageTheme | undefined;
 }): string {
+  const { view } = options;
+  let provider: string;
+  if (view.signedOutAtProvider) {
+    provider = '<p id="provider-signed-out">You are signed out at the sign-in provider too.</p>';
+  } else {
+    const name =
+      view.provider === undefined
+        ? 'the sign-in provider'
+        : `<strong>${escapeHtml(view.provider.displayName)}</strong>`;
+    const href = view.provider?.endSessionHref;
+    provider = `<p id="provider-warning">You may still be signed in at ${name}: signing in again from this browser may not ask for a password, and comes back as the same account. On a shared computer, sign out there too, or close the browser.</p>${
+      href === undefined
+        ? ''
+        : `\n<p><a id="provider-sign-out" href="${escapeHtml(href)}">Sign out at ${view.provider === undefined ? 'the provider' : escapeHtml(view.provider.displayName)} too</a></p>`
+    }`;
+  }
   return renderPage({
     title: 'Signed out',
     stylesheetHref: options.stylesheetHref,
+    theme: options.theme,
     body: `<h1>You are signed out</h1>
-<p><a class="button" href="${escapeHtml(options.continueHref)}">Continue</a></p>`,
+${provider}
+<p><a class="button" href="${escapeHtml(view.continueHref)}">Continue</a></p>`,
   });
 }
 
@@ -118,7 +222,7 @@ export interface PortalView {
   readonly name: string | null;
   readonly groups: readonly string[];
   readonly roles: readonly string[];
-  /** The configured provider name that signed the user in. */
+  /** The provider that signed the user in, as people know it (its display name). */
   readonly provider: string;
   /** Epoch milliseconds. */
   readonly createdAt: number;
@@ -139,6 +243,7 @@ export function portalPage(options: {
   readonly csrfToken: string;
   readonly userinfoHref: string;
   readonly stylesheetHref: string;
+  readonly theme?: PageTheme | undefined;
 }): string {
   const { view } = options;
   const list = (items: readonly string[]): string =>
@@ -151,6 +256,7 @@ export function portalPage(options: {
   return renderPage({
     title: 'Signed in',
     stylesheetHref: options.stylesheetHref,
+    theme: options.theme,
     body: `<h1>Signed in as ${escapeHtml(greeting)}</h1>
 <dl>
 <dt>User</dt><dd id="user">${escapeHtml(view.user)}</dd>
@@ -158,12 +264,12 @@ export function portalPage(options: {
 <dt>E-mail</dt><dd id="email">${optional(view.email)}</dd>
 <dt>Groups</dt><dd id="groups">${list(view.groups)}</dd>
 <dt>Roles</dt><dd id="roles">${list(view.roles)}</dd>
-<dt>Provider</dt><dd id="provider">${escapeHtml(view.provider)}</dd>
+<dt>Signed in with</dt><dd id="provider">${escapeHtml(view.provider)}</dd>
 <dt>Signed in</dt><dd id="signed-in">${moment(view.createdAt, view.now)}</dd>
 <dt>Ends if unused</dt><dd id="idle-expiry">${moment(view.idleExpiresAt, view.now)}</dd>
 <dt>Ends at the latest</dt><dd id="absolute-expiry">${moment(view.absoluteExpiresAt, view.now)}</dd>
 </dl>
-<p class="muted">Roles are those granted everywhere (ClusterRoleMappings); an application's own namespace may grant more.</p>
+<p class="muted">These are the roles your organisation grants you everywhere. An application may grant you more roles of its own.</p>
 <form method="post" action="${escapeHtml(options.signOutAction)}">
 <input type="hidden" name="csrf" value="${escapeHtml(options.csrfToken)}">
 <button type="submit" id="sign-out">Sign out</button>
@@ -172,7 +278,12 @@ export function portalPage(options: {
   });
 }
 
-/** A point in time for people: relative ("5 minutes ago", "in 7 hours") and exact (ISO 8601, UTC). */
+/**
+ * A point in time for people: relative ("5 minutes ago", "in 7 hours"), then once exactly, to
+ * the minute and in UTC ("2026-12-06 07:30 UTC"); the `<time>` element carries the ISO 8601
+ * value for programs (HTML Living Standard §4.5.14). The page has no script to convert it to the
+ * reader's zone, and UTC is what the audit log and the request id are looked up by.
+ */
 function moment(at: number, now: number): string {
   const iso = new Date(at).toISOString();
   const delta = at - now;
@@ -182,7 +293,12 @@ function moment(at: number, now: number): string {
       : delta < 0
         ? `${humanDuration(-delta)} ago`
         : `in ${humanDuration(delta)}`;
-  return `${escapeHtml(relative)} <span class="muted">(<time datetime="${iso}">${iso}</time>)</span>`;
+  return `${escapeHtml(relative)} <span class="muted">(<time datetime="${iso}">${readableTime(iso)}</time>)</span>`;
+}
+
+/** `2026-12-06T07:30:12.345Z` → `2026-12-06 07:30 UTC`. */
+export function readableTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
 /**

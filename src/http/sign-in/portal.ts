@@ -8,7 +8,8 @@ import { validateRedirect } from '../../oidc/redirect-target.ts';
 import { identityOfSession } from '../../authn/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
-import { forbiddenPage } from '../pages.ts';
+import { forbiddenPage, type SignedInAs } from '../pages.ts';
+import { themeOf, type PageOptions } from './page-branding.ts';
 import { portalPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 
@@ -19,7 +20,7 @@ import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
  */
 
 /** `forbiddenContact` omitted: the configuration schema's default text. */
-export type PortalOptions = SignInOptions<unknown>;
+export type PortalOptions = SignInOptions<unknown> & PageOptions;
 
 /** Mounts `<prefix>`, `<prefix>/` and `<prefix>/forbidden`; called from routes.ts. */
 export function mountPortal(
@@ -38,7 +39,7 @@ export function mountPortal(
     }
     await portal(ctx, next);
   });
-  router.get(`${prefix}/forbidden`, forbiddenHandler(options));
+  router.get(`${prefix}/forbidden`, forbiddenHandler(options, sessions));
 }
 
 /**
@@ -46,10 +47,11 @@ export function mountPortal(
  * session, a sign-in that comes back here.
  */
 export function portalHandler(
-  options: SignInOptions<unknown>,
+  options: PortalOptions,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   const portalUrl = `${paths.publicBase}${paths.prefix}/`;
   const signIn = `${paths.prefix}/start?${new URLSearchParams({ rd: portalUrl }).toString()}`;
   return async (ctx) => {
@@ -70,7 +72,7 @@ export function portalHandler(
           name: identity.name ?? null,
           groups: identity.groups,
           roles: options.rolesOf(identity),
-          provider: session.provider,
+          provider: providerDisplayName(options, session.provider),
           createdAt: session.createdAt,
           idleExpiresAt: session.idleExpiresAt,
           absoluteExpiresAt: session.absoluteExpiresAt,
@@ -80,10 +82,18 @@ export function portalHandler(
         csrfToken: signOutToken(ticket, session.key),
         userinfoHref: `${paths.prefix}/userinfo`,
         stylesheetHref: paths.stylesheetHref,
+        theme,
       }),
       signOutFormActions(options, session),
+      theme,
     );
   };
+}
+
+/** The provider's name for people (`providers[].displayName`), else its configured name. */
+function providerDisplayName(options: SignInOptions<unknown>, name: string): string {
+  const configured = options.providers.enabled().find((provider) => provider.name === name);
+  return configured === undefined || configured.displayName === '' ? name : configured.displayName;
 }
 
 const defaultContact = ((): string => {
@@ -112,11 +122,15 @@ function proxyRequestIdOf(ctx: Context): string | undefined {
  * `proxyRequestId` of the denial on the audit trail. Otherwise it is this request's own id. The
  * page then says nothing an attacker could not say, and reveals no policy.
  */
-export function forbiddenHandler(options: PortalOptions): Middleware {
+export function forbiddenHandler(
+  options: PortalOptions,
+  sessions: SessionCookieAuthenticator,
+): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   const contact = options.forbiddenContact ?? defaultContact;
   const home = `${paths.publicBase}${paths.prefix}`;
-  return (ctx) => {
+  return async (ctx) => {
     const rawReason = singleParam(ctx, 'reason');
     const reason = rawReason !== undefined && knownReasons.has(rawReason) ? rawReason : 'unknown';
     const target = validateRedirect(singleParam(ctx, 'rd'), redirectPolicyOf(options));
@@ -128,6 +142,16 @@ export function forbiddenHandler(options: PortalOptions): Middleware {
       denied === null
         ? `${home}/sign_out`
         : `${home}/sign_out?${new URLSearchParams({ rd: denied.href }).toString()}`;
+    // The session cookie reaches this page when its domain covers the application's host (as
+    // nginx's auth_request needs it to): then the page says whose account was refused.
+    const found = await sessions.findSession(ctx.get('cookie') || undefined);
+    const signedInAs: SignedInAs | undefined =
+      found === null
+        ? undefined
+        : {
+            user: found.session.identity.email ?? found.session.identity.user,
+            provider: providerDisplayName(options, found.session.provider),
+          };
     sendPage(
       ctx,
       403,
@@ -139,7 +163,11 @@ export function forbiddenHandler(options: PortalOptions): Middleware {
         contact,
         portalHref: `${home}/`,
         signOutHref,
+        signedInAs,
+        theme,
       }),
+      [],
+      theme,
     );
   };
 }

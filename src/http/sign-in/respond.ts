@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { GatehouseError } from '../../errors.ts';
-import { pageContentSecurityPolicy, pageSecurityHeaders } from '../pages.ts';
+import { defaultTheme, type PageTheme } from '../pages.ts';
 
 /** Shared response helpers of the sign-in handlers. */
 
@@ -15,20 +15,22 @@ export function singleParam(ctx: Context, name: string): string | undefined {
 }
 
 /**
- * Sends an HTML page with the strict page headers; `formActions` are extra origins the page's
- * forms may post or be redirected to (the provider's sign-out endpoint).
+ * Sends an HTML page with the strict page headers of the theme it was rendered with (its
+ * stylesheet hash, its logo's origin); `formActions` are extra origins the page's forms may post
+ * or be redirected to (the provider's sign-out endpoint).
  */
 export function sendPage(
   ctx: Context,
   status: number,
   html: string,
   formActions: readonly string[] = [],
+  theme: PageTheme = defaultTheme,
 ): void {
-  for (const [name, value] of pageSecurityHeaders) ctx.set(name, value);
+  for (const [name, value] of theme.securityHeaders) ctx.set(name, value);
   if (formActions.length > 0) {
     ctx.set(
       'Content-Security-Policy',
-      pageContentSecurityPolicy.replace(
+      theme.contentSecurityPolicy.replace(
         "form-action 'self'",
         `form-action 'self' ${formActions.join(' ')}`,
       ),

@@ -4,6 +4,7 @@ import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { backchannelLogoutHandler } from './backchannel-logout.ts';
 import { callbackHandler } from './callback.ts';
 import { mountImpersonation } from './impersonate.ts';
+import type { PageOptions } from './page-branding.ts';
 import { mountPortal } from './portal.ts';
 import { signOutHandler, signOutPageHandler, signedOutHandler } from './sign-out.ts';
 import { startHandler } from './start.ts';
@@ -11,9 +12,10 @@ import { userinfoHandler } from './userinfo.ts';
 
 /**
  * Mounts the sign-in routes under the prefix (docs/architecture.md "Endpoints"); pass the result to
- * `createMainApp({ mountSignInRoutes })`.
+ * `createMainApp({ mountSignInRoutes })`. The pages are branded with `options.pageTheme`
+ * (composition/sign-in.ts), unbranded without one.
  */
-export function signInRoutes(options: SignInOptions): (router: Router) => void {
+export function signInRoutes(options: SignInOptions & PageOptions): (router: Router) => void {
   const { prefix } = signInPaths(options);
   // Sign-out and userinfo read the cookie the way the check path does, without refreshing tokens.
   const sessions = new SessionCookieAuthenticator({

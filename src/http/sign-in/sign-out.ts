@@ -11,6 +11,8 @@ import {
   isValidSignOutToken,
   signOutToken,
 } from '../../oidc/sign-out.ts';
+import { signedOutView } from '../../oidc/signed-out.ts';
+import { themeOf, type PageOptions } from './page-branding.ts';
 import { signInErrorPage, signOutConfirmationPage, signedOutPage } from './pages.ts';
 import { readFormBody, redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 
@@ -19,10 +21,11 @@ const FORM_LIMIT_BYTES = 4096;
 
 /** `GET <prefix>/sign_out`: a confirmation form; a link alone never signs anyone out. */
 export function signOutPageHandler(
-  options: SignInOptions<unknown>,
+  options: SignInOptions<unknown> & PageOptions,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   return async (ctx) => {
     const found = await sessions.findSession(ctx.get('cookie') || undefined);
     const target = destinationOf(options, singleParam(ctx, 'rd'), 'sign-out', requestIdOf(ctx));
@@ -35,18 +38,21 @@ export function signOutPageHandler(
         rd: target,
         user: found?.session.identity.user ?? null,
         stylesheetHref: paths.stylesheetHref,
+        theme,
       }),
       signOutFormActions(options, found?.session ?? null),
+      theme,
     );
   };
 }
 
 /** `POST <prefix>/sign_out`: ends the session, expires the cookie, optionally signs out at the provider. */
 export function signOutHandler(
-  options: SignInOptions<SessionStore>,
+  options: SignInOptions<SessionStore> & PageOptions,
   sessions: SessionCookieAuthenticator,
 ): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   return async (ctx) => {
     const requestId = requestIdOf(ctx);
     const refused = (message: string): void => {
@@ -60,7 +66,10 @@ export function signOutHandler(
           requestId,
           retryHref: `${paths.prefix}/sign_out`,
           stylesheetHref: paths.stylesheetHref,
+          theme,
         }),
+        [],
+        theme,
       );
     };
     const sameOrigin = isSameOriginPost(
@@ -104,7 +113,7 @@ export function signOutHandler(
     );
     redirect(
       ctx,
-      location,
+      withSignedOutProvider(location, paths.prefix, found?.session.provider),
       serializeCookie(options.cookie.name, '', {
         path: '/',
         domain: options.cookie.domain,
@@ -117,22 +126,40 @@ export function signOutHandler(
 }
 
 /**
- * `GET <prefix>/signed-out?rd=…`: the landing page, also the `post_logout_redirect_uri` (the
- * destination then comes back as `state`, and is validated again like any `rd`).
+ * Names the ended session's provider on the signed-out page's link, when the browser goes there
+ * directly (no RP-initiated logout), so the page can say that this provider may still be signed
+ * in and link its own sign-out (oidc/signed-out.ts). A location at the provider is left as it is.
  */
-export function signedOutHandler(options: SignInOptions<unknown>): Middleware {
+function withSignedOutProvider(
+  location: string,
+  prefix: string,
+  provider: string | undefined,
+): string {
+  if (provider === undefined || !location.startsWith(`${prefix}/signed-out?`)) return location;
+  return `${location}&${new URLSearchParams({ provider }).toString()}`;
+}
+
+/**
+ * `GET <prefix>/signed-out?rd=…&provider=…`: the landing page, also the
+ * `post_logout_redirect_uri` (the destination then comes back as `state`, and is validated again
+ * like any `rd`).
+ */
+export function signedOutHandler(options: SignInOptions<unknown> & PageOptions): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   return (ctx) => {
-    const target = destinationOf(
-      options,
-      singleParam(ctx, 'rd') ?? singleParam(ctx, 'state'),
-      'sign-out',
-      requestIdOf(ctx),
-    );
+    const view = signedOutView(options, {
+      rd: singleParam(ctx, 'rd'),
+      state: singleParam(ctx, 'state'),
+      provider: singleParam(ctx, 'provider'),
+      requestId: requestIdOf(ctx),
+    });
     sendPage(
       ctx,
       200,
-      signedOutPage({ continueHref: target, stylesheetHref: paths.stylesheetHref }),
+      signedOutPage({ view, stylesheetHref: paths.stylesheetHref, theme }),
+      [],
+      theme,
     );
   };
 }

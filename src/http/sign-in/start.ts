@@ -2,12 +2,14 @@ import type { Context, Middleware } from 'koa';
 import { startLogin } from '../../oidc/login.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import type { LoginStateStore } from '../../sessions/login-state-store.ts';
+import { themeOf, type PageOptions } from './page-branding.ts';
 import { chooserPage, signInErrorPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 
 /** `GET <prefix>/start?rd=…&provider=…&login_hint=…`: the chooser, or a 302 to the provider. */
-export function startHandler(options: SignInOptions<LoginStateStore>): Middleware {
+export function startHandler(options: SignInOptions<LoginStateStore> & PageOptions): Middleware {
   const paths = signInPaths(options);
+  const theme = themeOf(options);
   return async (ctx) => {
     const requestId = requestIdOf(ctx);
     const outcome = await startLogin(options, {
@@ -35,7 +37,10 @@ export function startHandler(options: SignInOptions<LoginStateStore>): Middlewar
                   discovery: { action: `${paths.prefix}/start`, ...outcome.discovery },
                 }),
             ...(outcome.notice === undefined ? {} : { notice: outcome.notice }),
+            theme,
           }),
+          [],
+          theme,
         );
         return;
       case 'error':
@@ -51,7 +56,10 @@ export function startHandler(options: SignInOptions<LoginStateStore>): Middlewar
             requestId,
             retryHref: `${paths.prefix}/start`,
             stylesheetHref: paths.stylesheetHref,
+            theme,
           }),
+          [],
+          theme,
         );
         return;
     }

@@ -1,7 +1,9 @@
 /**
  * What a person sees, in a real Chromium, through a real nginx (ingress-nginx rendition) in front
  * of gatehouse and the echo application, signing in at a real OpenID Provider. Screenshots of the
- * chooser, the 403 page and the signed-out page are written to test-results/screenshots/.
+ * chooser, the 403 page and the signed-out page are written to test-results/screenshots/, at
+ * 1280 px and on a phone (390 px, `phone-*.png`). The pages carry a branding (`pages`: title,
+ * colour, footer, logo file), as an organisation would configure it.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
@@ -13,7 +15,18 @@ import {
   startSignInStack,
   type Provider,
   type SignInStack,
+  type StackBranding,
 } from './sign-in-stack.ts';
+
+const branding = {
+  title: 'Example Corp',
+  colour: '#0f766e',
+  footer: 'Need help? IT service desk, extension 4242.',
+  logoSvg:
+    '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40" viewBox="0 0 120 40"><rect width="120" height="40" rx="6" fill="#0f766e"/><text x="60" y="26" font-family="sans-serif" font-size="16" fill="#fff" text-anchor="middle">EXAMPLE</text></svg>',
+} as const satisfies StackBranding;
+/** `branding.colour` as getComputedStyle reports it. */
+const brandRgb = 'rgb(15, 118, 110)';
 
 let stack: SignInStack | undefined;
 let browser: Browser | undefined;
@@ -21,7 +34,10 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   // Both are kept even if the other fails, so afterAll closes whatever did start.
-  const [startedStack, launched] = await Promise.allSettled([startSignInStack(), launchChromium()]);
+  const [startedStack, launched] = await Promise.allSettled([
+    startSignInStack({ branding }),
+    launchChromium(),
+  ]);
   if (startedStack.status === 'fulfilled') stack = startedStack.value;
   if (launched.status === 'fulfilled') browser = launched.value;
   for (const outcome of [startedStack, launched]) {
@@ -261,5 +277,119 @@ describe('signing out', () => {
     await page.goto(app('/private/page'));
     await providerButton(page, providers.partner).click();
     await expect.poll(() => page.locator('#password').isVisible()).toBe(true);
+  });
+});
+
+describe('on a phone (390 x 844)', () => {
+  const width = 390;
+  let phone: BrowserContext;
+
+  beforeEach(async () => {
+    phone = await running().browser.newContext({
+      viewport: { width, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    phone.setDefaultTimeout(8_000);
+  });
+  afterEach(async () => {
+    await phone.close();
+  });
+
+  /** Nothing wider than the screen: no sideways scrolling, and `#id` (when given) inside it. */
+  async function expectFits(page: Page, id?: string): Promise<void> {
+    const scrollWidth = await page.evaluate('document.documentElement.scrollWidth');
+    expect(scrollWidth, page.url()).toBeLessThanOrEqual(width);
+    if (id !== undefined) {
+      const element = page.locator(`#${id}`);
+      expect(await element.isVisible(), `#${id} on ${page.url()}`).toBe(true);
+      const box = await element.boundingBox();
+      expect((box?.x ?? Infinity) + (box?.width ?? 0), `#${id}`).toBeLessThanOrEqual(width);
+    }
+  }
+
+  /** The organisation's title, logo (loaded: the page's CSP let it through), footer and colour. */
+  async function expectBranded(page: Page): Promise<void> {
+    expect(await page.locator('#brand-title').innerText()).toBe(branding.title);
+    expect(await page.locator('#footer').innerText()).toBe(branding.footer);
+    // An image the browser refused or could not decode has no natural width.
+    expect(await page.evaluate("document.getElementById('logo').naturalWidth")).toBeGreaterThan(0);
+    expect(
+      await page.evaluate(
+        "getComputedStyle(document.querySelector('.button, button')).backgroundColor",
+      ),
+    ).toBe(brandRgb);
+  }
+
+  it('fits the chooser, the 403 page, the portal and the signed-out page on the screen, and "switch account" leads to another account', async () => {
+    const page = await phone.newPage();
+    const blocked = contentSecurityViolations(page);
+    const admin = app('/admin/users');
+
+    await page.goto(admin);
+    await expect(providerButton(page, providers.dev).isVisible()).resolves.toBe(true);
+    await expectFits(page);
+    await expectBranded(page);
+    expectNotBlank(await takeScreenshot(page, 'phone-chooser'), 'Choose how you want to sign in.');
+
+    // bob is not an administrator: nginx shows the 403 page of the check itself.
+    await providerButton(page, providers.dev).click();
+    await page.locator('#username').fill('bob');
+    await page.locator('#password').fill('bob');
+    await page.locator('#sign-in').click();
+    await page.waitForURL(admin);
+    await expect.poll(() => page.locator('h1').innerText()).toBe('Access denied');
+    await expectFits(page, 'request-id');
+
+    // gatehouse's own 403 page (nginx error_page): whose account was refused, and a way out.
+    const forbidden = app(
+      `/oauth2/forbidden?${new URLSearchParams({ rd: admin, reason: 'missing-role' }).toString()}`,
+    );
+    const response = await page.goto(forbidden);
+    expect(response?.status()).toBe(403);
+    expect(await page.locator('#signed-in-as').innerText()).toBe(
+      `Signed in as bob@example.com via ${providers.dev.displayName}.`,
+    );
+    await expectFits(page, 'request-id');
+    await expectFits(page, 'signed-in-as');
+    await expectFits(page, 'switch-account');
+    await expectBranded(page);
+    expectNotBlank(await takeScreenshot(page, 'phone-forbidden'), 'Switch account');
+
+    await page.goto(app('/oauth2/'));
+    await expect.poll(() => page.locator('h1').innerText()).toBe('Signed in as Bob User');
+    await expectFits(page, 'signed-in');
+    await expectFits(page, 'absolute-expiry');
+    await expectBranded(page);
+    expectNotBlank(await takeScreenshot(page, 'phone-portal'), 'Signed in with');
+
+    // Switch account: sign out here; the provider still knows bob, and the page says so.
+    await page.goto(forbidden);
+    await page.locator('#switch-account').click();
+    await page.locator('#sign-out').click();
+    await page.waitForURL((url) => url.href.startsWith(app('/oauth2/signed-out')));
+    expect(await page.locator('#provider-warning').innerText()).toContain(
+      `You may still be signed in at ${providers.dev.displayName}`,
+    );
+    await expectFits(page, 'provider-warning');
+    await expectFits(page, 'provider-sign-out');
+    await expectBranded(page);
+    expectNotBlank(await takeScreenshot(page, 'phone-signed-out'), 'You are signed out');
+
+    // Its link signs out at the provider (which asks), and comes back here.
+    await page.locator('#provider-sign-out').click();
+    await page.locator('#sign-out').click();
+    await page.waitForURL((url) => url.href.startsWith(app('/oauth2/signed-out')));
+    await expect.poll(() => page.locator('#provider-signed-out').isVisible(), settle).toBe(true);
+
+    // Continue leads back to the address, whose sign-in now asks who you are: alice, this time.
+    await page.getByRole('link', { name: 'Continue' }).click();
+    await providerButton(page, providers.dev).click();
+    await page.locator('#username').fill('alice');
+    await page.locator('#password').fill('alice');
+    const landed = page.waitForResponse((answer) => answer.url() === admin);
+    await page.locator('#sign-in').click();
+    expect((await echoedHeaders(await landed))['x-auth-request-user']).toBe('alice');
+    expect(blocked).toEqual([]);
   });
 });

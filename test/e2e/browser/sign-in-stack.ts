@@ -56,6 +56,16 @@ export interface SignInStack {
 export interface SignInStackOptions {
   /** Policy manifests (YAML) served beside the example policies. */
   readonly extraPolicies?: string;
+  /** The pages' branding (configuration `pages`); the logo is written to a file (`logoFile`). */
+  readonly branding?: StackBranding;
+}
+
+export interface StackBranding {
+  readonly title: string;
+  readonly colour: string;
+  readonly footer: string;
+  /** An SVG document, served as `pages.logoFile`. */
+  readonly logoSvg: string;
 }
 
 export async function startSignInStack(options: SignInStackOptions = {}): Promise<SignInStack> {
@@ -98,6 +108,16 @@ export async function startSignInStack(options: SignInStackOptions = {}): Promis
     clientId: ${client.clientId}
     clientSecret: ${client.clientSecret}
     endSession: ${String(entry.endSession)}`;
+    let pages = '';
+    if (options.branding !== undefined) {
+      const { logoSvg, ...texts } = options.branding;
+      const dir = await mkdtemp(join(tmpdir(), 'gatehouse-browser-branding-'));
+      closers.push(() => rm(dir, { recursive: true, force: true }));
+      const logoFile = join(dir, 'logo.svg');
+      await writeFile(logoFile, logoSvg);
+      // JSON is YAML: every text arrives exactly as written.
+      pages = `pages: ${JSON.stringify({ ...texts, logoFile })}\n`;
+    }
     const gatehouse = await startTestGatehouse({
       policies,
       publicUrl: origin,
@@ -106,7 +126,7 @@ export async function startSignInStack(options: SignInStackOptions = {}): Promis
 routes: { prefix: ${routesPrefix} }
 redirects: { allowedDomains: [${appHost}] }
 providers:${provider(providers.dev, idp.issuer)}${provider(providers.partner, partnerIdp.issuer)}
-`,
+${pages}`,
     });
     closers.push(() => gatehouse.close());
 

@@ -95,8 +95,9 @@ describe('sign-in flow (Redis store, dev OpenID Provider)', () => {
 
     const signedOut = await signOut(gatehouse, jar, log);
     expect(signedOut.status).toBe(302);
+    // The landing page names the provider, whose own session may live on (endSession is off).
     expect(signedOut.headers.get('location')).toBe(
-      `/oauth2/signed-out?rd=${encodeURIComponent(APP_URL)}`,
+      `/oauth2/signed-out?rd=${encodeURIComponent(APP_URL)}&provider=dev`,
     );
     expect(signedOut.headers.getSetCookie()[0]).toMatch(/^_gatehouse=; Path=\/; Max-Age=0;/);
     const cookieAfter = sessionCookie.split(';')[0]!;

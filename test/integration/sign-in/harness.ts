@@ -184,6 +184,8 @@ export interface GatehouseOptions {
   /** `sessions.cookie`; default `_gatehouse`, Secure, SameSite=Lax, host-only. */
   readonly cookie?: Partial<Config['sessions']['cookie']>;
   readonly allowedRedirectDomains?: readonly string[];
+  /** `pages` (branding, the 403 contact); default the schema's. */
+  readonly pages?: Partial<Config['pages']>;
   /** Any other sign-in option (an https `publicUrl`, limits, a ProxyTrust…), applied last. */
   readonly signIn?: Partial<SignInOptions>;
   /** The policies of the check pipeline; default `testPolicy()`. */
@@ -215,6 +217,7 @@ function testConfig(options: GatehouseOptions): TestConfig {
     ...defaults,
     publicUrl: options.reserved.url,
     providers: options.providers,
+    pages: { ...defaults.pages, ...options.pages },
     redirects: {
       ...defaults.redirects,
       allowedDomains: options.allowedRedirectDomains ?? ['.app.test', 'good.test'],
