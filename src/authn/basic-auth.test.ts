@@ -17,6 +17,7 @@ import {
 import type { LoginThrottle } from './login-throttle.ts';
 import { MemoryLoginThrottle } from './login-throttle-memory.ts';
 import { RedisLoginThrottle } from './login-throttle-redis.ts';
+import { authRequest } from '../../test/fixtures/builders/auth-request.ts';
 
 const ciPassword = 'pa:ss wörd';
 const challenge = 'Basic realm="gatehouse", charset="UTF-8"';
@@ -30,20 +31,14 @@ function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
 }
 
-function request(authorization?: string, clientIp = '192.0.2.10'): AuthRequest {
-  return {
-    dialect: 'nginx',
-    method: 'GET',
-    scheme: 'https',
+const request = (authorization?: string, clientIp = '192.0.2.10'): AuthRequest =>
+  authRequest({
     host: 'registry.example.com',
-    path: { ok: true, value: '/v2/' },
-    originalUrl: 'https://registry.example.com/v2/',
+    target: '/v2/',
     clientIp,
-    requestId: 'req-1',
     acceptsRedirect: false,
-    credentials: { headers: {}, ...(authorization === undefined ? {} : { authorization }) },
-  };
-}
+    ...(authorization === undefined ? {} : { authorization }),
+  });
 
 interface Fixture {
   auth: BasicAuthenticator;

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import { DependencyError } from '../errors.ts';
 import type { AuthnResult } from './authenticator.ts';
+import { authRequest } from '../../test/fixtures/builders/auth-request.ts';
 import {
   type BearerIssuer,
   BearerTokenAuthenticator,
@@ -154,23 +155,13 @@ function authenticator(
   });
 }
 
-function request(authorization?: string): AuthRequest {
-  return {
-    dialect: 'nginx',
-    method: 'GET',
-    scheme: 'https',
+const request = (authorization?: string): AuthRequest =>
+  authRequest({
     host: 'app.example.com',
-    path: { ok: true, value: '/' },
-    originalUrl: 'https://app.example.com/',
     clientIp: '10.0.0.1',
-    requestId: 'req-1',
     acceptsRedirect: false,
-    credentials: {
-      headers: {},
-      ...(authorization === undefined ? {} : { authorization }),
-    },
-  };
-}
+    ...(authorization === undefined ? {} : { authorization }),
+  });
 
 interface SignOptions {
   key?: CryptoKey;

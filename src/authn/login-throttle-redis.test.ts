@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DependencyError } from '../errors.ts';
 import {
@@ -9,21 +8,14 @@ import {
 } from '../sessions/redis/redis-connection.ts';
 import { contractSettings, describeLoginThrottleContract } from './login-throttle.contract.ts';
 import { RedisLoginThrottle } from './login-throttle-redis.ts';
+import { findFreePort } from '../../test/fixtures/gatehouse/free-port.ts';
+import { scanKeys } from '../../test/fixtures/redis/scan-keys.ts';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const prefix = `gatehouse-test:${randomUUID()}:`;
 let client: RedisClient;
 
-async function keysUnderPrefix(): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
+const keysUnderPrefix = (): Promise<string[]> => scanKeys(client, `${prefix}*`);
 
 beforeAll(async () => {
   client = createRedisClient({ mode: 'standalone', url: REDIS_URL, keyPrefix: prefix });
@@ -70,15 +62,8 @@ describe('RedisLoginThrottle', () => {
   });
 
   it('fails closed with a DependencyError when Redis is unreachable', async () => {
-    const port = await new Promise<number>((resolve) => {
-      const server = createServer();
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => {
-          resolve(typeof address === 'object' && address !== null ? address.port : 1);
-        });
-      });
-    });
+    // Nothing listens there: the port was free a moment ago.
+    const port = await findFreePort();
     const down = createRedisClient({
       mode: 'standalone',
       url: `redis://127.0.0.1:${port}`,

@@ -7,23 +7,12 @@ import type { SessionBackend } from '../sessions/session-backend.ts';
 import type { NewSession, Session } from '../sessions/session.ts';
 import { issueTicket } from '../sessions/ticket.ts';
 import { SessionCookieAuthenticator, type SessionRefresher } from './session-cookie.ts';
+import { authRequest } from '../../test/fixtures/builders/auth-request.ts';
 
 const HOUR = 60 * 60 * 1000;
 
-function request(cookie?: string): AuthRequest {
-  return {
-    dialect: 'nginx',
-    method: 'GET',
-    scheme: 'https',
-    host: 'app.test',
-    path: { ok: true, value: '/' },
-    originalUrl: 'https://app.test/',
-    clientIp: '127.0.0.1',
-    requestId: 'r',
-    acceptsRedirect: true,
-    credentials: { headers: {}, ...(cookie === undefined ? {} : { cookie }) },
-  };
-}
+const request = (cookie?: string): AuthRequest =>
+  authRequest({ requestId: 'r', ...(cookie === undefined ? {} : { cookie }) });
 
 const fields: NewSession = {
   provider: 'dev',

@@ -6,6 +6,7 @@ import {
   TrustedHeaderAuthenticator,
   type TrustedHeaderAuthenticatorOptions,
 } from './trusted-headers.ts';
+import { authRequest } from '../../test/fixtures/builders/auth-request.ts';
 
 const secret = 'correct-horse-battery-staple';
 const frontAddress = '10.20.0.7';
@@ -27,20 +28,8 @@ function authenticator(overrides: Partial<TrustedHeaderAuthenticatorOptions> = {
   return { auth, ignored };
 }
 
-function request(headers: Record<string, string>, clientIp: string = frontAddress): AuthRequest {
-  return {
-    dialect: 'forward-auth',
-    method: 'GET',
-    scheme: 'https',
-    host: 'maps.example.org',
-    path: { ok: true, value: '/' },
-    originalUrl: 'https://maps.example.org/',
-    clientIp,
-    requestId: 'req-1',
-    acceptsRedirect: true,
-    credentials: { headers },
-  };
-}
+const request = (headers: Record<string, string>, clientIp: string = frontAddress): AuthRequest =>
+  authRequest({ dialect: 'forward-auth', host: 'maps.example.org', clientIp, headers });
 
 const georchestra = {
   'sec-georchestra-preauthenticated': 'true',
@@ -51,12 +40,14 @@ const georchestra = {
   'preauth-org': 'PSC',
 };
 
+/** The geOrchestra headers with the shared secret, from the trusted front, plus `extra`. */
+const fromGeorchestra = (extra: Record<string, string> = {}): AuthRequest =>
+  request({ ...georchestra, ...extra, 'x-gatehouse-preauth-secret': secret });
+
 describe('TrustedHeaderAuthenticator', () => {
   it('accepts the geOrchestra form from a trusted front with the secret, decoding {base64}', async () => {
     const { auth, ignored } = authenticator();
-    const result = await auth.authenticate(
-      request({ ...georchestra, 'x-gatehouse-preauth-secret': secret }),
-    );
+    const result = await auth.authenticate(fromGeorchestra());
     expect(result).toEqual({
       kind: 'identified',
       identity: {
@@ -79,11 +70,9 @@ describe('TrustedHeaderAuthenticator', () => {
   it('carries preauth-provider and preauth-provider-id into the claims', async () => {
     const { auth } = authenticator();
     const result = await auth.authenticate(
-      request({
-        ...georchestra,
+      fromGeorchestra({
         'preauth-provider': 'proconnect',
         'preauth-provider-id': '{base64}' + Buffer.from('ü-4711').toString('base64'),
-        'x-gatehouse-preauth-secret': secret,
       }),
     );
     expect(result.kind === 'identified' ? result.identity.claims : null).toEqual({
@@ -95,13 +84,7 @@ describe('TrustedHeaderAuthenticator', () => {
 
   it('rejects a preauth-provider-id that does not decode', async () => {
     const { auth } = authenticator();
-    const result = await auth.authenticate(
-      request({
-        ...georchestra,
-        'preauth-provider-id': 'a\u0001b',
-        'x-gatehouse-preauth-secret': secret,
-      }),
-    );
+    const result = await auth.authenticate(fromGeorchestra({ 'preauth-provider-id': 'a\u0001b' }));
     expect(result).toEqual({ kind: 'rejected', code: 'malformed-preauth' });
   });
 
@@ -201,13 +184,7 @@ describe('TrustedHeaderAuthenticator', () => {
       await auth.authenticate(request({ ...withoutFlag, 'x-gatehouse-preauth-secret': secret })),
     ).toEqual({ kind: 'absent' });
     expect(
-      await auth.authenticate(
-        request({
-          ...georchestra,
-          'sec-georchestra-preauthenticated': 'false',
-          'x-gatehouse-preauth-secret': secret,
-        }),
-      ),
+      await auth.authenticate(fromGeorchestra({ 'sec-georchestra-preauthenticated': 'false' })),
     ).toEqual({ kind: 'absent' });
   });
 

@@ -1,120 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from './identity.ts';
-import { apiVersion } from '../policy/resources.ts';
-import type {
-  AccessRule,
-  AnyAccessPolicy,
-  AnyRoleMapping,
-  PolicyResource,
-  Subject,
-} from '../policy/resources.ts';
+import type { AccessRule, AnyAccessPolicy, PolicyResource, Subject } from '../policy/resources.ts';
 import { buildSnapshot, emptySnapshot } from '../policy/snapshot.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { AuthRequest } from './auth-request.ts';
 import { decide } from './decide.ts';
 import type { DecideOptions } from './decide.ts';
-import { normalisePath } from './path.ts';
 import { SubjectSources } from './roles.ts';
+import { authRequest } from '../../test/fixtures/builders/auth-request.ts';
+import { identity } from '../../test/fixtures/builders/identity.ts';
+import { mapping, policy, prefix, rule } from '../../test/fixtures/builders/policy.ts';
 
 const options: DecideOptions = { superRole: 'admin', noMatch: 'deny' };
 
-function request(host: string, target: string, method = 'GET'): AuthRequest {
-  return {
-    dialect: 'nginx',
-    method,
-    scheme: 'https',
-    host,
-    path: normalisePath(target),
-    originalUrl: `https://${host}${target}`,
-    clientIp: '127.0.0.1',
-    requestId: 'test',
-    acceptsRedirect: true,
-    credentials: { headers: {} },
-  };
-}
-
-function identity(overrides: Partial<Identity> = {}): Identity {
-  return {
-    subject: 'sub-1',
-    user: 'someone',
-    groups: [],
-    claims: {},
-    provider: 'test',
-    method: 'session',
-    ...overrides,
-  };
-}
-
-interface PolicyInit {
-  kind?: AnyAccessPolicy['kind'];
-  name?: string;
-  namespace?: string;
-  created?: string;
-  hosts: string[];
-  rules: AccessRule[];
-  identityHeaders?: string;
-  mode?: 'Enforce' | 'Audit';
-}
-
-function policy(init: PolicyInit): AnyAccessPolicy {
-  const kind = init.kind ?? 'AccessPolicy';
-  return {
-    apiVersion,
-    kind,
-    metadata: {
-      name: init.name ?? 'p',
-      ...(kind === 'AccessPolicy' ? { namespace: init.namespace ?? 'demo' } : {}),
-      creationTimestamp: init.created ?? '2025-01-01T00:00:00Z',
-    },
-    spec: {
-      hosts: init.hosts,
-      rules: init.rules,
-      ...(init.identityHeaders === undefined ? {} : { identityHeaders: init.identityHeaders }),
-      ...(init.mode === undefined ? {} : { mode: init.mode }),
-    },
-  };
-}
-
-function prefix(
-  name: string,
-  value: string,
-  roles: string[] | 'Deny',
-  methods?: string[],
-): AccessRule {
-  return rule(name, 'PathPrefix', value, roles, methods);
-}
-
-function rule(
-  name: string,
-  type: 'Exact' | 'PathPrefix',
-  value: string,
-  roles: string[] | 'Deny',
-  methods?: string[],
-): AccessRule {
-  return {
-    name,
-    match: [{ path: { type, value }, ...(methods ? { methods } : {}) }] as AccessRule['match'],
-    ...(roles === 'Deny' ? { action: 'Deny' as const } : { roles }),
-  };
-}
-
-function mapping(
-  roles: string[],
-  subjects: Subject[],
-  namespace?: string,
-  name = `m-${roles.join('-')}`,
-): AnyRoleMapping {
-  return {
-    apiVersion,
-    kind: namespace === undefined ? 'ClusterRoleMapping' : 'RoleMapping',
-    metadata: {
-      name,
-      ...(namespace === undefined ? {} : { namespace }),
-      creationTimestamp: '2025-01-01T00:00:00Z',
-    },
-    spec: { roles, subjects },
-  };
-}
+const request = (host: string, target: string, method = 'GET'): AuthRequest =>
+  authRequest({ host, target, method });
 
 const app = policy({
   name: 'app',

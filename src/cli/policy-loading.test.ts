@@ -16,7 +16,6 @@ import { startKubeApiServer } from '../../test/fixtures/kube/kube-apiserver.ts';
 import type { KubeTestCluster } from '../../test/fixtures/kube/kube-apiserver.ts';
 import { group, kinds, resourceKinds, version } from '../policy/resources.ts';
 import type { ResourceKind } from '../policy/resources.ts';
-import type { CliIo } from './command.ts';
 import { checkCommand } from './commands/check.ts';
 import {
   formatPolicyProblem,
@@ -25,6 +24,8 @@ import {
   loadPoliciesFromDirectory,
 } from './policy-loading.ts';
 import type { ClusterObjectLister } from './policy-loading.ts';
+import { runCli } from '../../test/fixtures/builders/cli.ts';
+import { examplePolicyCounts } from '../../test/fixtures/builders/policy.ts';
 
 const examplesDir = new URL('../../examples/policies/', import.meta.url).pathname;
 
@@ -63,12 +64,7 @@ function fakeLister(objects: readonly Record<string, unknown>[]): ClusterObjectL
 describe('loadPoliciesFromDirectory', () => {
   it('builds the snapshot the file source would', async () => {
     const result = await loadPoliciesFromDirectory(examplesDir);
-    expect(result.ok && result.snapshot.counts).toEqual({
-      AccessPolicy: 2,
-      ClusterAccessPolicy: 1,
-      RoleMapping: 3,
-      ClusterRoleMapping: 1,
-    });
+    expect(result.ok && result.snapshot.counts).toEqual(examplePolicyCounts);
   });
 
   it('refuses a folder without manifests rather than deciding no-matching-rule for everything', async () => {
@@ -187,35 +183,18 @@ describe.skipIf(process.env.GATEHOUSE_SKIP_KUBE === '1')('against a real API ser
     const rolemappings = await lister.list('RoleMapping');
     expect(rolemappings).toHaveLength(3);
     const result = await loadPoliciesFromCluster(lister);
-    expect(result.ok && result.snapshot.counts).toEqual({
-      AccessPolicy: 2,
-      ClusterAccessPolicy: 1,
-      RoleMapping: 3,
-      ClusterRoleMapping: 1,
-    });
+    expect(result.ok && result.snapshot.counts).toEqual(examplePolicyCounts);
   });
 
-  async function check(args: readonly string[]) {
-    let stdout = '';
-    let stderr = '';
-    const io: CliIo = {
-      stdout: (text) => (stdout += text),
-      stderr: (text) => (stderr += text),
-      env: {},
-      cwd: '/',
-    };
-    return { status: await checkCommand.run(args, io), stdout, stderr };
-  }
+  /** `gatehouse check --kubeconfig <kubeconfig> <words>`, run where no policy folder is. */
+  const check = (kubeconfig: string, words: string) =>
+    runCli(checkCommand, ['--kubeconfig', kubeconfig, ...words.split(' ')], { cwd: '/' });
 
   it('gatehouse check --kubeconfig decides over the live objects and warns about left-out ones', async () => {
-    const run = await check([
-      '--kubeconfig',
+    const run = await check(
       cluster.kubeconfigPath,
-      '--user',
-      'alice@example.com',
-      'GET',
-      'http://app.localhost/admin',
-    ]);
+      '--user alice@example.com GET http://app.localhost/admin',
+    );
     expect(run.stdout).toContain('outcome:        allow (200)\n');
     expect(run.stdout).toContain('policy:         AccessPolicy demo/app\n');
     expect(run.status).toBe(0);
@@ -223,19 +202,12 @@ describe.skipIf(process.env.GATEHOUSE_SKIP_KUBE === '1')('against a real API ser
   });
 
   it('reports an unknown context and a user without list rights as load errors (exit 2)', async () => {
-    const missing = await check([
-      '--kubeconfig',
-      cluster.kubeconfigPath,
-      '--context',
-      'nope',
-      'GET',
-      'http://app.localhost/',
-    ]);
+    const missing = await check(cluster.kubeconfigPath, '--context nope GET http://app.localhost/');
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('context "nope" is not in');
 
     const unprivileged = await cluster.writeKubeconfig(cluster.testUser.token, 'nobody');
-    const forbidden = await check(['--kubeconfig', unprivileged, 'GET', 'http://app.localhost/']);
+    const forbidden = await check(unprivileged, 'GET http://app.localhost/');
     expect(forbidden.status).toBe(2);
     expect(forbidden.stderr).toContain('may not list gatehouse.dev resources (403)');
   });

@@ -373,12 +373,12 @@ describe('sessions.cookie.domain', () => {
   });
 
   it('must contain the publicUrl host (RFC 6265 §5.3 step 6)', () => {
-    expect(lines(problemsOf(withDomain('https://auth.example.com', 'example.org')))).toEqual([
-      'sessions.cookie.domain: must be auth.example.com or a parent domain of it (publicUrl)',
-    ]);
-    expect(lines(problemsOf(withDomain('https://auth.example.com', 'badexample.com')))).toEqual([
-      'sessions.cookie.domain: must be auth.example.com or a parent domain of it (publicUrl)',
-    ]);
+    // badexample.com ends with "example.com" but is not a parent domain of it.
+    for (const domain of ['example.org', 'badexample.com']) {
+      expect(lines(problemsOf(withDomain('https://auth.example.com', domain)))).toEqual([
+        'sessions.cookie.domain: must be auth.example.com or a parent domain of it (publicUrl)',
+      ]);
+    }
   });
 });
 

@@ -4,6 +4,7 @@ import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
 import { extAuthzDialect } from './ext-authz.ts';
 import { ProxyTrust } from './proxy-trust.ts';
+import { thrown } from '../../test/fixtures/builders/thrown.ts';
 
 const trust = new ProxyTrust(['10.0.0.0/8']);
 const envoyPod = '10.244.1.9';
@@ -32,15 +33,8 @@ function parse(overrides: Parameters<typeof check>[0] = {}) {
   return extAuthzDialect.parse(check(overrides), trust, 'req-1');
 }
 
-function parseError(overrides: Parameters<typeof check>[0]) {
-  try {
-    parse(overrides);
-  } catch (error) {
-    if (error instanceof BadRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a BadRequestError');
-}
+const parseError = (overrides: Parameters<typeof check>[0]) =>
+  thrown(BadRequestError, () => parse(overrides));
 
 function decision(outcome: Outcome): Decision {
   return { outcome, reason: 'role-granted', rule: null, roles: ['guest'], identity: null };

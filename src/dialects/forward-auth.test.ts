@@ -4,6 +4,7 @@ import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
 import { forwardAuthDialect } from './forward-auth.ts';
 import { ProxyTrust } from './proxy-trust.ts';
+import { thrown } from '../../test/fixtures/builders/thrown.ts';
 
 const trust = new ProxyTrust(['10.0.0.0/8', 'fd00::/8']);
 const traefikPod = '10.42.0.7';
@@ -35,15 +36,8 @@ function parse(headers: Record<string, string | undefined> = {}, remoteAddress?:
   return forwardAuthDialect.parse(check(headers, remoteAddress), trust, 'req-1');
 }
 
-function parseError(headers: Record<string, string | undefined>, remoteAddress?: string) {
-  try {
-    parse(headers, remoteAddress);
-  } catch (error) {
-    if (error instanceof BadRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a BadRequestError');
-}
+const parseError = (headers: Record<string, string | undefined>, remoteAddress?: string) =>
+  thrown(BadRequestError, () => parse(headers, remoteAddress));
 
 function decision(outcome: Outcome): Decision {
   return {

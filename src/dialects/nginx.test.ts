@@ -5,6 +5,7 @@ import { BadRequestError } from '../errors.ts';
 import type { IncomingCheck, RespondInputs } from './dialect.ts';
 import { createNginxDialect, nginxDialect } from './nginx.ts';
 import { ProxyTrust } from './proxy-trust.ts';
+import { thrown } from '../../test/fixtures/builders/thrown.ts';
 
 const trust = new ProxyTrust(['10.0.0.0/8']);
 const ingressPod = '::ffff:10.2.0.15';
@@ -38,15 +39,8 @@ function parse(headers: Record<string, string>, remoteAddress?: string) {
   return nginxDialect.parse(check(headers, remoteAddress), trust, 'req-1');
 }
 
-function parseError(headers: Record<string, string>): BadRequestError {
-  try {
-    parse(headers);
-  } catch (error) {
-    if (error instanceof BadRequestError) return error;
-    throw error;
-  }
-  throw new Error('expected a BadRequestError');
-}
+const parseError = (headers: Record<string, string>): BadRequestError =>
+  thrown(BadRequestError, () => parse(headers));
 
 const alice: Identity = {
   subject: 'u-1',

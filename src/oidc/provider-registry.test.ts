@@ -1,7 +1,10 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/identity-provider.ts';
-import { testProviderOptions as provider } from '../../test/fixtures/oidc/provider-options.ts';
+import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
+import {
+  startTestIdentityProvider,
+  testProviderOptions as provider,
+} from '../../test/fixtures/oidc/provider-options.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { ProviderRegistry, isLoopbackHost } from './provider-registry.ts';
 
@@ -11,11 +14,7 @@ describe('ProviderRegistry', () => {
   let idp: DevIdentityProvider;
 
   beforeAll(async () => {
-    idp = await startDevIdentityProvider({
-      clients: [
-        { clientId: 'gatehouse', clientSecret: 'secret', redirectUris: ['http://127.0.0.1/cb'] },
-      ],
-    });
+    idp = await startTestIdentityProvider();
   });
   afterAll(() => idp.close());
 

@@ -1,36 +1,23 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevIdentityProvider, type DevIdentityProvider } from '../../dev/identity-provider.ts';
-import { testProviderOptions as provider } from '../../test/fixtures/oidc/provider-options.ts';
+import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
+import {
+  startTestIdentityProvider,
+  testProviderOptions as provider,
+} from '../../test/fixtures/oidc/provider-options.ts';
+import { capturingLogger } from '../../test/fixtures/gatehouse/log-capture.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { ProviderRegistry } from './provider-registry.ts';
 import { warnIfUserIsSubject } from './session-identity.ts';
 
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
-
 describe('endSession without an end_session_endpoint', () => {
   let idp: DevIdentityProvider;
   beforeAll(async () => {
-    idp = await startDevIdentityProvider({
-      clients: [
-        { clientId: 'gatehouse', clientSecret: 'secret', redirectUris: ['http://127.0.0.1/cb'] },
-      ],
-    });
+    idp = await startTestIdentityProvider();
   });
   afterAll(() => idp.close());
 
   async function discover(endSession: boolean, stripEndpoint: boolean) {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('info');
     const registry = new ProviderRegistry({
       providers: [provider(idp.issuer, { endSession })],
       fetch: async (input, init) => {
@@ -71,7 +58,7 @@ describe('endSession without an end_session_endpoint', () => {
 
 describe('user name falling back to sub', () => {
   it('warns once per provider at the first occurrence', () => {
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturingLogger('info');
     const corp = provider('https://login.example.com');
     warnIfUserIsSubject(logger, corp, { sub: 'x', preferred_username: 'alice' });
     expect(lines).toEqual([]);

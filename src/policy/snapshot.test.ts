@@ -1,53 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../authz/decide.ts';
-import { normalisePath } from '../authz/path.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
-import { apiVersion } from './resources.ts';
-import type { AccessPolicy, ClusterRoleMapping, PolicyResource } from './resources.ts';
+import type { AnyAccessPolicy, PolicyResource } from './resources.ts';
 import { buildSnapshot, emptySnapshot } from './snapshot.ts';
+import { authRequest } from '../../test/fixtures/builders/auth-request.ts';
+import { mapping, policy, prefix } from '../../test/fixtures/builders/policy.ts';
 
 function accessPolicy(
   name: string,
   namespace: string,
   hosts: string[],
   ruleCount = 1,
-): AccessPolicy {
-  return {
-    apiVersion,
-    kind: 'AccessPolicy',
-    metadata: { name, namespace, creationTimestamp: '2025-01-01T00:00:00Z' },
-    spec: {
-      hosts,
-      rules: Array.from({ length: ruleCount }, (_, i) => ({
-        name: `r${String(i)}`,
-        match: [{ path: { type: 'PathPrefix' as const, value: i === 0 ? '/' : `/p${String(i)}` } }],
-        roles: [i === 0 ? 'authenticated' : `role-${String(i)}`],
-      })),
-    },
-  };
+): AnyAccessPolicy {
+  const rules = Array.from({ length: ruleCount }, (_, i) =>
+    i === 0
+      ? prefix('r0', '/', ['authenticated'])
+      : prefix(`r${String(i)}`, `/p${String(i)}`, [`role-${String(i)}`]),
+  );
+  return policy({ name, namespace, hosts, rules });
 }
 
-const mappingResource: ClusterRoleMapping = {
-  apiVersion,
-  kind: 'ClusterRoleMapping',
-  metadata: { name: 'm', creationTimestamp: '2025-01-01T00:00:00Z' },
-  spec: { roles: ['admin'], subjects: [{ kind: 'Group', name: 'admins' }] },
-};
+const mappingResource = mapping(['admin'], [{ kind: 'Group', name: 'admins' }], undefined, 'm');
 
-function get(host: string, path: string): AuthRequest {
-  return {
-    dialect: 'nginx',
-    method: 'GET',
-    scheme: 'https',
-    host,
-    path: normalisePath(path),
-    originalUrl: `https://${host}${path}`,
-    clientIp: '127.0.0.1',
-    requestId: 'r',
-    acceptsRedirect: false,
-    credentials: { headers: {} },
-  };
-}
+const get = (host: string, target: string): AuthRequest =>
+  authRequest({ host, target, requestId: 'r', acceptsRedirect: false });
 
 const options = { superRole: 'admin', noMatch: 'deny' } as const;
 

@@ -266,12 +266,13 @@ describe('validateResource', () => {
 });
 
 describe('pointerToPath', () => {
-  it.each([
-    ['', ''],
-    ['/spec/rules/2/match/0/path/value', 'spec.rules[2].match[0].path.value'],
-    ['/metadata/annotations/a~1b', 'metadata.annotations.a/b'],
-  ])('%s → %s', (pointer, path) => {
-    expect(pointerToPath(pointer)).toBe(path);
+  it('turns a JSON pointer (RFC 6901, ~1 for "/") into the dotted path the messages name', () => {
+    const pointers = ['', '/spec/rules/2/match/0/path/value', '/metadata/annotations/a~1b'];
+    expect(pointers.map((pointer) => pointerToPath(pointer))).toEqual([
+      '',
+      'spec.rules[2].match[0].path.value',
+      'metadata.annotations.a/b',
+    ]);
   });
 });
 

@@ -13,82 +13,34 @@
  * (exit 70, a fatal log line naming the error) so Kubernetes restarts it, rather than leave it
  * half alive: test/faults/fixtures/crash-after-start.ts runs `serve` and then fails that way.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import type { ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../fixtures/gatehouse/free-port.ts';
+import { findFreePort, retryOnTakenPort } from '../fixtures/gatehouse/free-port.ts';
 import { nginxAuthTarget } from '../fixtures/gatehouse/checks.ts';
-import { send } from '../fixtures/gatehouse/http-client.ts';
+import { send, statusOrRefused as statusOf } from '../fixtures/gatehouse/http-client.ts';
 import { shopHost, testPolicies } from '../fixtures/gatehouse/policies.ts';
+import {
+  runNode,
+  runOnFreshPorts,
+  within,
+  type NodeRun,
+  type ServePorts,
+} from '../fixtures/process/child.ts';
 import { RedisProcess, waitFor } from '../fixtures/redis/redis-process.ts';
 import { latency, startLoad, tally, type Sample } from './support/load-loop.ts';
 import { mintSessions, openSessionStore, type MintedSession } from './support/minted-sessions.ts';
 
-const projectRoot = new URL('../../', import.meta.url).pathname;
-const node = join(projectRoot, 'node_modules/.bin/node');
 const SHUTDOWN_DELAY_MS = 1000;
 const SHUTDOWN_TIMEOUT_MS = 5000;
 const keyPrefix = 'faults-lifecycle:';
 const protectedUrl = `https://${shopHost}/orders`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Run {
-  readonly child: ChildProcess;
-  readonly output: { stdout: string; stderr: string };
-  readonly exited: Promise<number | null>;
-}
-
-const runs: Run[] = [];
-
-/** Runs node with only the variables given (no GATEHOUSE_* of the test process leaks in). */
-function runNode(args: readonly string[], env: Readonly<Record<string, string>> = {}): Run {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')),
-  );
-  const child = spawn(node, args, {
-    cwd: projectRoot,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-  });
-  const run = { child, output, exited };
-  runs.push(run);
-  return run;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) =>
-      setTimeout(() => {
-        reject(new Error(`${what}: not within ${String(ms)} ms`));
-      }, ms).unref(),
-    ),
-  ]);
-}
-
-async function statusOf(url: string): Promise<number | 'refused'> {
-  try {
-    return (await fetch(url)).status;
-  } catch {
-    return 'refused';
-  }
-}
+/** Every process a test started; afterEach kills what is still running. */
+const runs: NodeRun[] = [];
 
 function logLines(stdout: string): Record<string, unknown>[] {
   return stdout
@@ -119,18 +71,15 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** A configuration file for `serve` on fresh ports, sessions in the private Redis. */
-async function writeConfig(
-  name: string,
-): Promise<{ file: string; main: string; operations: string }> {
-  const [mainPort, operationsPort] = [await findFreePort(), await findFreePort()];
+/** A configuration file for `serve` on `ports`, sessions in the private Redis. */
+async function writeConfig(name: string, ports: ServePorts): Promise<string> {
   const file = join(directory, `${name}.yaml`);
   await writeFile(
     file,
     `
 listeners:
-  main: { host: 127.0.0.1, port: ${String(mainPort)} }
-  operations: { host: 127.0.0.1, port: ${String(operationsPort)} }
+  main: { host: 127.0.0.1, port: ${String(ports.mainPort)} }
+  operations: { host: 127.0.0.1, port: ${String(ports.operationsPort)} }
 log: { level: info }
 policy: { files: { directory: ${join(directory, 'policies')} } }
 sessions:
@@ -139,26 +88,32 @@ sessions:
   redis: { url: 'redis://127.0.0.1:${String(redis.port)}', keyPrefix: '${keyPrefix}' }
 `,
   );
-  return {
-    file,
-    main: `http://127.0.0.1:${String(mainPort)}`,
-    operations: `http://127.0.0.1:${String(operationsPort)}`,
-  };
+  return file;
 }
 
-async function waitUntilReady(run: Run, operations: string): Promise<void> {
-  await waitFor(
-    'gatehouse ready',
-    async () => {
-      if (run.child.exitCode !== null) {
-        throw new Error(`gatehouse exited:\n${run.output.stdout}${run.output.stderr}`);
-      }
-      return (await statusOf(`${operations}/readyz`)) === 200 ? true : undefined;
-    },
-    15_000,
-    50,
-  );
+/**
+ * Runs `serve` (or the crash fixture, which runs it) on fresh ports until `ready`, retried on
+ * other ports if one was taken before gatehouse bound it.
+ */
+async function start(
+  name: string,
+  args: (file: string, ports: ServePorts) => readonly string[],
+  ready: (run: NodeRun, ports: ServePorts) => boolean | Promise<boolean>,
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ run: NodeRun; ports: ServePorts }> {
+  const started = await runOnFreshPorts({
+    name,
+    prepare: async (ports) => args(await writeConfig(name, ports), ports),
+    ready,
+    env,
+  });
+  runs.push(started.run);
+  return started;
 }
+
+/** `gatehouse serve` is ready when its operations listener answers /readyz with 200. */
+const readyzOk = async (_run: NodeRun, ports: ServePorts): Promise<boolean> =>
+  (await statusOf(`${ports.operations}/readyz`)) === 200;
 
 /** gatehouse's connections on the private Redis (the test's own are named otherwise). */
 async function gatehouseConnections(): Promise<string[]> {
@@ -182,12 +137,16 @@ describe('SIGTERM under load', () => {
   });
 
   it('fails /readyz first, answers through the delay, finishes in-flight checks, closes Redis, exits 0', async () => {
-    const { file, main, operations } = await writeConfig('sigterm');
-    const run = runNode(['src/cli/gatehouse.ts', 'serve', '--config', file], {
-      GATEHOUSE_SERVER__SHUTDOWN_DELAY: `${String(SHUTDOWN_DELAY_MS / 1000)}s`,
-      GATEHOUSE_SERVER__SHUTDOWN_TIMEOUT: `${String(SHUTDOWN_TIMEOUT_MS / 1000)}s`,
-    });
-    await waitUntilReady(run, operations);
+    const { run, ports } = await start(
+      'sigterm',
+      (file) => ['src/cli/gatehouse.ts', 'serve', '--config', file],
+      readyzOk,
+      {
+        GATEHOUSE_SERVER__SHUTDOWN_DELAY: `${String(SHUTDOWN_DELAY_MS / 1000)}s`,
+        GATEHOUSE_SERVER__SHUTDOWN_TIMEOUT: `${String(SHUTDOWN_TIMEOUT_MS / 1000)}s`,
+      },
+    );
+    const { main, operations } = ports;
     expect((await gatehouseConnections()).sort()).toEqual(['gatehouse', 'gatehouse-revocations']);
 
     const check = (session: MintedSession) =>
@@ -284,9 +243,19 @@ describe('a bug that escapes every handler', () => {
     ],
   ] as const) {
     it(`${mode === 'throw' ? 'an uncaught exception' : 'an unhandled rejection'} is logged as fatal and exits 70`, async () => {
-      const { file, operations } = await writeConfig(`crash-${mode}`);
-      const run = runNode(['test/faults/fixtures/crash-after-start.ts', mode, file, operations]);
-      // The fixture crashes as soon as it is ready: wait for the exit, then check it got there.
+      // The fixture crashes as soon as it is ready: wait for it to say so (it may have exited
+      // already), then for the exit.
+      const { run, ports } = await start(
+        `crash-${mode}`,
+        (file, { operations }) => [
+          'test/faults/fixtures/crash-after-start.ts',
+          mode,
+          file,
+          operations,
+        ],
+        (started) => started.output.stdout.includes('ready, crashing now'),
+      );
+      const { operations } = ports;
       const code = await within(run.exited, 20_000, `exit after the ${mode}`);
       expect(run.output.stdout, run.output.stderr).toContain('ready, crashing now');
       expect(code, run.output.stderr).toBe(70);
@@ -306,15 +275,27 @@ describe('a bug that escapes every handler', () => {
 
 describe('a start that fails', () => {
   it('a taken port: one plain line naming the fix, and exit 1 at once (never a half-started process)', async () => {
-    const { file, main } = await writeConfig('port-taken');
-    // Something else already listens on gatehouse's main port.
-    const blocker = createServer();
-    await new Promise<void>((resolve) =>
-      blocker.listen(Number(new URL(main).port), '127.0.0.1', resolve),
-    );
+    // Something else already listens on gatehouse's main port (if a parallel test took that
+    // port first, the blocker cannot bind it: pick others).
+    const { file, blocker } = await retryOnTakenPort(async () => {
+      const [mainPort, operationsPort] = [await findFreePort(), await findFreePort()];
+      const file = await writeConfig('port-taken', {
+        mainPort,
+        operationsPort,
+        main: `http://127.0.0.1:${String(mainPort)}`,
+        operations: `http://127.0.0.1:${String(operationsPort)}`,
+      });
+      const blocker = createServer();
+      await new Promise<void>((resolve, reject) => {
+        blocker.once('error', reject);
+        blocker.listen(mainPort, '127.0.0.1', resolve);
+      });
+      return { file, blocker };
+    });
     try {
       const started = performance.now();
       const run = runNode(['src/cli/gatehouse.ts', 'serve', '--config', file]);
+      runs.push(run);
       const code = await within(run.exited, 15_000, 'exit after the failed start');
       expect(code, run.output.stdout).toBe(1);
       expect(run.output.stderr).toMatch(

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nginxCheck } from '../fixtures/gatehouse/checks.ts';
 import { shopHost } from '../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
-import { closeServer, listenOnLoopback } from '../fixtures/gatehouse/token-issuer.ts';
+import { closeServer, listenOnLoopback } from '../fixtures/gatehouse/free-port.ts';
 
 interface KeyServer {
   readonly url: string;

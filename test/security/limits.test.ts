@@ -23,7 +23,7 @@ import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
 import { maxManifestBytes } from '../../src/policy/sources/files/load-policy-documents.ts';
 import { MemorySessionStore } from '../../src/sessions/memory/memory-store.ts';
 import { nginxCheck } from '../fixtures/gatehouse/checks.ts';
-import { sendRaw } from '../fixtures/gatehouse/http-client.ts';
+import { rawExchange, sendRaw } from '../fixtures/gatehouse/http-client.ts';
 import { shopHost, shopPolicy } from '../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
 import { startTokenIssuer, type TokenIssuer } from '../fixtures/gatehouse/token-issuer.ts';
@@ -46,7 +46,6 @@ import {
   startSignIn,
   type Gatehouse,
 } from '../integration/sign-in/harness.ts';
-import { rawExchange } from './raw-socket.ts';
 
 // A full garbage collection on demand, to measure retained memory rather than allocation noise.
 setFlagsFromString('--expose-gc');

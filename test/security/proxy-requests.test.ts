@@ -14,10 +14,9 @@ import {
   forwardAuthCheck,
   nginxCheck,
 } from '../fixtures/gatehouse/checks.ts';
-import { send } from '../fixtures/gatehouse/http-client.ts';
+import { rawExchange, send } from '../fixtures/gatehouse/http-client.ts';
 import { shopHost } from '../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
-import { rawExchange } from './raw-socket.ts';
 
 /** Untrusted peer: forwarded headers from 127.0.0.1 are not believed. */
 let gatehouse: TestGatehouse;

@@ -1,31 +1,15 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../command.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { checkCommand } from './check.ts';
+import { runCli, type CliRun } from '../../../test/fixtures/builders/cli.ts';
+import {
+  makeTempDirectory,
+  useTempDirectory,
+} from '../../../test/fixtures/builders/temp-directory.ts';
 import type { CheckReport } from './check.ts';
 
-const projectRoot = new URL('../../../', import.meta.url).pathname;
-
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function check(args: readonly string[], cwd = projectRoot): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
-    cwd,
-  };
-  const status = await checkCommand.run(args, io);
-  return { status, stdout, stderr };
-}
+const check = (args: readonly string[]): Promise<CliRun> => runCli(checkCommand, args);
 
 /** Runs against examples/policies and parses the JSON report. */
 async function report(args: readonly string[]): Promise<{ status: number; report: CheckReport }> {
@@ -222,11 +206,10 @@ describe('gatehouse check over examples/policies', () => {
   });
 
   it('the default source is the configuration’s first source of unqualified subjects', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-check-source-'));
+    const dir = await makeTempDirectory('gatehouse-check-source-');
     try {
-      const config = join(dir, 'gatehouse.yaml');
-      await writeFile(
-        config,
+      const config = await dir.write(
+        'gatehouse.yaml',
         [
           'trustedProxies: [127.0.0.1/32]',
           'preAuthentication: { enabled: true, trustedProxies: [10.0.0.0/8], sharedSecret: 0123456789abcdef0 }',
@@ -251,7 +234,7 @@ describe('gatehouse check over examples/policies', () => {
       expect(result.identity?.source).toBe('preauth');
       expect(result.outcome).toBe('allow');
     } finally {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir.path, { recursive: true, force: true });
     }
   });
 
@@ -344,11 +327,10 @@ describe('gatehouse check: spelling variants of a refused path', () => {
 });
 
 describe('gatehouse check: precedence and modes over a folder of its own', () => {
-  let directory: string;
+  const folder = useTempDirectory('gatehouse-check-', 'all');
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'gatehouse-check-'));
-    await writeFile(
-      join(directory, 'policies.yaml'),
+    await folder.write(
+      'policies.yaml',
       `apiVersion: gatehouse.dev/v1alpha1
 kind: AccessPolicy
 metadata: { name: portal, namespace: portal }
@@ -378,14 +360,11 @@ spec:
 `,
     );
   });
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
 
   it('an Exact path beats a PathPrefix of the same length', async () => {
     const exact = await check([
       '--policies',
-      directory,
+      folder.path,
       'GET',
       'https://portal.example.com/admin/login',
     ]);
@@ -393,7 +372,7 @@ spec:
     expect(exact.stdout).toContain('rule:           login-page\n');
     const below = await check([
       '--policies',
-      directory,
+      folder.path,
       '--user',
       'eve',
       'GET',
@@ -406,7 +385,7 @@ spec:
   it('an Audit policy refusal exits 0 and says it is allowed while in audit', async () => {
     const run = await check([
       '--policies',
-      directory,
+      folder.path,
       '--user',
       'eve',
       'GET',
@@ -422,7 +401,7 @@ spec:
   it('--strict-audit exits by the would-be outcome, deny rules included', async () => {
     const anonymous = await check([
       '--policies',
-      directory,
+      folder.path,
       '--strict-audit',
       'GET',
       'https://reports.example.com/finance',
@@ -430,7 +409,7 @@ spec:
     expect(anonymous.status).toBe(3);
     const denied = await check([
       '--policies',
-      directory,
+      folder.path,
       '--strict-audit',
       '--output',
       'json',
@@ -447,8 +426,10 @@ spec:
   });
 
   it('--config supplies authz.superRole and authz.noMatch', async () => {
-    const config = join(directory, 'gatehouse-config.yml.txt');
-    await writeFile(config, 'authz:\n  superRole: ""\n  noMatch: allow\n');
+    const config = await folder.write(
+      'gatehouse-config.yml.txt',
+      'authz:\n  superRole: ""\n  noMatch: allow\n',
+    );
     const unmatched = await check([
       '--policies',
       'examples/policies',
@@ -514,10 +495,11 @@ describe('gatehouse check: usage and load errors exit 2', () => {
   });
 
   it('lists every policy problem with file and line', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'gatehouse-check-bad-'));
+    const bad = await makeTempDirectory('gatehouse-check-bad-');
+    const directory = bad.path;
     try {
-      await writeFile(
-        join(directory, 'broken.yaml'),
+      await bad.write(
+        'broken.yaml',
         `apiVersion: gatehouse.dev/v1alpha1
 kind: AccessPolicy
 metadata: { name: broken }
@@ -538,7 +520,7 @@ spec:
       );
       expect(run.stderr).toContain('spec.rules[0].role: unknown field');
     } finally {
-      await rm(directory, { recursive: true, force: true });
+      await rm(bad.path, { recursive: true, force: true });
     }
   });
 
@@ -553,11 +535,10 @@ spec:
 });
 
 describe('gatehouse check: guardrails', () => {
-  let directory: string;
+  const folder = useTempDirectory('gatehouse-check-guardrail-', 'all');
   beforeAll(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'gatehouse-check-guardrail-'));
-    await writeFile(
-      join(directory, 'policies.yaml'),
+    await folder.write(
+      'policies.yaml',
       `apiVersion: gatehouse.dev/v1alpha1
 kind: AccessPolicy
 metadata: { name: shop, namespace: shop }
@@ -593,12 +574,9 @@ spec:
 `,
     );
   });
-  afterAll(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
 
   it("says when a guardrail decided, over a tenant's catch-all and in audit mode", async () => {
-    const run = await check(['--policies', directory, 'GET', 'https://shop.example.com/admin']);
+    const run = await check(['--policies', folder.path, 'GET', 'https://shop.example.com/admin']);
     expect(run.status).toBe(4);
     expect(run.stdout).toContain('policy:         ClusterAccessPolicy platform\n');
     expect(run.stdout).toContain(
@@ -610,7 +588,7 @@ spec:
   it('says when a request passed a guardrail and another rule decided', async () => {
     const run = await check([
       '--policies',
-      directory,
+      folder.path,
       '--output',
       'json',
       '--user',

@@ -1,45 +1,17 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIo } from '../command.ts';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { policyTestCommand } from './policy-test.ts';
+import { projectRoot, runCli, type CliRun } from '../../../test/fixtures/builders/cli.ts';
+import { useTempDirectory } from '../../../test/fixtures/builders/temp-directory.ts';
+import { policy, prefix } from '../../../test/fixtures/builders/policy.ts';
 
-const projectRoot = new URL('../../../', import.meta.url).pathname;
 const examplePolicies = join(projectRoot, 'examples/policies');
 
-interface Run {
-  readonly status: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+const runTests = (args: readonly string[]): Promise<CliRun> => runCli(policyTestCommand, args);
 
-async function runTests(args: readonly string[], cwd = projectRoot): Promise<Run> {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIo = {
-    stdout: (text) => (stdout += text),
-    stderr: (text) => (stderr += text),
-    env: {},
-    cwd,
-  };
-  const status = await policyTestCommand.run(args, io);
-  return { status, stdout, stderr };
-}
-
-let directory: string;
-beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'gatehouse-test-'));
-});
-afterAll(async () => {
-  await rm(directory, { recursive: true, force: true });
-});
-
-async function caseFile(name: string, text: string): Promise<string> {
-  const path = join(directory, name);
-  await writeFile(path, text);
-  return path;
-}
+const temp = useTempDirectory('gatehouse-test-', 'all');
+const caseFile = (name: string, text: string): Promise<string> => temp.write(name, text);
 
 describe('gatehouse test', () => {
   it('passes on examples/policy-tests.yaml', async () => {
@@ -130,11 +102,8 @@ cases:
   });
 
   it('resolves policies relative to the file; --policies overrides it relative to the cwd', async () => {
-    const nested = join(directory, 'nested');
-    await mkdir(nested, { recursive: true });
-    const file = join(nested, 'cases.yaml');
-    await writeFile(
-      file,
+    const file = await temp.write(
+      'nested/cases.yaml',
       `policies: ./does-not-exist
 cases:
   - name: open
@@ -144,7 +113,7 @@ cases:
     );
     const relative = await runTests([file]);
     expect(relative.status).toBe(2);
-    expect(relative.stderr).toContain(join(nested, 'does-not-exist'));
+    expect(relative.stderr).toContain(join(temp.path, 'nested', 'does-not-exist'));
 
     const overridden = await runTests([file, '--policies', 'examples/policies']);
     expect(overridden.status).toBe(0);
@@ -187,21 +156,17 @@ cases:
   });
 
   it('an Audit policy is tested by what it would do, and the line says it is allowed meanwhile', async () => {
-    const policies = join(directory, 'audit-policies');
-    await mkdir(policies, { recursive: true });
-    await writeFile(
-      join(policies, 'reports.yaml'),
-      `apiVersion: gatehouse.dev/v1alpha1
-kind: ClusterAccessPolicy
-metadata: { name: reports }
-spec:
-  hosts: [reports.example.com]
-  mode: Audit
-  rules:
-    - name: finance
-      match: [{ path: { type: PathPrefix, value: /finance } }]
-      roles: [finance]
-`,
+    await temp.write(
+      'audit-policies/reports.yaml',
+      stringify(
+        policy({
+          kind: 'ClusterAccessPolicy',
+          name: 'reports',
+          hosts: ['reports.example.com'],
+          mode: 'Audit',
+          rules: [prefix('finance', '/finance', ['finance'])],
+        }),
+      ),
     );
     const file = await caseFile(
       'audit.yaml',
@@ -223,7 +188,7 @@ cases:
   it('usage errors exit 2', async () => {
     expect((await runTests([])).status).toBe(2);
     expect((await runTests(['a.yaml', '--output', 'xml'])).stderr).toContain('text or json');
-    expect((await runTests([join(directory, 'missing.yaml')])).stderr).toContain('cannot read');
+    expect((await runTests([join(temp.path, 'missing.yaml')])).stderr).toContain('cannot read');
     const help = await runTests(['--help']);
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('Exit status: 0 every case passed, 1 a case failed, 2');

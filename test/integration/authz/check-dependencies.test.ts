@@ -13,7 +13,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +41,7 @@ import {
 import { RedisSessionStore } from '../../../src/sessions/redis/redis-store.ts';
 import { issueTicket } from '../../../src/sessions/ticket.ts';
 import { nginxAuthTarget } from '../../fixtures/gatehouse/checks.ts';
+import { listenOnLoopback } from '../../fixtures/gatehouse/free-port.ts';
 import { send, type RawResponse } from '../../fixtures/gatehouse/http-client.ts';
 import { LogCapture } from '../../fixtures/gatehouse/log-capture.ts';
 
@@ -138,10 +138,8 @@ async function startInstance(extra: Partial<CheckDependencies>): Promise<Instanc
       logger,
     }),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
   const instance: Instance = {
-    url: `http://127.0.0.1:${String(port)}`,
+    url: await listenOnLoopback(server),
     metrics,
     logs,
     close: () =>

@@ -3,72 +3,21 @@
  * and nothing starts; SIGTERM fails readiness first, lets in-flight checks finish, and exits 0
  * (docs/architecture.md "Configuration"; operations-app `accepting`).
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreePort } from '../../fixtures/gatehouse/free-port.ts';
-import { send } from '../../fixtures/gatehouse/http-client.ts';
+import { closeServer, findFreePort, listenOnLoopback } from '../../fixtures/gatehouse/free-port.ts';
+import { send, statusOrRefused as statusOrError } from '../../fixtures/gatehouse/http-client.ts';
 import type { RawResponse } from '../../fixtures/gatehouse/http-client.ts';
 import { shopHost, testPolicies } from '../../fixtures/gatehouse/policies.ts';
-import { closeServer, listenOnLoopback } from '../../fixtures/gatehouse/token-issuer.ts';
-
-const projectRoot = new URL('../../../', import.meta.url).pathname;
-const node = join(projectRoot, 'node_modules/.bin/node');
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly output: { stdout: string; stderr: string };
-  readonly exited: Promise<number | null>;
-}
+import { runNode, runOnFreshPorts, within, type NodeRun } from '../../fixtures/process/child.ts';
 
 /** Runs the CLI with only the variables given (no GATEHOUSE_* of the test process leaks in). */
-function runCli(args: readonly string[], env: Readonly<Record<string, string>> = {}): Run {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([name]) => !name.startsWith('GATEHOUSE_')),
-  );
-  const child = spawn(node, ['src/cli/gatehouse.ts', ...args], {
-    cwd: projectRoot,
-    env: { ...base, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stdout += chunk;
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    output.stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-  });
-  return { child, output, exited };
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) =>
-      setTimeout(() => {
-        reject(new Error(`${what}: not within ${ms} ms`));
-      }, ms).unref(),
-    ),
-  ]);
-}
-
-async function statusOrError(url: string): Promise<number | 'refused'> {
-  try {
-    return (await fetch(url)).status;
-  } catch {
-    return 'refused';
-  }
-}
+const runCli = (args: readonly string[], env: Readonly<Record<string, string>> = {}): NodeRun =>
+  runNode(['src/cli/gatehouse.ts', ...args], env);
 
 let workDir: string;
 beforeAll(async () => {
@@ -121,7 +70,7 @@ describe('a bad configuration', () => {
 
 describe('graceful shutdown', () => {
   const hangingJwks = createServer(() => undefined);
-  let run: Run | undefined;
+  let run: NodeRun | undefined;
   afterAll(async () => {
     if (run !== undefined && run.child.exitCode === null) run.child.kill('SIGKILL');
     await closeServer(hangingJwks);
@@ -129,15 +78,18 @@ describe('graceful shutdown', () => {
 
   it('fails /readyz first on SIGTERM, finishes the in-flight check and exits 0', async () => {
     const hangingIssuer = await listenOnLoopback(hangingJwks);
-    const [mainPort, operationsPort] = [await findFreePort(), await findFreePort()];
     const policyDir = join(workDir, 'policies');
     await rm(policyDir, { recursive: true, force: true });
     await mkdir(policyDir);
     await writeFile(join(policyDir, 'policies.yaml'), testPolicies);
     const file = join(workDir, 'good.yaml');
-    await writeFile(
-      file,
-      `
+    // Fresh ports until gatehouse binds them (another test may take a port picked free).
+    const started = await runOnFreshPorts({
+      name: 'gatehouse serve',
+      prepare: async ({ mainPort, operationsPort }) => {
+        await writeFile(
+          file,
+          `
 listeners:
   main: { host: 127.0.0.1, port: ${String(mainPort)} }
   operations: { host: 127.0.0.1, port: ${String(operationsPort)} }
@@ -151,20 +103,16 @@ bearer:
       audiences: [shop-api]
       algorithms: [RS256]
 `,
-    );
-    run = runCli(['serve', '--config', file], { GATEHOUSE_SERVER__SHUTDOWN_DELAY: '1s' });
-    const main = `http://127.0.0.1:${String(mainPort)}`;
-    const readyz = `http://127.0.0.1:${String(operationsPort)}/readyz`;
-
-    const deadline = performance.now() + 10_000;
-    while ((await statusOrError(readyz)) !== 200) {
-      if (performance.now() > deadline || run.child.exitCode !== null) {
-        throw new Error(
-          `gatehouse did not become ready:\n${run.output.stdout}${run.output.stderr}`,
         );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+        return ['src/cli/gatehouse.ts', 'serve', '--config', file];
+      },
+      ready: async (_run, { operations }) => (await statusOrError(`${operations}/readyz`)) === 200,
+      env: { GATEHOUSE_SERVER__SHUTDOWN_DELAY: '1s' },
+      timeoutMs: 10_000,
+    });
+    run = started.run;
+    const { main } = started.ports;
+    const readyz = `${started.ports.operations}/readyz`;
 
     // A check that waits for the JWKS endpoint (about 2 s, the fetch timeout): in flight at SIGTERM.
     const token = await new SignJWT({ sub: 'user-1', aud: 'shop-api', iss: hangingIssuer })

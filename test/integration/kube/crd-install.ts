@@ -11,11 +11,10 @@
 import { ApiextensionsV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
-import { request } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
+import { httpsRequest, type HttpsOptions } from '../../fixtures/gatehouse/http-client.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../../..');
 export const crdManifestPath = resolve(repoRoot, 'manifests/crds/gatehouse.dev_crds.yaml');
@@ -40,25 +39,16 @@ async function applyCrd(config: KubeConfig, name: string, yaml: string): Promise
     `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}?fieldManager=gatehouse-tests&force=true`,
     server,
   );
-  const options: RequestOptions = {
+  const options: HttpsOptions = {
     method: 'PATCH',
     headers: { 'content-type': 'application/apply-patch+yaml', accept: 'application/json' },
+    body: yaml,
   };
   await config.applyToHTTPSOptions(options);
-  await new Promise<void>((resolvePromise, reject) => {
-    const req = request(url, options, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolvePromise();
-        else reject(new Error(`applying CRD ${name}: HTTP ${status}: ${body}`));
-      });
-    });
-    req.on('error', reject);
-    req.end(yaml);
-  });
+  const { status, body } = await httpsRequest(url, options);
+  if (status < 200 || status >= 300) {
+    throw new Error(`applying CRD ${name}: HTTP ${String(status)}: ${body}`);
+  }
 }
 
 function established(crd: V1CustomResourceDefinition): boolean {

@@ -8,10 +8,10 @@
 /* eslint-disable @typescript-eslint/no-unsafe-class-instance-assignment */
 import { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { readFile, readdir } from 'node:fs/promises';
-import { request } from 'node:https';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { httpsRequest } from '../../fixtures/gatehouse/http-client.ts';
 import { startKubeApiServer } from '../../fixtures/kube/kube-apiserver.ts';
 import type { KubeTestCluster } from '../../fixtures/kube/kube-apiserver.ts';
 import { customResourceDefinitions } from '../../../src/policy/crd.ts';
@@ -90,29 +90,12 @@ async function getJson<T>(
   path: string,
   accept = 'application/json',
 ): Promise<T> {
-  return new Promise((resolvePromise, reject) => {
-    const req = request(
-      `${cluster.server}${path}`,
-      {
-        ca: cluster.caPem,
-        headers: {
-          authorization: `Bearer ${cluster.adminToken}`,
-          accept,
-        },
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => {
-          if (res.statusCode !== 200) reject(new Error(`GET ${path}: ${res.statusCode} ${body}`));
-          else resolvePromise(JSON.parse(body) as T);
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end();
+  const { status, body } = await httpsRequest(`${cluster.server}${path}`, {
+    ca: cluster.caPem,
+    headers: { authorization: `Bearer ${cluster.adminToken}`, accept },
   });
+  if (status !== 200) throw new Error(`GET ${path}: ${String(status)} ${body}`);
+  return JSON.parse(body) as T;
 }
 
 /** `kubectl get`: the server-side table built from additionalPrinterColumns. */

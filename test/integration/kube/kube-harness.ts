@@ -3,11 +3,10 @@
  * a small admin client speaking plain JSON (server-side apply, like `kubectl apply
  * --server-side`), policy builders, and a gatehouse started with `policy.source: kubernetes`.
  */
-import { request } from 'node:https';
-import type { RequestOptions } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { nginxCheck } from '../../fixtures/gatehouse/checks.ts';
+import { httpsRequest, type HttpsOptions } from '../../fixtures/gatehouse/http-client.ts';
 import { startTestGatehouse } from '../../fixtures/gatehouse/start.ts';
 import type { TestGatehouse } from '../../fixtures/gatehouse/start.ts';
 import { startKubeApiServer } from '../../fixtures/kube/kube-apiserver.ts';
@@ -59,31 +58,23 @@ export class KubeAdmin {
   ): Promise<KubeResponse> {
     const server = this.#config.getCurrentCluster()?.server;
     if (server === undefined) throw new Error('no cluster in the kubeconfig');
-    const options: RequestOptions = {
+    const options: HttpsOptions = {
       method,
       headers: { accept, 'content-type': contentType },
-      timeout: 10_000,
+      timeoutMs: 10_000,
     };
     await this.#config.applyToHTTPSOptions(options);
-    return new Promise((resolve, reject) => {
-      const req = request(new URL(path, server), options, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON: keep the text
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timeout`)));
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
+    const response = await httpsRequest(new URL(path, server), {
+      ...options,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
+    let parsed: unknown = response.body;
+    try {
+      parsed = JSON.parse(response.body);
+    } catch {
+      // not JSON: keep the text
+    }
+    return { status: response.status, body: parsed };
   }
 
   async #ok(

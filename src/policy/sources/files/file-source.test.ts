@@ -1,57 +1,23 @@
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Identity } from '../../../authz/identity.ts';
 import type { AuthRequest } from '../../../authz/auth-request.ts';
 import { decide } from '../../../authz/decide.ts';
-import { normalisePath } from '../../../authz/path.ts';
 import type { PolicyChangeEvent, ReloadResult } from '../../policy-source.ts';
 import type { PolicySnapshot } from '../../snapshot.ts';
 import { FilePolicySource, loadPolicyDocuments } from './file-source.ts';
+import { authRequest } from '../../../../test/fixtures/builders/auth-request.ts';
+import { person } from '../../../../test/fixtures/builders/identity.ts';
+import { examplePolicyCounts } from '../../../../test/fixtures/builders/policy.ts';
+import { useTempDirectory } from '../../../../test/fixtures/builders/temp-directory.ts';
+import { capturingLogger } from '../../../../test/fixtures/gatehouse/log-capture.ts';
 
 const examples = join(import.meta.dirname, '../../../../examples/policies');
 
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
-
-function get(host: string, path: string, method = 'GET'): AuthRequest {
-  return {
-    dialect: 'forward-auth',
-    method,
-    scheme: 'http',
-    host,
-    path: normalisePath(path),
-    originalUrl: `http://${host}${path}`,
-    clientIp: '127.0.0.1',
-    requestId: 'r',
-    acceptsRedirect: true,
-    credentials: { headers: {} },
-  };
-}
-
-function person(user: string, extra: Partial<Identity> = {}): Identity {
-  return {
-    subject: user,
-    user,
-    groups: [],
-    claims: {},
-    provider: 'test',
-    method: 'session',
-    ...extra,
-  };
-}
+const get = (host: string, target: string, method = 'GET'): AuthRequest =>
+  authRequest({ dialect: 'forward-auth', scheme: 'http', host, target, method, requestId: 'r' });
 
 const options = { superRole: 'admin', noMatch: 'deny' } as const;
 
@@ -67,17 +33,8 @@ spec:
       roles: [guest]
 `;
 
-const brokenPolicy = `
-apiVersion: gatehouse.dev/v1alpha1
-kind: AccessPolicy
-metadata: { name: shop, namespace: shop }
-spec:
-  hosts: [shop.test]
-  rules:
-    - name: all
-      match: [{ path: { type: PathPrefix, value: nope } }]
-      roles: [guest]
-`;
+/** The same policy with a path value that does not start with "/": the schema refuses it. */
+const brokenPolicy = goodPolicy.replace('value: / }', 'value: nope }');
 
 describe('FilePolicySource on the examples', () => {
   it('loads them and they mean what the README says', async () => {
@@ -86,12 +43,7 @@ describe('FilePolicySource on the examples', () => {
     await source.start();
     expect(source.ready()).toBe(true);
     const snapshot = source.current()!;
-    expect(snapshot.counts).toEqual({
-      AccessPolicy: 2,
-      ClusterAccessPolicy: 1,
-      RoleMapping: 3,
-      ClusterRoleMapping: 1,
-    });
+    expect(snapshot.counts).toEqual(examplePolicyCounts);
 
     const alice = person('alice', { email: 'alice@example.com' });
     const bob = person('bob', { email: 'bob@other.org' });
@@ -135,24 +87,23 @@ describe('FilePolicySource on the examples', () => {
 });
 
 describe('FilePolicySource in a temporary directory', () => {
-  let directory: string;
-  beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'gatehouse-policy-'));
-  });
-  afterEach(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
+  const temp = useTempDirectory('gatehouse-policy-');
 
   it('keeps the last good snapshot when a file breaks, reports where, and reloads once fixed', async () => {
     const { logger, lines } = capturingLogger();
     let clock = Date.parse('2025-03-01T00:00:00Z');
-    const source = new FilePolicySource({ directory, logger, watch: false, now: () => clock });
+    const source = new FilePolicySource({
+      directory: temp.path,
+      logger,
+      watch: false,
+      now: () => clock,
+    });
     const changes: PolicyChangeEvent[] = [];
     const reloads: ReloadResult[] = [];
     source.onChange((_snapshot, event) => changes.push(event));
     source.onReload((result) => reloads.push(result));
 
-    await writeFile(join(directory, 'shop.yaml'), goodPolicy);
+    await writeFile(join(temp.path, 'shop.yaml'), goodPolicy);
     await source.start();
     const first = source.current()!;
     expect(decide(get('shop.test', '/'), null, first, options).outcome).toBe('allow');
@@ -163,15 +114,15 @@ describe('FilePolicySource in a temporary directory', () => {
     await expect(source.reload()).resolves.toMatchObject({ ok: true, changed: false });
     expect(first.objects[0]!.creationTimestamp).toBe('2025-03-01T00:00:00.000Z');
 
-    await writeFile(join(directory, 'shop.yaml'), brokenPolicy);
-    await writeFile(join(directory, 'other.yml'), 'kind: [unclosed\n');
+    await writeFile(join(temp.path, 'shop.yaml'), brokenPolicy);
+    await writeFile(join(temp.path, 'other.yml'), 'kind: [unclosed\n');
     const failed = await source.reload();
     expect(failed.ok).toBe(false);
     if (!failed.ok) {
       expect(failed.problems).toEqual(
         expect.arrayContaining([
           {
-            file: join(directory, 'shop.yaml'),
+            file: join(temp.path, 'shop.yaml'),
             document: 1,
             line: 9,
             object: 'AccessPolicy shop/shop',
@@ -179,7 +130,7 @@ describe('FilePolicySource in a temporary directory', () => {
             message: 'must start with "/" (got "nope")',
           },
           expect.objectContaining({
-            file: join(directory, 'other.yml'),
+            file: join(temp.path, 'other.yml'),
             document: 1,
             path: '',
             message: expect.stringContaining('YAML syntax error'),
@@ -192,7 +143,7 @@ describe('FilePolicySource in a temporary directory', () => {
     expect(lines).toContainEqual(
       expect.objectContaining({
         level: 40,
-        file: join(directory, 'shop.yaml'),
+        file: join(temp.path, 'shop.yaml'),
         object: 'AccessPolicy shop/shop',
         field: 'spec.rules[0].match[0].path.value',
         msg: 'must start with "/" (got "nope")',
@@ -205,9 +156,9 @@ describe('FilePolicySource in a temporary directory', () => {
       }),
     );
 
-    await rm(join(directory, 'other.yml'));
+    await rm(join(temp.path, 'other.yml'));
     await writeFile(
-      join(directory, 'shop.yaml'),
+      join(temp.path, 'shop.yaml'),
       goodPolicy.replace('[shop.test]', '[shop.test, www.shop.test]'),
     );
     const fixed = await source.reload();
@@ -226,8 +177,8 @@ describe('FilePolicySource in a temporary directory', () => {
 
   it('is not ready while the first load fails', async () => {
     const { logger } = capturingLogger();
-    await writeFile(join(directory, 'shop.yaml'), brokenPolicy);
-    const source = new FilePolicySource({ directory, logger, watch: false });
+    await writeFile(join(temp.path, 'shop.yaml'), brokenPolicy);
+    const source = new FilePolicySource({ directory: temp.path, logger, watch: false });
     await source.start();
     expect(source.ready()).toBe(false);
     expect(source.current()).toBeNull();
@@ -237,7 +188,7 @@ describe('FilePolicySource in a temporary directory', () => {
   it('refuses to start on a directory that does not exist', async () => {
     const { logger } = capturingLogger();
     const source = new FilePolicySource({
-      directory: join(directory, 'missing'),
+      directory: join(temp.path, 'missing'),
       logger,
       watch: false,
     });
@@ -246,13 +197,13 @@ describe('FilePolicySource in a temporary directory', () => {
 
   it('reads nested directories and skips hidden entries (ConfigMap ..data twins)', async () => {
     const { logger } = capturingLogger();
-    await mkdir(join(directory, 'team', 'sub'), { recursive: true });
-    await mkdir(join(directory, '..data'));
-    await writeFile(join(directory, 'team', 'sub', 'shop.yml'), goodPolicy);
-    await writeFile(join(directory, '..data', 'shop.yaml'), goodPolicy);
-    await writeFile(join(directory, '.hidden.yaml'), brokenPolicy);
-    await writeFile(join(directory, 'README.md'), '# not a manifest');
-    const source = new FilePolicySource({ directory, logger, watch: false });
+    await mkdir(join(temp.path, 'team', 'sub'), { recursive: true });
+    await mkdir(join(temp.path, '..data'));
+    await writeFile(join(temp.path, 'team', 'sub', 'shop.yml'), goodPolicy);
+    await writeFile(join(temp.path, '..data', 'shop.yaml'), goodPolicy);
+    await writeFile(join(temp.path, '.hidden.yaml'), brokenPolicy);
+    await writeFile(join(temp.path, 'README.md'), '# not a manifest');
+    const source = new FilePolicySource({ directory: temp.path, logger, watch: false });
     await source.start();
     expect(source.current()?.counts.AccessPolicy).toBe(1);
     await source.stop();
@@ -260,8 +211,8 @@ describe('FilePolicySource in a temporary directory', () => {
 
   it('watches the directory and reloads after a change', async () => {
     const { logger } = capturingLogger();
-    await writeFile(join(directory, 'shop.yaml'), goodPolicy);
-    const source = new FilePolicySource({ directory, logger, debounceMs: 50 });
+    await writeFile(join(temp.path, 'shop.yaml'), goodPolicy);
+    const source = new FilePolicySource({ directory: temp.path, logger, debounceMs: 50 });
     await source.start();
     const changed = new Promise<PolicySnapshot>((resolve) => {
       source.onChange((snapshot) => {
@@ -269,7 +220,7 @@ describe('FilePolicySource in a temporary directory', () => {
       });
     });
     await writeFile(
-      join(directory, 'more.yaml'),
+      join(temp.path, 'more.yaml'),
       goodPolicy.replace('name: shop,', 'name: more,').replace('shop.test', 'more.test'),
     );
     const snapshot = await changed;
@@ -279,16 +230,7 @@ describe('FilePolicySource in a temporary directory', () => {
 });
 
 /** A policy whose last rule closes /admin: cut off before it, /admin falls to the guest rule. */
-const guardedPolicy = `apiVersion: gatehouse.dev/v1alpha1
-kind: AccessPolicy
-metadata: { name: shop, namespace: shop }
-spec:
-  hosts: [shop.test]
-  rules:
-    - name: all
-      match: [{ path: { type: PathPrefix, value: / } }]
-      roles: [guest]
-    - name: admin
+const guardedPolicy = `${goodPolicy.trimStart()}    - name: admin
       match: [{ path: { type: PathPrefix, value: /admin } }]
       action: Deny
 `;
@@ -308,19 +250,18 @@ async function writeInPlace(path: string, parts: readonly string[], pauseMs: num
 }
 
 describe('FilePolicySource and files written in place (non-atomic writes)', () => {
-  let directory: string;
-  beforeEach(async () => {
-    directory = await mkdtemp(join(tmpdir(), 'gatehouse-policy-'));
-  });
-  afterEach(async () => {
-    await rm(directory, { recursive: true, force: true });
-  });
+  const temp = useTempDirectory('gatehouse-policy-');
 
   it('never loads the first half of a file written in two halves with a pause', async () => {
     const { logger } = capturingLogger();
-    const file = join(directory, 'shop.yaml');
+    const file = join(temp.path, 'shop.yaml');
     await writeFile(file, guardedPolicy.replace('/admin', '/staff'));
-    const source = new FilePolicySource({ directory, logger, debounceMs: 20, stableMs: 200 });
+    const source = new FilePolicySource({
+      directory: temp.path,
+      logger,
+      debounceMs: 20,
+      stableMs: 200,
+    });
     await source.start();
     const seen: PolicySnapshot[] = [];
     source.onChange((snapshot) => seen.push(snapshot));
@@ -342,13 +283,18 @@ describe('FilePolicySource and files written in place (non-atomic writes)', () =
 
   it('refuses a reload in which a file that held objects now holds none, until it is deleted', async () => {
     const { logger, lines } = capturingLogger();
-    const file = join(directory, 'shop.yaml');
+    const file = join(temp.path, 'shop.yaml');
     await writeFile(file, guardedPolicy);
     await writeFile(
-      join(directory, 'other.yaml'),
+      join(temp.path, 'other.yaml'),
       goodPolicy.replace('name: shop,', 'name: other,').replace('shop.test', 'other.test'),
     );
-    const source = new FilePolicySource({ directory, logger, watch: false, stableMs: 0 });
+    const source = new FilePolicySource({
+      directory: temp.path,
+      logger,
+      watch: false,
+      stableMs: 0,
+    });
     const reloads: ReloadResult[] = [];
     source.onReload((result) => reloads.push(result));
     await source.start();
@@ -383,9 +329,14 @@ describe('FilePolicySource and files written in place (non-atomic writes)', () =
 
   it('keeps /admin closed while a file is truncated and rewritten after a long pause', async () => {
     const { logger } = capturingLogger();
-    const file = join(directory, 'shop.yaml');
+    const file = join(temp.path, 'shop.yaml');
     await writeFile(file, guardedPolicy);
-    const source = new FilePolicySource({ directory, logger, debounceMs: 20, stableMs: 100 });
+    const source = new FilePolicySource({
+      directory: temp.path,
+      logger,
+      debounceMs: 20,
+      stableMs: 100,
+    });
     const reloads: ReloadResult[] = [];
     source.onReload((result) => reloads.push(result));
     await source.start();
