@@ -1,6 +1,7 @@
 import type { CliCommand } from '../command.ts';
 import { checkCommand } from './check.ts';
 import { configCommand } from './config.ts';
+import { diffCommand } from './diff.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { serveCommand } from './serve.ts';
 import { versionCommand } from './version.ts';
@@ -10,6 +11,7 @@ export const commands: readonly CliCommand[] = [
   serveCommand,
   checkCommand,
   policyTestCommand,
+  diffCommand,
   configCommand,
   versionCommand,
 ];
