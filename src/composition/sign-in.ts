@@ -6,6 +6,7 @@ import { allowedProvidersForUrl } from '../http/allowed-providers.ts';
 import { loadPageTheme, type PageOptions } from '../http/sign-in/page-branding.ts';
 import type { ProviderRegistry } from '../oidc/provider-registry.ts';
 import type { SignInOptions } from '../oidc/sign-in-options.ts';
+import { buildSignInOrigins, type SignInOrigins } from '../oidc/sign-in-origins.ts';
 import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -46,12 +47,21 @@ export function buildSignInOptions(
 ): SignInOptions & PageOptions {
   const { sessions } = config;
   const { snapshot, decideOptions } = parts;
+  const cookieDomains = cookieDomainsOf(sessions.cookie);
+  // Several cookie domains: one sign-in host per domain (oidc/sign-in-origins.ts).
+  const origins =
+    sessions.cookie.signInUrls.length === 0
+      ? undefined
+      : buildSignInOrigins(config.publicUrl, sessions.cookie.signInUrls, cookieDomains);
+  const domain =
+    origins === undefined ? sessions.cookie.domain : (origins.all[0]?.cookieDomain ?? '');
   return {
     publicUrl: config.publicUrl,
+    signInOrigins: origins,
     routesPrefix: config.routes.prefix,
     cookie: {
       name: sessions.cookie.name,
-      ...(sessions.cookie.domain === '' ? {} : { domain: sessions.cookie.domain }),
+      ...(domain === '' ? {} : { domain }),
       secure: sessions.cookie.secure,
       sameSite: sessions.cookie.sameSite,
     },
@@ -59,7 +69,7 @@ export function buildSignInOptions(
     absoluteLifetimeMs: sessions.absoluteLifetime,
     loginStateTtlMs: sessions.loginStateTtl,
     refreshMarginMs: sessions.refreshMargin,
-    allowedRedirectDomains: config.redirects.allowedDomains,
+    allowedRedirectDomains: allowedRedirectDomainsOf(config, cookieDomains, origins),
     defaultRedirectUrl: config.redirects.defaultUrl,
     allowHttpRedirects: config.redirects.allowHttp,
     signInLimits: {
@@ -83,4 +93,30 @@ export function buildSignInOptions(
     // Sign-in per organisation: /oauth2/start offers only the providers rd's policy allows.
     allowedProviders: (rd) => allowedProvidersForUrl(rd, snapshot(), decideOptions),
   };
+}
+
+/** `sessions.cookie.domains`, or the single `domain` as a list of one (they are never both set). */
+function cookieDomainsOf(cookie: SignInSettings['sessions']['cookie']): readonly string[] {
+  if (cookie.domains.length > 0) return cookie.domains;
+  return cookie.domain === '' ? [] : [cookie.domain];
+}
+
+/**
+ * `redirects.allowedDomains`, or when empty the cookie domains with their subdomains (issue #20):
+ * a host that receives the session cookie is one sign-in serves. The further sign-in hosts are
+ * always allowed, as `publicUrl`'s is (redirect-target.ts), so a sign-in moved to another
+ * domain's host can still end on this one's pages.
+ */
+function allowedRedirectDomainsOf(
+  config: SignInSettings,
+  cookieDomains: readonly string[],
+  origins: SignInOrigins | undefined,
+): readonly string[] {
+  const configured = config.redirects.allowedDomains;
+  const allowed =
+    configured.length > 0
+      ? configured
+      : cookieDomains.map((domain) => `.${domain.replace(/^\./, '')}`);
+  const signInHosts = origins === undefined ? [] : origins.all.map((origin) => origin.hostname);
+  return [...new Set([...allowed, ...signInHosts])];
 }

@@ -97,11 +97,25 @@ function checkCookie(config: Config, report: Report): void {
       'a __Secure- cookie requires sessions.cookie.secure: true',
     );
   }
-  if (cookie.name.startsWith('__Host-') && (!cookie.secure || cookie.domain !== '')) {
+  if (
+    cookie.name.startsWith('__Host-') &&
+    (!cookie.secure || cookie.domain !== '' || cookie.domains.length > 0)
+  ) {
     report(
       ['sessions', 'cookie', 'name'],
-      'a __Host- cookie requires sessions.cookie.secure: true and an empty sessions.cookie.domain',
+      'a __Host- cookie requires sessions.cookie.secure: true and no sessions.cookie.domain or domains',
     );
+  }
+  if (cookie.domain !== '' && cookie.domains.length > 0) {
+    report(
+      ['sessions', 'cookie', 'domains'],
+      'cannot be combined with sessions.cookie.domain: list every domain in domains and leave domain empty',
+    );
+    return;
+  }
+  if (cookie.domains.length > 0 || cookie.signInUrls.length > 0) {
+    checkCookieDomains(config, report);
+    return;
   }
   // A browser refuses a Set-Cookie whose Domain does not cover the responding host (RFC 6265 §5.3).
   const domain = cookie.domain.replace(/^\./, '').toLowerCase();
@@ -114,6 +128,120 @@ function checkCookie(config: Config, report: Report): void {
     report(
       ['sessions', 'cookie', 'domain'],
       `must be ${host} or a parent domain of it (publicUrl)`,
+    );
+  }
+}
+
+/**
+ * Several cookie domains (`sessions.cookie.domains`) and their sign-in hosts (`publicUrl`,
+ * `sessions.cookie.signInUrls`; oidc/sign-in-origins.ts). A browser stores a cookie only for a
+ * domain containing the host that set it (RFC 6265 §5.3 step 6), so each domain needs exactly
+ * one sign-in host inside it, and every sign-in host a domain to set. Nested domains would send
+ * a host under both two session cookies of one name, and which one it reads would depend on the
+ * browser's order (RFC 6265 §5.4 step 2 orders only by path).
+ */
+function checkCookieDomains(config: Config, report: Report): void {
+  const { cookie } = config.sessions;
+  const publicUrl = new URL(config.publicUrl);
+  const at = (key: 'domains' | 'signInUrls', index?: number): PathSegment[] =>
+    index === undefined ? ['sessions', 'cookie', key] : ['sessions', 'cookie', key, index];
+  if (cookie.domains.length === 0) {
+    report(
+      at('signInUrls'),
+      "needs sessions.cookie.domains: a further sign-in host serves a cookie domain that does not hold publicUrl's host",
+    );
+    return;
+  }
+  const domains = cookie.domains.map((entry) => entry.replace(/^\./, '').toLowerCase());
+  const valid: { readonly domain: string; readonly index: number }[] = [];
+  domains.forEach((domain, index) => {
+    const first = domains.indexOf(domain);
+    if (first !== index) {
+      report(at('domains', index), `"${domain}" is already listed as entry ${first}`);
+      return;
+    }
+    const problem = cookieDomainProblem(domain);
+    if (problem !== undefined) {
+      report(at('domains', index), problem);
+      return;
+    }
+    const parent = domains.findIndex(
+      (other, otherIndex) => otherIndex !== index && domain.endsWith(`.${other}`),
+    );
+    if (parent >= 0) {
+      report(
+        at('domains', index),
+        `"${domain}" lies inside entry ${parent} (${domains[parent] ?? ''}): its hosts would receive both session cookies; keep only the parent`,
+      );
+      return;
+    }
+    valid.push({ domain, index });
+  });
+  const domainOf = (hostname: string): string | undefined =>
+    valid.find(({ domain }) => hostname === domain || hostname.endsWith(`.${domain}`))?.domain;
+
+  // The sign-in hosts: publicUrl's, then each further URL's.
+  const hosts = new Map<string, string>([[publicUrl.hostname, 'publicUrl']]);
+  const hostOfDomain = new Map<string, string>();
+  const publicDomain = domainOf(publicUrl.hostname);
+  if (publicDomain === undefined) {
+    report(
+      at('domains'),
+      `must hold publicUrl's host ${publicUrl.hostname}: list it or a parent domain of it`,
+    );
+  } else {
+    hostOfDomain.set(publicDomain, `publicUrl (${publicUrl.hostname})`);
+  }
+  cookie.signInUrls.forEach((text, index) => {
+    const url = new URL(text);
+    if (url.protocol !== publicUrl.protocol) {
+      report(
+        at('signInUrls', index),
+        `must use ${publicUrl.protocol.slice(0, -1)}, like publicUrl: the login cookie and the redirect checks follow its scheme`,
+      );
+      return;
+    }
+    if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '') {
+      report(at('signInUrls', index), 'must be a base URL, without user, query or fragment');
+      return;
+    }
+    // As for publicUrl (checkCookie): a Secure cookie is not stored from plain http elsewhere.
+    if (cookie.secure && url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
+      report(
+        at('signInUrls', index),
+        'must be https when sessions.cookie.secure is true (browsers drop Secure cookies sent over http)',
+      );
+      return;
+    }
+    const taken = hosts.get(url.hostname);
+    if (taken !== undefined) {
+      report(at('signInUrls', index), `names the host ${url.hostname} of ${taken} again`);
+      return;
+    }
+    hosts.set(url.hostname, `sessions.cookie.signInUrls[${index}]`);
+    const domain = domainOf(url.hostname);
+    if (domain === undefined) {
+      report(
+        at('signInUrls', index),
+        `${url.hostname} lies in none of sessions.cookie.domains: a session cookie set there would hold for no configured domain`,
+      );
+      return;
+    }
+    const other = hostOfDomain.get(domain);
+    if (other !== undefined) {
+      report(
+        at('signInUrls', index),
+        `is a second sign-in host in ${domain}, after ${other}: keep one per cookie domain`,
+      );
+      return;
+    }
+    hostOfDomain.set(domain, `sessions.cookie.signInUrls[${index}] (${url.hostname})`);
+  });
+  for (const { domain, index } of valid) {
+    if (hostOfDomain.has(domain)) continue;
+    report(
+      at('domains', index),
+      `"${domain}" has no sign-in host: browsers take a cookie for ${domain} only from a host inside it (RFC 6265 §5.3), so add that host's URL (${publicUrl.protocol}//auth.${domain}) to sessions.cookie.signInUrls`,
     );
   }
 }

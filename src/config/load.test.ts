@@ -71,6 +71,8 @@ describe('loadConfig defaults', () => {
     expect(config.sessions.cookie).toEqual({
       name: '_gatehouse',
       domain: '',
+      domains: [],
+      signInUrls: [],
       secure: true,
       sameSite: 'lax',
     });

@@ -405,7 +405,7 @@ export const ConfigSchema = Type.Object(
         {
           default: [],
           description:
-            '`app.example.com` allows that host; `.example.com` allows the domain and its subdomains.',
+            '`app.example.com` allows that host; `.example.com` allows the domain and its subdomains. Empty: the cookie domains (`sessions.cookie.domain` or `domains`) with their subdomains, or, with neither, the public URL host only. The sign-in hosts (`publicUrl`, `sessions.cookie.signInUrls`) are always allowed.',
         },
       ),
       defaultUrl: Type.String({
@@ -513,9 +513,31 @@ export const ConfigSchema = Type.Object(
           format: Formats.DomainOrEmpty,
           default: '',
           description:
-            'Cookie domain, for one sign-in across subdomains. Empty: the public URL host only.',
+            'Cookie domain, for one sign-in across subdomains. Empty: the public URL host only. For applications under several domains, use `domains` instead (not both).',
           errorMessage: 'must be empty or a domain (example.com)',
         }),
+        domains: Type.Array(
+          Type.String({
+            format: Formats.Domain,
+            errorMessage: '{value} is not a domain (example.com)',
+          }),
+          {
+            default: [],
+            description:
+              "Several cookie domains (`[example.com, example.org]`), for applications under domains that share no parent; instead of `domain`. A browser takes a cookie for a domain only from a host inside it (RFC 6265 §5.3), so every domain has its own sign-in host: the one of `publicUrl` for the domain holding it, an entry of `signInUrls` for each other. The session cookie set on a sign-in host gets the domain containing that host. A person signs in once per domain (the provider's single sign-on makes the second one a redirect), and signs out per domain. No domain may be a public suffix, repeat, or contain another.",
+          },
+        ),
+        signInUrls: Type.Array(
+          Type.String({
+            format: Formats.HttpUrl,
+            errorMessage: '{value} is not an absolute http(s) URL',
+          }),
+          {
+            default: [],
+            description:
+              "With `domains`: gatehouse's base URL in each cookie domain that does not hold `publicUrl`'s host (`https://auth.example.org`), same scheme as `publicUrl`, one per domain. Route `routes.prefix` on each host to gatehouse with the `Host` header unchanged, and register `<url><routes.prefix>/callback` (and `<url><routes.prefix>/signed-out` for RP-initiated logout) at every provider, as for `publicUrl`. A sign-in for an application under a domain runs on that domain's host (`<prefix>/start` elsewhere sends the browser there); sign-in routes reached on any other host answer 421.",
+          },
+        ),
         secure: Flag(true, 'Send the cookie over HTTPS only.'),
         sameSite: OneOf(['lax', 'strict', 'none'], 'lax', 'The `SameSite` attribute.'),
       }),
@@ -738,7 +760,7 @@ export const ConfigSchema = Type.Object(
           errorMessage: 'must be a number from 0 to 1',
         }),
         headers: Secret(
-          'HTTP headers of every export request, for the collector\'s authentication: `name=value` pairs separated by commas, values percent-encoded (the `OTEL_EXPORTER_OTLP_HEADERS` format), e.g. `authorization=Bearer%20abc`. Added to those of `OTEL_EXPORTER_OTLP_HEADERS`.',
+          "HTTP headers of every export request, for the collector's authentication: `name=value` pairs separated by commas, values percent-encoded (the `OTEL_EXPORTER_OTLP_HEADERS` format), e.g. `authorization=Bearer%20abc`. Added to those of `OTEL_EXPORTER_OTLP_HEADERS`.",
         ),
       },
     ),

@@ -102,7 +102,10 @@ export async function completeLogin(
   if ('failed' in provider) return failure(options, input, provider);
 
   // openid-client takes `redirect_uri` for the token request from this URL, so it is rebuilt
-  // from the configured public URL rather than from request headers.
+  // from the configured public URL rather than from request headers. With several cookie
+  // domains that is the URL of the sign-in origin the request's Host selected among the
+  // configured ones (sign-in-origins.ts), the origin the sign-in started on: the host-only
+  // binding cookie opens the login state on no other host.
   const callbackUrl = new URL(signInPaths(options).callbackUrl);
   callbackUrl.search = input.query;
   // Step 4.

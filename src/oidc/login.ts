@@ -3,6 +3,7 @@ import type { LoginStateStore } from '../sessions/login-state-store.ts';
 import { cookieValues, serializeCookie } from '../cookies.ts';
 import { isWellFormedToken, randomToken, sealLoginState, type LoginState } from './login-state.ts';
 import { destinationOf } from './destination.ts';
+import { signInOriginElsewhere } from './sign-in-origins.ts';
 import { rateLimitClientOf } from './sign-in-limits.ts';
 import { defaultSignInLimits, signInPaths, type SignInOptions } from './sign-in-options.ts';
 import { definedFields } from '../defined-fields.ts';
@@ -88,6 +89,22 @@ export async function startLogin(
   const paths = signInPaths(options);
   const { logger, metrics, providers } = options;
   const target = { url: destinationOf(options, input.rd, 'sign-in', input.requestId) };
+
+  // Several cookie domains: a session for the destination can only be set from the sign-in host
+  // inside its domain (RFC 6265 §5.3 step 6), so the sign-in moves there, with the validated
+  // destination and the person's choices (sign-in-origins.ts). Nothing is stored here.
+  const elsewhere = signInOriginElsewhere(options, target.url);
+  if (elsewhere !== undefined) {
+    const query = new URLSearchParams({ rd: target.url });
+    if (input.provider !== undefined && input.provider !== '') {
+      query.set('provider', input.provider);
+    }
+    if (input.loginHint !== undefined) query.set('login_hint', input.loginHint.slice(0, 254));
+    return {
+      kind: 'redirect',
+      location: `${elsewhere.publicUrl}${paths.prefix}/start?${query.toString()}`,
+    };
+  }
 
   // Sign-in per organisation: only the providers the destination's policy allows.
   const allowed = options.allowedProviders?.(target.url);

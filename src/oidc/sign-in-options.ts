@@ -9,6 +9,7 @@ import type { RevocationBus } from '../sessions/revocation-bus.ts';
 import type { SessionStore } from '../sessions/session-store.ts';
 import type { Impersonation } from './impersonation.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
+import type { SignInOrigins } from './sign-in-origins.ts';
 
 /** The session cookie as configured (`sessions.cookie`). */
 export interface SessionCookieOptions {
@@ -17,7 +18,10 @@ export interface SessionCookieOptions {
    * https, `<name>_login` over http (any `__Host-`/`__Secure-` prefix of `name` left out).
    */
   readonly name: string;
-  /** For one sign-in across subdomains; omitted: host-only. */
+  /**
+   * For one sign-in across subdomains; omitted: host-only. With several cookie domains, the one
+   * of the origin the request is answered on (sign-in-origins.ts `atOrigin`).
+   */
   readonly domain?: string | undefined;
   readonly secure: boolean;
   readonly sameSite: 'lax' | 'strict' | 'none';
@@ -36,8 +40,18 @@ export type SignInStore = SessionStore & LoginStateStore & ReplayGuard & Revocat
  * onto it. Clock, randomness and fetch are injected so tests control them.
  */
 export interface SignInOptions<Store = SignInStore> {
-  /** gatehouse's external URL (`https://auth.example.com`); the callback lives under it. */
+  /**
+   * gatehouse's external URL (`https://auth.example.com`); the callback lives under it. With
+   * several cookie domains, the URL of the sign-in origin a request is answered on
+   * (sign-in-origins.ts `atOrigin`).
+   */
   readonly publicUrl: string;
+  /**
+   * Sign-in on several hosts, one per cookie domain (`sessions.cookie.domains` and
+   * `signInUrls`; sign-in-origins.ts): each sign-in request is answered as the origin its
+   * `Host` names, others are refused. Absent: every request is answered as `publicUrl`.
+   */
+  readonly signInOrigins?: SignInOrigins | undefined;
   /** Prefix of the sign-in routes, `/oauth2` by default. */
   readonly routesPrefix: string;
   readonly cookie: SessionCookieOptions;

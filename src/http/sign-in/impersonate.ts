@@ -18,6 +18,7 @@ import type { Session } from '../../sessions/session.ts';
 import type { SessionTicket } from '../../sessions/ticket.ts';
 import { escapeHtml, renderPage } from '../pages.ts';
 import { readFormBody, redirect, requestIdOf, sendPage } from './respond.ts';
+import { perSignInHost } from './sign-in-host.ts';
 
 /**
  * `GET <prefix>/impersonate` shows who the signed-in user is acting as and a form to start or
@@ -45,12 +46,19 @@ export function mountImpersonation(
   const impersonation = options.impersonation;
   if (impersonation === undefined) return;
   const { prefix } = signInPaths(options);
-  router.get(`${prefix}/impersonate`, async (ctx) => {
-    await showForm(ctx, options, impersonation, sessions);
-  });
-  router.post(`${prefix}/impersonate`, async (ctx) => {
-    await handlePost(ctx, options, impersonation, sessions);
-  });
+  // Answered as the sign-in origin the Host names (same-origin check, sign-in link).
+  router.get(
+    `${prefix}/impersonate`,
+    perSignInHost(options, (view) => async (ctx) => {
+      await showForm(ctx, view, impersonation, sessions);
+    }),
+  );
+  router.post(
+    `${prefix}/impersonate`,
+    perSignInHost(options, (view) => async (ctx) => {
+      await handlePost(ctx, view, impersonation, sessions);
+    }),
+  );
 }
 
 async function showForm(

@@ -5,6 +5,7 @@ import { allReasons } from '../../authz/reasons.ts';
 import { ConfigSchema } from '../../config/schema.ts';
 import { redirectPolicyOf } from '../../oidc/destination.ts';
 import { validateRedirect } from '../../oidc/redirect-target.ts';
+import { originOfDestination } from '../../oidc/sign-in-origins.ts';
 import { identityOfSession } from '../../authn/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
@@ -12,6 +13,7 @@ import { forbiddenPage, type SignedInAs } from '../pages.ts';
 import { themeOf, type PageOptions } from './page-branding.ts';
 import { portalPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
+import { perSignInHost } from './sign-in-host.ts';
 
 /**
  * The portal (`GET <prefix>/`) and gatehouse's 403 page for proxies that show their own
@@ -29,7 +31,7 @@ export function mountPortal(
   sessions: SessionCookieAuthenticator,
 ): void {
   const { prefix } = signInPaths(options);
-  const portal = portalHandler(options, sessions);
+  const portal = perSignInHost(options, (view) => portalHandler(view, sessions));
   // @koa/router matches `<prefix>` and `<prefix>/` with one route; the handler tells them apart.
   router.get(prefix, async (ctx, next) => {
     if (ctx.path === prefix) {
@@ -129,7 +131,7 @@ export function forbiddenHandler(
   const paths = signInPaths(options);
   const theme = themeOf(options);
   const contact = options.forbiddenContact ?? defaultContact;
-  const home = `${paths.publicBase}${paths.prefix}`;
+  const defaultHome = `${paths.publicBase}${paths.prefix}`;
   return async (ctx) => {
     const rawReason = singleParam(ctx, 'reason');
     const reason = rawReason !== undefined && knownReasons.has(rawReason) ? rawReason : 'unknown';
@@ -137,7 +139,14 @@ export function forbiddenHandler(
     const denied = target.ok ? new URL(target.url) : null;
     // Signing out (then in as someone else) is what a person on the wrong account needs; a new
     // sign-in alone would come back as the same user through the provider's single sign-on.
-    // Absolute: nginx shows this page on the application's host, not on gatehouse's.
+    // Absolute: nginx shows this page on the application's host, not on gatehouse's. With
+    // several cookie domains, on the sign-in host of the application's domain: only there is
+    // its session cookie sent and cleared (oidc/sign-in-origins.ts).
+    const origin =
+      denied === null || options.signInOrigins === undefined
+        ? undefined
+        : originOfDestination(options.signInOrigins, denied.href);
+    const home = origin === undefined ? defaultHome : `${origin.publicUrl}${paths.prefix}`;
     const signOutHref =
       denied === null
         ? `${home}/sign_out`

@@ -6,6 +6,7 @@ import { callbackHandler } from './callback.ts';
 import { mountImpersonation } from './impersonate.ts';
 import type { PageOptions } from './page-branding.ts';
 import { mountPortal } from './portal.ts';
+import { perSignInHost } from './sign-in-host.ts';
 import { signOutHandler, signOutPageHandler, signedOutHandler } from './sign-out.ts';
 import { startHandler } from './start.ts';
 import { userinfoHandler } from './userinfo.ts';
@@ -24,11 +25,18 @@ export function signInRoutes(options: SignInOptions & PageOptions): (router: Rou
     metrics: options.metrics,
   });
   return (router) => {
-    router.get(`${prefix}/start`, startHandler(options));
-    router.get(`${prefix}/callback`, callbackHandler(options));
-    router.get(`${prefix}/sign_out`, signOutPageHandler(options, sessions));
-    router.post(`${prefix}/sign_out`, signOutHandler(options, sessions));
-    router.get(`${prefix}/signed-out`, signedOutHandler(options));
+    // Each answered as the sign-in origin the Host names, with several cookie domains.
+    router.get(`${prefix}/start`, perSignInHost(options, startHandler));
+    router.get(`${prefix}/callback`, perSignInHost(options, callbackHandler));
+    router.get(
+      `${prefix}/sign_out`,
+      perSignInHost(options, (view) => signOutPageHandler(view, sessions)),
+    );
+    router.post(
+      `${prefix}/sign_out`,
+      perSignInHost(options, (view) => signOutHandler(view, sessions)),
+    );
+    router.get(`${prefix}/signed-out`, perSignInHost(options, signedOutHandler));
     router.post(`${prefix}/backchannel_logout`, backchannelLogoutHandler(options));
     router.get(`${prefix}/userinfo`, userinfoHandler(options, sessions));
     mountImpersonation(router, options, sessions); // <prefix>/impersonate, when configured

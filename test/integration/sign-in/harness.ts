@@ -173,6 +173,8 @@ export function testClock(): Clock {
 
 export interface GatehouseOptions {
   readonly reserved: ReservedServer;
+  /** `publicUrl`; default the reserved server's `http://127.0.0.1:<port>`. */
+  readonly publicUrl?: string;
   readonly providers: readonly ProviderOptions[];
   /** The store the app uses (a SessionCache around Redis, or a memory store). */
   readonly store: SessionBackend;
@@ -215,7 +217,7 @@ const defaults = (() => {
 function testConfig(options: GatehouseOptions): TestConfig {
   return {
     ...defaults,
-    publicUrl: options.reserved.url,
+    publicUrl: options.publicUrl ?? options.reserved.url,
     providers: options.providers,
     pages: { ...defaults.pages, ...options.pages },
     redirects: {
