@@ -21,6 +21,15 @@ export interface AuthRequest {
   readonly originalUrl: string;
   /** Client address: the socket peer, or the forwarded one when the peer is a trusted proxy. */
   readonly clientIp: string;
+  /**
+   * The client address as a trusted proxy reported it (`X-Forwarded-For`, nginx's `X-Real-IP`),
+   * canonical (IPv4-mapped IPv6 as IPv4); absent when gatehouse cannot know it: the check did
+   * not come from a trusted proxy, or the proxy reported no usable address. `sourceCIDRs`
+   * conditions read this, never `clientIp`, which falls back to the proxy's own address.
+   */
+  readonly sourceAddress?: string;
+  /** The query after `?`, raw as the proxy sent it; absent when there is none. Read lazily by `queryParams` conditions (authz/query.ts). */
+  readonly query?: string;
   /** Request id from the proxy (`X-Request-ID`) or generated. */
   readonly requestId: string;
   /** True when the client is a browser that can follow a redirect to sign in (Accept / X-Requested-With). */

@@ -6,9 +6,11 @@
 import type { Identity } from './identity.ts';
 import type { DecisionIndex } from './decision-index.ts';
 import type { AuthRequest } from './auth-request.ts';
-import type { Decision, MatchedRule, Outcome } from './decision.ts';
-import type { CompiledMatch } from './rule-index.ts';
+import type { Decision, MatchDescription, MatchedRule, Outcome } from './decision.ts';
+import { isAmbiguous } from './rule-index.ts';
+import type { AmbiguousMatch, CompiledMatch, MatchFacts } from './rule-index.ts';
 import { requestHostName } from './host.ts';
+import { ParsedQuery } from './query.ts';
 import { Reasons } from './reasons.ts';
 import type { Reason } from './reasons.ts';
 import { SubjectSources } from './roles.ts';
@@ -47,10 +49,56 @@ function decision(
   roles: readonly string[],
   identity: Identity | null,
   guardrail?: MatchedRule,
+  match?: MatchDescription,
 ): Decision {
-  return guardrail === undefined
-    ? { outcome, reason, rule, roles, identity }
-    : { outcome, reason, rule, roles, identity, guardrail };
+  const decided: Decision =
+    guardrail === undefined
+      ? { outcome, reason, rule, roles, identity }
+      : { outcome, reason, rule, roles, identity, guardrail };
+  return match === undefined ? decided : { ...decided, match };
+}
+
+/**
+ * A CORS preflight as the Fetch standard sends it (§4.8 "CORS-preflight fetch"): `OPTIONS` with
+ * `Origin` and `Access-Control-Request-Method`. Browsers never attach credentials to it, so a
+ * rule that needs a role would answer 401 and break every cross-origin call that needs one.
+ */
+function isCorsPreflight(request: AuthRequest): boolean {
+  const { headers } = request.credentials;
+  return (
+    request.method === 'OPTIONS' &&
+    (headers.origin ?? '') !== '' &&
+    (headers['access-control-request-method'] ?? '') !== ''
+  );
+}
+
+/** What rule-index.ts tests matches against; the query is parsed on first use only. */
+function matchFacts(request: AuthRequest, path: string): MatchFacts {
+  let parsed: ParsedQuery | null = null;
+  return {
+    path,
+    method: request.method,
+    headers: request.credentials.headers,
+    sourceAddress: request.sourceAddress ?? null,
+    query: () => (parsed ??= ParsedQuery.parse(request.query)),
+  };
+}
+
+/** A candidate's query conditions cannot be told for this request: refused, never guessed. */
+function ambiguousQuery(
+  found: AmbiguousMatch,
+  identity: Identity | null,
+  snapshot: DecisionIndex,
+  options: DecideOptions,
+): Decision {
+  return {
+    outcome: 'forbidden',
+    reason: Reasons.AmbiguousQuery,
+    rule: null,
+    ambiguity: { rule: found.match.rule, problem: found.problem },
+    roles: snapshot.roles.rolesOf(identity, clusterScope, options.unqualifiedSources),
+    identity,
+  };
 }
 
 /**
@@ -65,17 +113,36 @@ function refusedByGuardrail(
   options: DecideOptions,
 ): Decision | null {
   const roles = snapshot.roles.rolesOf(identity, guard.scope, options.unqualifiedSources);
-  if (guard.deny) return decision('forbidden', Reasons.DenyRule, guard.rule, roles, identity);
-  if (!audienceAccepted(guard.rule, identity)) {
-    return decision('unauthenticated', Reasons.InvalidCredentials, guard.rule, roles, identity);
+  const { rule, description } = guard;
+  if (guard.deny) {
+    return decision('forbidden', Reasons.DenyRule, rule, roles, identity, undefined, description);
   }
-  if (holdsAny(roles, guard.rule.requiredRoles)) return null;
+  if (!audienceAccepted(rule, identity)) {
+    return decision(
+      'unauthenticated',
+      Reasons.InvalidCredentials,
+      rule,
+      roles,
+      identity,
+      undefined,
+      description,
+    );
+  }
+  if (holdsAny(roles, rule.requiredRoles)) return null;
   if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
     return null;
   }
   return identity === null
-    ? decision('unauthenticated', Reasons.AuthenticationRequired, guard.rule, roles, identity)
-    : decision('forbidden', Reasons.MissingRole, guard.rule, roles, identity);
+    ? decision(
+        'unauthenticated',
+        Reasons.AuthenticationRequired,
+        rule,
+        roles,
+        identity,
+        undefined,
+        description,
+      )
+    : decision('forbidden', Reasons.MissingRole, rule, roles, identity, undefined, description);
 }
 
 /**
@@ -116,17 +183,40 @@ export function decide(
   }
 
   const hostName = requestHostName(request.host);
+  const facts = matchFacts(request, request.path.value);
   // Guardrails first (ClusterAccessPolicy rules with `enforcement: Guardrail`): whatever any other
   // rule says, a guardrail Deny refuses and a guardrail's roles must be held. They restrict and
   // never grant: a request that passes is then decided as if the guardrail did not exist.
-  const guard = snapshot.rules.findGuardrail(hostName, request.path.value, request.method);
+  const foundGuard = snapshot.rules.findGuardrail(hostName, facts);
+  if (foundGuard !== null && isAmbiguous(foundGuard)) {
+    return ambiguousQuery(foundGuard, identity, snapshot, options);
+  }
+  const guard = foundGuard;
   if (guard !== null) {
     const refused = refusedByGuardrail(guard, identity, snapshot, options);
     if (refused !== null) return refused;
   }
-
-  const match = snapshot.rules.find(hostName, request.path.value, request.method);
   const passed: Decision['guardrail'] = guard === null ? undefined : guard.rule;
+
+  // `preflight: Allow` (issue #19): after the guardrails, so a guardrail Deny refuses the
+  // preflight too and a guardrail's roles are still required (a tenant setting never loosens a
+  // guardrail, security invariant 9); before every other rule, whatever they say. The preflight
+  // passes as anonymous: its answer carries no identity headers.
+  if (isCorsPreflight(request)) {
+    const preflight = snapshot.rules.preflightFor(hostName);
+    if (preflight !== null) {
+      const anonymous = snapshot.roles.rolesOf(null, clusterScope, options.unqualifiedSources);
+      return {
+        ...decision('allow', Reasons.CorsPreflight, null, anonymous, null, passed),
+        preflight,
+      };
+    }
+  }
+
+  const found = snapshot.rules.find(hostName, facts);
+  if (found !== null && isAmbiguous(found))
+    return ambiguousQuery(found, identity, snapshot, options);
+  const match = found;
 
   if (match === null) {
     const roles = snapshot.roles.rolesOf(identity, clusterScope, options.unqualifiedSources);
@@ -149,30 +239,21 @@ export function decide(
     }
   }
 
-  const { rule } = match;
+  const { rule, description } = match;
   const roles = snapshot.roles.rolesOf(identity, match.scope, options.unqualifiedSources);
+  const decided = (outcome: Outcome, reason: Reason): Decision =>
+    decision(outcome, reason, rule, roles, identity, passed, description);
   // Deny comes first: it denies everyone, the super role and anonymous callers included.
-  if (match.deny) return decision('forbidden', Reasons.DenyRule, rule, roles, identity, passed);
+  if (match.deny) return decided('forbidden', Reasons.DenyRule);
   // A token minted for another audience is no credential for these hosts, whatever the rule
   // asks (a guest rule included), as a token that fails verification is not.
   if (!audienceAccepted(rule, identity)) {
-    return decision('unauthenticated', Reasons.InvalidCredentials, rule, roles, identity, passed);
+    return decided('unauthenticated', Reasons.InvalidCredentials);
   }
-  if (holdsAny(roles, rule.requiredRoles)) {
-    return decision('allow', Reasons.RoleGranted, rule, roles, identity, passed);
-  }
+  if (holdsAny(roles, rule.requiredRoles)) return decided('allow', Reasons.RoleGranted);
   if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
-    return decision('allow', Reasons.SuperRole, rule, roles, identity, passed);
+    return decided('allow', Reasons.SuperRole);
   }
-  if (identity === null) {
-    return decision(
-      'unauthenticated',
-      Reasons.AuthenticationRequired,
-      rule,
-      roles,
-      identity,
-      passed,
-    );
-  }
-  return decision('forbidden', Reasons.MissingRole, rule, roles, identity, passed);
+  if (identity === null) return decided('unauthenticated', Reasons.AuthenticationRequired);
+  return decided('forbidden', Reasons.MissingRole);
 }

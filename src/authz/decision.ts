@@ -41,6 +41,36 @@ export interface MatchedRule {
   readonly bearerAudiences?: readonly string[];
 }
 
+/** A policy, named for `gatehouse check` and logs. */
+export interface PolicyRef {
+  readonly kind: PolicyKind;
+  /** Empty for cluster-scoped policies. */
+  readonly namespace: string;
+  readonly policy: string;
+}
+
+/** One condition on a header or a query parameter, as the policy wrote it. */
+export interface ValueMatchDescription {
+  readonly type: 'Exact' | 'RegularExpression';
+  readonly name: string;
+  readonly value: string;
+}
+
+/**
+ * The `match` entry that selected the rule, as the policy wrote it (the path defaulted), so
+ * `gatehouse check` can say which conditions decided. Shared and frozen, built with the snapshot.
+ */
+export interface MatchDescription {
+  readonly path: {
+    readonly type: 'Exact' | 'PathPrefix' | 'RegularExpression';
+    readonly value: string;
+  };
+  readonly methods?: readonly string[];
+  readonly headers?: readonly ValueMatchDescription[];
+  readonly queryParams?: readonly ValueMatchDescription[];
+  readonly sourceCIDRs?: readonly string[];
+}
+
 export interface UpstreamTokens {
   readonly accessToken?: { readonly header: string };
   readonly idToken?: { readonly header: string };
@@ -60,6 +90,18 @@ export interface Decision {
    * is `rule`).
    */
   readonly guardrail?: MatchedRule;
+  /** Which `match` entry of `rule` selected it; absent when no rule matched. */
+  readonly match?: MatchDescription;
+  /**
+   * `cors-preflight`: the policy whose `preflight: Allow` let the CORS preflight through (no rule
+   * decided it, and the identity is dropped: a preflight passes anonymously).
+   */
+  readonly preflight?: PolicyRef;
+  /**
+   * `ambiguous-query`: the candidate rule whose query conditions the request makes ambiguous, and
+   * why (authz/query.ts). No rule decided: it is not `rule`.
+   */
+  readonly ambiguity?: { readonly rule: MatchedRule; readonly problem: string };
   /** Roles the caller holds in the scope of the matched policy (always includes `guest`). */
   readonly roles: readonly string[];
   readonly identity: Identity | null;

@@ -20,6 +20,10 @@ export const operatorExplanations: Readonly<Record<Reason, string>> = {
   [Reasons.MissingRole]: 'the identity holds none of the roles the rule requires',
   [Reasons.AmbiguousPath]:
     'the path means different things to different decoders, so it is refused',
+  [Reasons.AmbiguousQuery]:
+    'a rule tests a query parameter that this request gives in a way upstreams read differently (repeated, in another case, after a ";", badly escaped), so it is refused',
+  [Reasons.CorsPreflight]:
+    'a CORS preflight on a host whose policy sets preflight: Allow passes anonymously; the upstream answers it',
   [Reasons.ForgedIdentityHeader]: 'the client sent its own copy of an identity header',
   [Reasons.MalformedRequest]: 'the request could not be understood',
 };
@@ -43,6 +47,9 @@ export const visitorExplanations: Readonly<Record<Reason, string>> = {
   [Reasons.MissingRole]: 'Your account does not hold a role that this page requires.',
   [Reasons.AmbiguousPath]:
     'The address contains characters that can be read in more than one way (such as an encoded slash or dot-segment), so it is refused rather than guessed.',
+  [Reasons.AmbiguousQuery]:
+    'The address repeats a query parameter, or spells it in a way that can be read more than once, so it is refused rather than guessed.',
+  [Reasons.CorsPreflight]: 'Access was granted.',
   [Reasons.ForgedIdentityHeader]:
     'The request carried an identity header that only the sign-in service may set.',
   [Reasons.MalformedRequest]: 'The request could not be understood.',

@@ -26,6 +26,16 @@ export const Reasons = {
   MissingRole: 'missing-role',
   /** The path's meaning depends on who decodes it (encoded `/`, dot-segments, NUL, bad UTF-8). */
   AmbiguousPath: 'ambiguous-path',
+  /**
+   * A candidate rule has query conditions and the request's query reads differently to different
+   * upstreams (a repeated parameter, another case, `;`, a bad escape): authz/query.ts.
+   */
+  AmbiguousQuery: 'ambiguous-query',
+  /**
+   * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method) on a host whose
+   * policy sets `preflight: Allow`: it passes anonymously, whatever rule would match.
+   */
+  CorsPreflight: 'cors-preflight',
 
   /**
    * The client sent its own copy of an identity header in a spelling a proxy may not strip

@@ -5,10 +5,11 @@
  */
 import type { Identity } from '../authz/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
-import type { Decision } from '../authz/decision.ts';
+import type { Decision, MatchDescription, ValueMatchDescription } from '../authz/decision.ts';
 import { normalisePath, splitTarget } from '../authz/path.ts';
 import { isSubjectSource, unqualifiedSubjectSources } from '../authz/roles.ts';
 import { normaliseHost } from '../dialects/host.ts';
+import { canonicalAddress } from '../dialects/proxy-trust.ts';
 import { definedFields } from '../defined-fields.ts';
 
 export type CliRequestResult =
@@ -16,13 +17,65 @@ export type CliRequestResult =
   | { readonly ok: false; readonly problem: string };
 
 const methodToken = /^[A-Za-z]+$/;
+/** RFC 9110 §5.1 field name (token). */
+const headerName = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** What no header value can hold (RFC 9110 §5.5): controls but tab, DEL, and above latin1. */
+// eslint-disable-next-line no-control-regex -- control characters are what is refused
+const headerValueRefused = /[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/;
+
+/** What a request carries besides its method and URL: headers and the client address. */
+export interface CliRequestExtras {
+  /** `[name, value]` as given, in order; a name given twice (in any case) is refused. */
+  readonly headers?: readonly (readonly [string, string])[];
+  /** The client address a trusted proxy would report; omitted: unknown (issue #19). */
+  readonly clientAddress?: string;
+}
+
+/**
+ * `Name: value` from `--header`, or why it is not one. Spaces around the value are dropped as
+ * an HTTP parser drops them (RFC 9110 §5.5).
+ */
+export function parseHeaderOption(text: string): [string, string] | string {
+  const colon = text.indexOf(':');
+  if (colon <= 0) return `--header "${text}" must be "Name: value"`;
+  return [text.slice(0, colon).trim(), text.slice(colon + 1).trim()];
+}
+
+/**
+ * The lower-cased header record a dialect would hand to decide(), or a problem. A header given
+ * twice is refused rather than joined or picked: upstreams read repeated headers differently,
+ * and a test case that depends on one reading would prove nothing about the others.
+ */
+function headerRecord(
+  headers: readonly (readonly [string, string])[],
+): Record<string, string> | string {
+  const record: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    if (!headerName.test(name)) return `"${name}" is not an HTTP header name (RFC 9110 §5.1)`;
+    // Controls, DEL and anything a socket could not carry (Node decodes headers as latin1).
+    if (headerValueRefused.test(value)) {
+      return `the value of header "${name}" holds a control character or a character above U+00FF`;
+    }
+    const lower = name.toLowerCase();
+    if (Object.hasOwn(record, lower)) {
+      return `header "${name}" is given twice: give it once (a proxy passes repeated headers joined with ", ")`;
+    }
+    record[lower] = value;
+  }
+  return record;
+}
 
 /**
  * The AuthRequest a proxy would send for `METHOD URL`: host normalised as the dialects do
  * (dialects/host.ts), path as authz/path.ts does (an ambiguous path is kept as such: decide()
- * refuses it, and the output says why).
+ * refuses it, and the output says why), the query raw as the proxy would pass it, the headers
+ * lower-cased, and the client address canonical (an IPv4-mapped IPv6 address as IPv4).
  */
-export function cliRequest(method: string, url: string): CliRequestResult {
+export function cliRequest(
+  method: string,
+  url: string,
+  extras: CliRequestExtras = {},
+): CliRequestResult {
   if (!methodToken.test(method)) return { ok: false, problem: `"${method}" is not an HTTP method` };
   const scheme = /^(https?):\/\//i.exec(url)?.[1]?.toLowerCase();
   if (scheme !== 'http' && scheme !== 'https') {
@@ -34,9 +87,23 @@ export function cliRequest(method: string, url: string): CliRequestResult {
   }
   const host = normaliseHost(target.authority, scheme);
   if (host === null) return { ok: false, problem: `"${target.authority}" is not a valid host` };
+  const headers = headerRecord(extras.headers ?? []);
+  if (typeof headers === 'string') return { ok: false, problem: headers };
+  let sourceAddress: string | undefined;
+  if (extras.clientAddress !== undefined) {
+    const canonical = canonicalAddress(extras.clientAddress);
+    if (canonical === null || extras.clientAddress.trim() !== extras.clientAddress) {
+      return {
+        ok: false,
+        problem: `"${extras.clientAddress}" is not an IP address (the client address a trusted proxy reports)`,
+      };
+    }
+    sourceAddress = canonical.address;
+  }
   return {
     ok: true,
     request: {
+      ...definedFields({ sourceAddress, query: target.query ?? undefined }),
       // decide() never reads the dialect; the CLI speaks for no particular proxy.
       dialect: 'nginx',
       method: method.toUpperCase(),
@@ -44,12 +111,34 @@ export function cliRequest(method: string, url: string): CliRequestResult {
       host,
       path: normalisePath(target.path),
       originalUrl: url,
-      clientIp: '127.0.0.1',
+      clientIp: sourceAddress ?? '127.0.0.1',
       requestId: 'cli',
       acceptsRedirect: false,
-      credentials: { headers: {} },
+      credentials: { headers },
     },
   };
+}
+
+function describeValues(kind: string, values: readonly ValueMatchDescription[]): string[] {
+  return values.map((value) =>
+    value.type === 'Exact'
+      ? `${kind} ${value.name} = ${JSON.stringify(value.value)}`
+      : `${kind} ${value.name} ~ /${value.value}/`,
+  );
+}
+
+/**
+ * The match that selected a rule, in one line: `path PathPrefix /api, methods GET, header
+ * X-Env = "prod", query debug ~ /1|true/, client in 10.0.0.0/8`. Every condition named held.
+ */
+export function describeMatch(match: MatchDescription): string {
+  return [
+    `path ${match.path.type} ${match.path.value}`,
+    ...(match.methods === undefined ? [] : [`methods ${match.methods.join(', ')}`]),
+    ...describeValues('header', match.headers ?? []),
+    ...describeValues('query', match.queryParams ?? []),
+    ...(match.sourceCIDRs === undefined ? [] : [`client in ${match.sourceCIDRs.join(', ')}`]),
+  ].join(', ');
 }
 
 /** Who is asking, as given on the command line or in a test case. */

@@ -11,6 +11,11 @@ export interface OriginalRequestFacts {
   readonly host: string;
   readonly target: RequestTarget;
   readonly clientIp: string;
+  /**
+   * The client address a trusted proxy reported (ProxyTrust.reportedClientAddress); null or
+   * omitted: unknown.
+   */
+  readonly sourceAddress?: string | null;
   readonly requestId: string;
   /** The check request's headers (lower-case names), which carry the client's own headers. */
   readonly headers: Readonly<Record<string, string | undefined>>;
@@ -23,7 +28,12 @@ export function buildAuthRequest(facts: OriginalRequestFacts): AuthRequest {
     ...definedFields({ cookie, authorization }),
     headers: facts.headers,
   };
+  const { target } = facts.target;
+  const queryStart = target.indexOf('?');
   return {
+    ...(typeof facts.sourceAddress === 'string' ? { sourceAddress: facts.sourceAddress } : {}),
+    // Raw, `#` included: authz/query.ts refuses what it cannot read one way (issue #19).
+    ...(queryStart === -1 ? {} : { query: target.slice(queryStart + 1) }),
     dialect: facts.dialect,
     method: facts.method,
     scheme: facts.scheme,

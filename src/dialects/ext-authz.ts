@@ -100,6 +100,7 @@ export const extAuthzDialect: Dialect = {
       host,
       target,
       clientIp: trust.clientAddress(check.remoteAddress, headers),
+      sourceAddress: trust.reportedClientAddress(check.remoteAddress, headers),
       requestId,
       headers,
     });

@@ -68,6 +68,7 @@ export const forwardAuthDialect: Dialect = {
       host,
       target,
       clientIp: trust.clientAddress(check.remoteAddress, headers),
+      sourceAddress: trust.reportedClientAddress(check.remoteAddress, headers),
       requestId,
       headers,
     });

@@ -184,6 +184,9 @@ export function createNginxDialect(options: NginxDialectOptions): Dialect {
         host,
         target,
         clientIp: trust.clientAddress(check.remoteAddress, headers, { realIpHeader: true }),
+        sourceAddress: trust.reportedClientAddress(check.remoteAddress, headers, {
+          realIpHeader: true,
+        }),
         requestId,
         headers,
       });

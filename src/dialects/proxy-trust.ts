@@ -98,6 +98,40 @@ export class ProxyTrust {
    * MDN "X-Forwarded-For: Selecting an IP address"). When every element is trusted the left-most
    * one is the best knowledge there is. An element that is not an address stops the walk.
    */
+  /**
+   * The client address for `sourceCIDRs` (issue #19): what a trusted proxy reported, or null when
+   * gatehouse cannot know it. Unlike clientAddress(), it never falls back to the peer: the peer
+   * of a check is the proxy, and judging the proxy's address as the client's would let every
+   * request through a proxy in `10.0.0.0/8` match a rule meant for internal clients. Null when
+   * the peer is not trusted, when `X-Forwarded-For` holds an element that is not an address
+   * before an untrusted one is found (the walk cannot tell what it hides), or when no header
+   * names the client.
+   */
+  reportedClientAddress(
+    peer: string,
+    headers: Readonly<Record<string, string | undefined>>,
+    options: ClientAddressOptions = {},
+  ): string | null {
+    if (!this.isTrusted(peer)) return null;
+    const forwardedFor = headers['x-forwarded-for'];
+    if (forwardedFor !== undefined && forwardedFor.trim() !== '') {
+      const elements = forwardedFor.split(',');
+      let closest: string | null = null;
+      for (let index = elements.length - 1; index >= 0; index -= 1) {
+        const element = forwardedAddress(elements[index] ?? '');
+        if (element === null) return null;
+        if (!this.#trusted.check(element.address, element.family)) return element.address;
+        closest = element.address;
+      }
+      return closest;
+    }
+    if (options.realIpHeader === true) {
+      const realIp = headers['x-real-ip'];
+      return realIp === undefined ? null : (forwardedAddress(realIp)?.address ?? null);
+    }
+    return null;
+  }
+
   clientAddress(
     peer: string,
     headers: Readonly<Record<string, string | undefined>>,

@@ -98,6 +98,7 @@ describe('customResourceDefinitions', () => {
     expect(at('AccessPolicy', 'spec.rules[].match[].path.type').enum).toEqual([
       'Exact',
       'PathPrefix',
+      'RegularExpression',
     ]);
     expect(at('RoleMapping', 'spec.subjects[].kind').enum).toEqual([
       'User',

@@ -146,6 +146,10 @@ const listSemantics: Readonly<Record<string, ListSemantics>> = {
   'spec.rules': { type: 'map', keys: ['name'] },
   'spec.rules[].roles': { type: 'set' },
   'spec.rules[].match[].methods': { type: 'set' },
+  'spec.rules[].match[].sourceCIDRs': { type: 'set' },
+  // Gateway API's HTTPRouteMatch: both lists are maps keyed by name.
+  'spec.rules[].match[].headers': { type: 'map', keys: ['name'] },
+  'spec.rules[].match[].queryParams': { type: 'map', keys: ['name'] },
   'spec.roles': { type: 'set' },
   // metav1.Condition lists are maps keyed by type (KEP-1623).
   'status.conditions': { type: 'map', keys: ['type'] },

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 /** The example manifests shown in the policy reference: the ones `make run` serves. */
 const exampleFiles = [
   ['A web application: public assets, an admin area, a closed endpoint', 'app.yaml'],
-  ['An API for bearer-token clients, by method', 'api.yaml'],
+  [
+    'An API for bearer-token clients: by method, pattern, query parameter, header and client address; CORS preflights',
+    'api.yaml',
+  ],
   ['A cluster-wide fallback for every other host', 'fallback.yaml'],
   ['Roles from users, groups, e-mail domains and claims', 'role-mappings.yaml'],
 ] as const;

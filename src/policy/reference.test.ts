@@ -8,7 +8,9 @@ describe('policy reference', () => {
 
   it('lists every spec field with its constraints', () => {
     expect(reference).toContain('| `hosts` | list of string | yes | 1–64 items');
-    expect(reference).toContain('| `rules[].match[].path.type` | `Exact` \\| `PathPrefix` | yes |');
+    expect(reference).toContain(
+      '| `rules[].match[].path.type` | `Exact` \\| `PathPrefix` \\| `RegularExpression` | yes |',
+    );
     expect(reference).toContain(
       '| `subjects[].kind` | `User` \\| `Group` \\| `EmailDomain` \\| `Claim` \\| `Organisation` |',
     );

@@ -43,8 +43,10 @@ ${kindRows}
 ## How a request is decided
 
 1. **Facts**: method, scheme, host (lower-cased, default port dropped) and the path in the form
-   policies match on (unreserved characters percent-decoded, repeated slashes merged). Query and
-   fragment never take part. The facts are those of the request the proxy routes to the upstream;
+   policies match on (unreserved characters percent-decoded, repeated slashes merged); for the
+   conditions of a \`match\`, the request headers and query parameters the proxy passes to
+   gatehouse and the client address a trusted proxy reports. The fragment never takes part, and
+   the query only through \`queryParams\`. The facts are those of the request the proxy routes to the upstream;
    a check gatehouse cannot tie to it is refused (400), never repaired (docs/security.md). A path
    whose meaning depends on who reads it — literal or encoded dot-segments (\`/a/../b\`,
    \`/a/%2e%2e/b\`: nginx and Caddy pass them to the upstream raw, and many upstreams route
@@ -54,17 +56,42 @@ ${kindRows}
    hosts match are ranked by the precedence below and the first matching one is checked before
    any other rule: a guardrail \`Deny\` refuses everyone (403 \`deny-rule\`); a guardrail with
    \`roles\` needs one of them from a ClusterRoleMapping, or the super role (else 401/403
-   \`missing-role\`). A request that passes is then decided by the other rules, steps 3–6: a
+   \`missing-role\`). A request that passes is then decided by the other rules, steps 3–8: a
    guardrail never grants. \`mode: Audit\` does not apply to guardrails.
-3. **Candidates**: every other rule of every policy whose \`hosts\` match the host.
-4. **Precedence** (Gateway API's, total): exact host over wildcard, longer wildcard over shorter;
-   \`Exact\` path over \`PathPrefix\`; longer prefix over shorter; a match with \`methods\` over one
-   without (\`GET\` also covers \`HEAD\`, as nginx \`limit_except\` does; a method no match lists
-   falls through to the next rule); \`ClusterAccessPolicy\` over \`AccessPolicy\`; older
-   \`creationTimestamp\`; then \`namespace/name\`; then rule and match order.
-5. **No rule matches**: 403 \`no-matching-rule\` (configuration \`authz.noMatch\` can choose
+3. **CORS preflights**: an \`OPTIONS\` request with \`Origin\` and \`Access-Control-Request-Method\`
+   passes anonymously (200 \`cors-preflight\`, no identity headers) when a policy listing the most
+   specific of the request's host patterns (the exact host before any wildcard) sets
+   \`preflight: Allow\`, whatever rule would match; the upstream answers it, gatehouse adds no CORS
+   header. Browsers send preflights without cookies or tokens, so without this a rule that needs
+   a role answers them 401 and the cross-origin call fails. Guardrails (step 2) still apply: a
+   guardrail \`Deny\` refuses the preflight too (a path closed to everyone needs no CORS, and the
+   \`OPTIONS\` would reach the upstream), and a guardrail with roles asks for them (a tenant's
+   setting never loosens a guardrail; leave \`OPTIONS\` out of the guardrail's \`methods\` to let
+   preflights through it). The proxy must pass both headers to gatehouse (Envoy:
+   \`allowed_headers\`).
+4. **Candidates**: every other rule of every policy whose \`hosts\` match the host, and of those,
+   the matches whose every condition holds: path, methods, \`headers\`, \`queryParams\` and
+   \`sourceCIDRs\` (Gateway API's HTTPRouteMatch: conditions are ANDed, any match of a rule
+   suffices). Header names are case-insensitive and a missing header never matches; query
+   names are case-sensitive and compared decoded (\`%61\` is \`a\`, \`+\` a space). A query that
+   repeats a parameter a candidate tests, spells it in another case, or holds \`;\`, \`#\` or a bad
+   escape is refused (403 \`ambiguous-query\`): upstreams read such queries differently, and
+   gatehouse does not guess which reading is the upstream's. The client address for
+   \`sourceCIDRs\` is the one a trusted proxy reports (\`trustedProxies\`); when gatehouse cannot
+   know it, an \`Allow\` rule's match with \`sourceCIDRs\` does not match and a \`Deny\` rule's
+   does. Regular expressions are RE2 (linear time, full match: \`^\` and \`$\` are implied).
+5. **Precedence** (Gateway API's, extended, total): exact host over wildcard, longer wildcard
+   over shorter; \`Exact\` path over \`PathPrefix\` over \`RegularExpression\`; longer prefix over
+   shorter, longer pattern over shorter; a match with \`methods\` over one without (\`GET\` also
+   covers \`HEAD\`, as nginx \`limit_except\` does; a method no match lists falls through to the
+   next rule); more \`headers\` conditions over fewer; more \`queryParams\` conditions over fewer; a
+   match with \`sourceCIDRs\` over one without; \`ClusterAccessPolicy\` over \`AccessPolicy\`; older
+   \`creationTimestamp\`; then \`namespace/name\`; then rule and match order. A pattern never
+   overrides a path a prefix names, so a broad \`/.*\` cannot reopen a \`Deny\` on \`/admin\`; to let
+   patterns decide below a catch-all, write the catch-all as the pattern \`/.*\`.
+6. **No rule matches**: 403 \`no-matching-rule\` (configuration \`authz.noMatch\` can choose
    \`authenticate\` or \`allow\` instead).
-6. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
+7. **Roles**: everyone holds \`guest\`; a signed-in caller also holds \`authenticated\` and the
    roles of the ClusterRoleMappings and of the RoleMappings in the matched policy's namespace. The
    super role (\`authz.superRole\`, default \`admin\`) satisfies every rule except \`action: Deny\`.
    A subject matches only identities of the sources it names (\`sources: [provider/corp]\`,
@@ -74,12 +101,14 @@ ${kindRows}
    corporate \`bob\`. A bearer token must name one of the matched policy's
    \`authentication.bearer.audiences\` in its \`aud\`, when the policy names any (else 401
    \`invalid-credentials\`, whatever the rule).
-7. **Outcome**: allowed → 200 with identity headers; a rule \`guest\` does not satisfy and no
+8. **Outcome**: allowed → 200 with identity headers; a rule \`guest\` does not satisfy and no
    signed-in caller → 401 (sign in); a signed-in caller without a role → 403.
-8. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if its namespace owns it (the
+9. **Tenancy**: a namespaced \`AccessPolicy\` governs a host only if its namespace owns it (the
    earliest Ingress of a protected class or HTTPRoute accepted by a protected Gateway declaring
    the host is in that namespace) or a \`HostDelegation\` names the namespace (below its
-   \`pathPrefix\`, when set); a \`RoleMapping\` grants roles only inside its namespace.
+   \`pathPrefix\`, when set: then none of its rules may use a \`RegularExpression\` path, which
+   may reach anywhere, nor may it set \`preflight: Allow\`); a \`RoleMapping\` grants roles only
+   inside its namespace.
 
 ## Exact matching and spelling variants
 

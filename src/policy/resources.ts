@@ -44,6 +44,27 @@ export const hostPattern =
 export const rolePattern = '^[A-Za-z0-9:._@-]{1,128}$';
 export const profilePattern = '^[a-z0-9-]{1,63}$';
 export const pathValuePattern = '^/';
+/**
+ * A header name to match (RFC 9110 §5.1 token) without `_`: nginx drops such headers by default
+ * and CGI/WSGI upstreams read `_` and `-` alike, so a rule on `X_Debug` would judge a header the
+ * upstream may never see, or see under another name.
+ */
+export const matchHeaderNamePattern = "^[A-Za-z0-9!#$%&'*+.^`|~-]+$";
+/**
+ * A query parameter name as the upstream reads it (percent-decoded): no space, control
+ * character, `&`, `=`, `;` or `#`, which separate or end parameters (and `;` separates them for
+ * some readers only, so gatehouse refuses to guess: query.ts).
+ */
+export const queryParamNamePattern = '^[^\\x00-\\x20\\x7f&=;#]+$';
+/**
+ * Gateway API's pattern for header values (HTTPHeaderMatch.value): printable US-ASCII, single
+ * spaces or tabs inside; proxies trim the spaces around a field value (RFC 9110 §5.5), so a value
+ * with them could never match.
+ */
+export const headerValuePattern = '^[!-~]+([\\t ]?[!-~]+)*$';
+
+/** RE2 patterns are limited like Gateway API path values, so a policy cannot ship a huge program. */
+export const maxPatternLength = 1024;
 /** An HTTP header name (RFC 9110 token) without `_`, which nginx drops and CGI confuses with `-`. */
 export const upstreamHeaderPattern = '^[A-Za-z0-9][A-Za-z0-9-]{0,62}$';
 
@@ -93,6 +114,12 @@ export const patternMessages: Readonly<Record<string, string>> = {
   [pathValuePattern]: 'must start with "/"',
   [upstreamHeaderPattern]:
     'must be an HTTP header name: letters, digits and "-" (no "_"), at most 63 characters',
+  [matchHeaderNamePattern]:
+    'must be an HTTP header name (RFC 9110 token) without "_": nginx drops such headers and CGI upstreams read "_" as "-"',
+  [headerValuePattern]:
+    'must be printable US-ASCII without leading or trailing spaces, as Gateway API requires (RFC 9110 §5.5)',
+  [queryParamNamePattern]:
+    'must be a query parameter name as the upstream decodes it: no space, control character, "&", "=", ";" or "#"',
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -144,35 +171,192 @@ export const ResourceStatusSchema = Type.Object({
 // AccessPolicy / ClusterAccessPolicy
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * CEL rules on a `RegularExpression` value. Kubernetes CEL has no "is this a regex" function, but
+ * its `matches()` compiles a pattern given at run time with Go's regexp, which is RE2 as re2js
+ * (authz/regex.ts) is: an invalid pattern makes the rule fail with the compiler's message, and
+ * the API server refuses the object (the conditional keeps the error from being swallowed: CEL's
+ * `||` ignores an error on one side when the other is true). That check is affordable only on the
+ * path: on header and query values, 16 per match, 16 matches per rule and 128 rules, its
+ * estimated cost exceeds the API server's budget (KEP-2876), so gatehouse checks their syntax when
+ * it loads the policy (validate.ts: Ready=False, `Invalid`). Lengths are checked everywhere.
+ */
+function regexLengthValidation(what: string) {
+  return {
+    rule: `!has(self.type) || self.type != 'RegularExpression' || size(self.value) <= ${String(maxPatternLength)}`,
+    message: `a RegularExpression ${what} must be at most ${String(maxPatternLength)} characters`,
+  } as const;
+}
+
+export const pathMatchValidations = [
+  {
+    rule: "self.type != 'RegularExpression' || (''.matches(self.value) ? true : true)",
+    message: 'a RegularExpression path must be a valid RE2 regular expression',
+  },
+] as const;
+export const headerMatchValidations = [regexLengthValidation('header value')] as const;
+
 export const PathMatchSchema = Type.Object(
   {
-    type: stringEnum(['Exact', 'PathPrefix'], {
+    type: stringEnum(['Exact', 'PathPrefix', 'RegularExpression'], {
       description:
-        '`Exact` matches the path exactly; `PathPrefix` matches it and everything below it, by whole segments (`/api` matches `/api` and `/api/x`, not `/apix`).',
+        '`Exact` matches the path exactly; `PathPrefix` matches it and everything below it, by whole segments (`/api` matches `/api` and `/api/x`, not `/apix`); `RegularExpression` matches when the RE2 pattern matches the whole path (`^` and `$` are implied; linear-time matching, no backreferences or lookarounds; `(?i)` ignores case).',
     }),
     value: Type.String({
       pattern: pathValuePattern,
-      maxLength: 1024,
+      maxLength: maxPatternLength,
       description:
-        'The path, starting with `/`, as it is after normalisation (percent-decoded unreserved characters, no dot-segments, no repeated slashes). Case-sensitive.',
+        'The path, starting with `/`, as it is after normalisation (percent-decoded unreserved characters, no dot-segments, no repeated slashes), or the pattern it must match. Case-sensitive. Never the query.',
     }),
   },
-  { description: 'Which request paths the match covers.' },
+  {
+    description: 'Which request paths the match covers.',
+    'x-kubernetes-validations': pathMatchValidations,
+  },
 );
 export type PathMatch = Static<typeof PathMatchSchema>;
 
-export const RuleMatchSchema = Type.Object({
-  /** Omitted: `PathPrefix /`. */
-  path: Type.Optional(PathMatchSchema),
-  methods: Type.Optional(
-    Type.Array(stringEnum(httpMethods), {
-      minItems: 1,
-      maxItems: 9,
-      description:
-        'HTTP methods the match covers. Omitted: every method. `GET` also covers `HEAD` (as nginx `limit_except` does). A match with methods takes precedence over one without; a request whose method no match of a rule lists falls through to the next rule.',
+const valueMatchType = (what: string) =>
+  Type.Optional(
+    stringEnum(['Exact', 'RegularExpression'], {
+      default: 'Exact',
+      description: `\`Exact\` (the default) compares the ${what} as is; \`RegularExpression\` matches when the RE2 pattern matches the whole ${what}.`,
     }),
-  ),
-});
+  );
+
+export const HeaderMatchSchema = Type.Object(
+  {
+    type: valueMatchType('header value'),
+    name: Type.String({
+      pattern: matchHeaderNamePattern,
+      minLength: 1,
+      maxLength: 256,
+      description:
+        'Header name, case-insensitive (RFC 9110 §5.1). Not a header that describes the routing or the client and that proxies overwrite on the check (`Host`, `X-Forwarded-*`, `X-Real-IP`, `Forwarded`, `X-Original-*`): use `hosts`, `path` and `sourceCIDRs`. The proxy must pass the header to gatehouse (Envoy: `allowed_headers`, Envoy Gateway `headersToExtAuth`).',
+    }),
+    value: Type.String({
+      pattern: headerValuePattern,
+      minLength: 1,
+      maxLength: 4096,
+      description:
+        'The value, or the pattern it must match (at most 1024 characters). A header sent several times is matched as one value, the copies joined with `, ` (RFC 9110 §5.3), except the single-value headers for which Node.js keeps the first copy only (`User-Agent`, `Referer`, `Authorization`, `Content-Type` and a few more). A missing header never matches.',
+    }),
+  },
+  {
+    description: 'A condition on a request header.',
+    'x-kubernetes-validations': headerMatchValidations,
+  },
+);
+export type HeaderMatch = Static<typeof HeaderMatchSchema>;
+
+export const QueryParamMatchSchema = Type.Object(
+  {
+    type: valueMatchType('parameter value'),
+    name: Type.String({
+      pattern: queryParamNamePattern,
+      minLength: 1,
+      maxLength: 256,
+      description:
+        'Parameter name, case-sensitive, compared with the percent-decoded name (`+` is a space, as in HTML forms).',
+    }),
+    value: Type.String({
+      minLength: 1,
+      maxLength: maxPatternLength,
+      description:
+        'The percent-decoded value, or the pattern it must match. A missing parameter never matches. A request that repeats the parameter, spells its name in another case or with a `;` in the query is refused (403 `ambiguous-query`): upstreams disagree on which copy counts.',
+    }),
+  },
+  { description: 'A condition on a query parameter.' },
+);
+export type QueryParamMatch = Static<typeof QueryParamMatchSchema>;
+
+/**
+ * Header names a match may not test: the ones that say where the request goes and who sent it,
+ * which proxies set or overwrite on the check request itself (docs/proxy-protocols.md), so a
+ * condition on them would judge the proxy's copy, or a client's forgery, not what the upstream
+ * sees. `hosts`, `path` and `sourceCIDRs` say the same things reliably. Shared by the CEL rule
+ * and validate.ts.
+ */
+export const unmatchableHeaders = [
+  'host',
+  'forwarded',
+  'x-real-ip',
+  'x-original-url',
+  'x-original-method',
+  'x-original-uri',
+  'content-length',
+  'connection',
+  'transfer-encoding',
+] as const;
+export const unmatchableHeaderPrefixes = ['x-forwarded-'] as const;
+
+export const ruleMatchValidations = [
+  {
+    rule: `!has(self.headers) || self.headers.all(h, !(h.name.lowerAscii() in [${unmatchableHeaders.map((h) => `'${h}'`).join(', ')}]) && ![${unmatchableHeaderPrefixes.map((p) => `'${p}'`).join(', ')}].exists(p, h.name.lowerAscii().startsWith(p)))`,
+    message:
+      'headers must not name Host, Forwarded, X-Forwarded-*, X-Real-IP, X-Original-* or hop-by-hop headers: proxies overwrite them on the check; use hosts, path and sourceCIDRs',
+  },
+] as const;
+
+/** CEL twin in validate.ts (checkSourceCidrs). */
+export const sourceCidrValidations = [
+  {
+    rule: 'isCIDR(self) && cidr(self).ip() == cidr(self).masked().ip()',
+    message:
+      'must be a CIDR with its host bits zero, such as 10.0.0.0/8 or 2001:db8::/32 (one address: 203.0.113.7/32)',
+  },
+] as const;
+
+export const RuleMatchSchema = Type.Object(
+  {
+    /** Omitted: `PathPrefix /`. */
+    path: Type.Optional(PathMatchSchema),
+    methods: Type.Optional(
+      Type.Array(stringEnum(httpMethods), {
+        minItems: 1,
+        maxItems: 9,
+        description:
+          'HTTP methods the match covers. Omitted: every method. `GET` also covers `HEAD` (as nginx `limit_except` does). A match with methods takes precedence over one without; a request whose method no match of a rule lists falls through to the next rule.',
+      }),
+    ),
+    headers: Type.Optional(
+      Type.Array(HeaderMatchSchema, {
+        minItems: 1,
+        maxItems: 16,
+        description:
+          "Conditions on request headers (Gateway API's HTTPHeaderMatch): the request must meet all of them.",
+      }),
+    ),
+    queryParams: Type.Optional(
+      Type.Array(QueryParamMatchSchema, {
+        minItems: 1,
+        maxItems: 16,
+        description:
+          "Conditions on query parameters (Gateway API's HTTPQueryParamMatch): the request must meet all of them.",
+      }),
+    ),
+    sourceCIDRs: Type.Optional(
+      Type.Array(
+        Type.String({
+          minLength: 1,
+          maxLength: 43,
+          'x-kubernetes-validations': sourceCidrValidations,
+        }),
+        {
+          minItems: 1,
+          maxItems: 32,
+          description:
+            "The client address must be in one of these ranges. The client address is the one a trusted proxy reports (configuration `trustedProxies`: the right-most `X-Forwarded-For` entry that is not a trusted proxy, or nginx's `X-Real-IP`); when gatehouse cannot know it (the check did not come from a trusted proxy, or the proxy did not say), an `Allow` rule's match with sourceCIDRs does not match and a `Deny` rule's does: unknown never opens, never escapes a denial.",
+        },
+      ),
+    ),
+  },
+  {
+    description:
+      'One match: every condition it names must hold (path, methods, headers, query parameters, client address).',
+    'x-kubernetes-validations': ruleMatchValidations,
+  },
+);
 export type RuleMatch = Static<typeof RuleMatchSchema>;
 
 /** CEL twins of these rules live in validate.ts (checkRuleAction). */
@@ -307,6 +491,12 @@ export const AccessPolicySpecSchema = Type.Object({
       },
       { description: 'How callers of this policy authenticate besides the session cookie.' },
     ),
+  ),
+  preflight: Type.Optional(
+    stringEnum(['Allow', 'Authorize'], {
+      description:
+        "`Allow`: a CORS preflight (an `OPTIONS` request with `Origin` and `Access-Control-Request-Method`, which browsers send without credentials) passes anonymously on every path of the policy's hosts, whatever rule would match (reason `cors-preflight`); the upstream answers it, gatehouse adds no CORS header. Guardrails still apply: a guardrail `Deny` refuses the preflight too, a guardrail with roles asks for them. Applies when this policy lists the most specific of the request's host patterns (an exact host before any wildcard). The proxy must pass `Origin` and `Access-Control-Request-Method` to gatehouse. Omitted or `Authorize`: a preflight is decided by the rules like any request.",
+    }),
   ),
   upstreamTokens: Type.Optional(
     Type.Object(

@@ -5,13 +5,30 @@
  */
 import { createHash } from 'node:crypto';
 import type { DecisionIndex } from '../authz/decision-index.ts';
-import type { MatchedRule, UpstreamTokens } from '../authz/decision.ts';
+import type {
+  MatchDescription,
+  MatchedRule,
+  PolicyRef,
+  UpstreamTokens,
+  ValueMatchDescription,
+} from '../authz/decision.ts';
+import { SourceRanges } from '../authz/match-conditions.ts';
+import type { MatchConditions, ValueCondition } from '../authz/match-conditions.ts';
+import { pathRanks } from '../authz/precedence.ts';
+import { linearRegex } from '../authz/regex.ts';
 import { RuleIndex, methodMaskOf } from '../authz/rule-index.ts';
 import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
 import { RoleIndex } from '../authz/roles.ts';
 import type { RoleGrant } from '../authz/roles.ts';
 import { isAccessPolicy, kinds, resourceKinds } from './resources.ts';
-import type { AnyAccessPolicy, PolicyResource, ResourceKind } from './resources.ts';
+import type {
+  AnyAccessPolicy,
+  HeaderMatch,
+  PolicyResource,
+  QueryParamMatch,
+  ResourceKind,
+  RuleMatch,
+} from './resources.ts';
 import { definedFields } from '../defined-fields.ts';
 
 /** Identity and provenance of one object, kept so tenancy and status reporting need no reshaping. */
@@ -84,6 +101,50 @@ function upstreamTokensOf(policy: AnyAccessPolicy): UpstreamTokens | undefined {
   });
 }
 
+function valueCondition(
+  written: HeaderMatch | QueryParamMatch,
+  key: string,
+): [ValueCondition, ValueMatchDescription] {
+  const type = written.type ?? 'Exact';
+  const description = Object.freeze({ type, name: written.name, value: written.value });
+  return [
+    Object.freeze({
+      name: written.name,
+      key,
+      type,
+      value: written.value,
+      regex: type === 'RegularExpression' ? linearRegex(written.value) : null,
+    }),
+    description,
+  ];
+}
+
+/** The conditions beyond path and methods (authz/match-conditions.ts), and their description. */
+function compileConditions(match: RuleMatch): {
+  conditions: MatchConditions | null;
+  headers: readonly ValueMatchDescription[] | undefined;
+  queryParams: readonly ValueMatchDescription[] | undefined;
+} {
+  const headers = (match.headers ?? []).map((header) =>
+    valueCondition(header, header.name.toLowerCase()),
+  );
+  const query = (match.queryParams ?? []).map((param) => valueCondition(param, param.name));
+  const sources = match.sourceCIDRs === undefined ? null : new SourceRanges(match.sourceCIDRs);
+  const none = headers.length === 0 && query.length === 0 && sources === null;
+  return {
+    conditions: none
+      ? null
+      : Object.freeze({
+          headers: Object.freeze(headers.map(([condition]) => condition)),
+          query: Object.freeze(query.map(([condition]) => condition)),
+          sources,
+        }),
+    headers: match.headers === undefined ? undefined : Object.freeze(headers.map(([, d]) => d)),
+    queryParams:
+      match.queryParams === undefined ? undefined : Object.freeze(query.map(([, d]) => d)),
+  };
+}
+
 function compilePolicy(
   object: SnapshotObject,
   policy: AnyAccessPolicy,
@@ -98,6 +159,10 @@ function compilePolicy(
   );
   if (hosts.length === 0) return;
   const mode = policy.spec.mode ?? 'Enforce';
+  const preflight: PolicyRef | null =
+    policy.spec.preflight === 'Allow'
+      ? Object.freeze({ kind: policy.kind, namespace: object.namespace, policy: object.name })
+      : null;
   const upstreamTokens = upstreamTokensOf(policy);
   const authentication = policy.spec.authentication;
 
@@ -129,20 +194,37 @@ function compilePolicy(
         : { bearerAudiences: Object.freeze([...authentication.bearer.audiences]) }),
     });
     rule.match.forEach((match, matchIndex) => {
-      const exact = match.path?.type === 'Exact';
+      const pathType = match.path?.type ?? 'PathPrefix';
       const value = match.path?.value ?? '/';
-      const path = exact || !value.endsWith('/') ? value : value.slice(0, -1);
+      const path = pathType !== 'PathPrefix' || !value.endsWith('/') ? value : value.slice(0, -1);
       const methodMask = methodMaskOf(match.methods ?? []);
+      const { conditions, headers, queryParams } = compileConditions(match);
+      const description: MatchDescription = Object.freeze({
+        path: Object.freeze({ type: pathType, value }),
+        ...(match.methods === undefined ? {} : { methods: Object.freeze([...match.methods]) }),
+        ...definedFields({ headers, queryParams }),
+        ...(match.sourceCIDRs === undefined
+          ? {}
+          : { sourceCIDRs: Object.freeze([...match.sourceCIDRs]) }),
+      });
       const compiled: CompiledMatch = Object.freeze({
         rule: matched,
         scope: object.namespace,
         deny,
+        pathType,
         path,
+        pathRegex: pathType === 'RegularExpression' ? linearRegex(value) : null,
         methodMask,
+        conditions,
+        description,
+        preflight,
         mode: ruleMode,
-        exact,
+        pathRank: pathRanks[pathType],
         pathLength: path.length,
         hasMethods: methodMask !== 0,
+        headerCount: match.headers?.length ?? 0,
+        queryCount: match.queryParams?.length ?? 0,
+        hasSources: match.sourceCIDRs !== undefined,
         cluster,
         createdAt,
         objectKey: objectKeyForOrder,

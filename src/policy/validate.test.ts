@@ -120,7 +120,8 @@ describe('validateResource', () => {
       'spec.rules[0]': 'roles and action: Deny are mutually exclusive',
       'spec.rules[1]': 'a rule needs roles or action: Deny',
       'spec.rules[2].name': 'duplicate rule name "both"',
-      'spec.rules[2].match[0].path.type': 'must be one of Exact, PathPrefix (got "Prefix")',
+      'spec.rules[2].match[0].path.type':
+        'must be one of Exact, PathPrefix, RegularExpression (got "Prefix")',
       'spec.rules[2].match[0].path.value': 'must start with "/" (got "api")',
       'spec.rules[2].match[0].methods[1]': expect.stringContaining('must be one of GET, HEAD'),
       'spec.rules[2].roles[0]': expect.stringContaining('among letters, digits'),

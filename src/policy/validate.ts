@@ -12,7 +12,9 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import type { ValueError } from '@sinclair/typebox/errors';
 import type { TSchema } from '@sinclair/typebox';
+import { isIPv4, isIPv6 } from 'node:net';
 import { normalisePath } from '../authz/path.ts';
+import { compileLinearRegex } from '../authz/regex.ts';
 import {
   apiVersion,
   isResourceKind,
@@ -23,6 +25,10 @@ import {
   forbiddenTokenHeaders,
   hostDelegationKind,
   hostDelegationValidations,
+  maxPatternLength,
+  sourceCidrValidations,
+  unmatchableHeaderPrefixes,
+  unmatchableHeaders,
   ruleValidations,
   subjectValidations,
 } from './resources.ts';
@@ -182,6 +188,110 @@ function asRecords(value: unknown): (Record<string, unknown> | undefined)[] {
  * shape, so that one pass reports every problem. Fields of the wrong type were already reported.
  */
 
+/** An address as a bit string of its family's width, or null when it is not one. */
+function addressBits(address: string): string | null {
+  if (isIPv4(address)) {
+    return address
+      .split('.')
+      .map((octet) => Number(octet).toString(2).padStart(8, '0'))
+      .join('');
+  }
+  if (!isIPv6(address)) return null;
+  let text = address.toLowerCase();
+  // An embedded IPv4 tail (`::ffff:10.0.0.0`) is two groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4?.[1] !== undefined) {
+    const bits = addressBits(v4[1]) ?? '';
+    text = `${text.slice(0, -v4[1].length)}${parseInt(bits.slice(0, 16), 2).toString(16)}:${parseInt(bits.slice(16), 2).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const missing = 8 - headGroups.length - tailGroups.length;
+  const groups = [
+    ...headGroups,
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...tailGroups,
+  ];
+  return groups.map((group) => parseInt(group, 16).toString(2).padStart(16, '0')).join('');
+}
+
+/** Twin of sourceCidrValidations (CEL `isCIDR` and host bits zero). */
+function cidrProblem(cidr: string): string | null {
+  const slash = cidr.indexOf('/');
+  const bits = slash === -1 ? null : addressBits(cidr.slice(0, slash));
+  const prefixText = cidr.slice(slash + 1);
+  const message = `${sourceCidrValidations[0].message} (got ${shown(cidr)})`;
+  if (bits === null || !/^\d{1,3}$/.test(prefixText)) return message;
+  const prefix = Number(prefixText);
+  if (prefix > bits.length) return message;
+  return bits.slice(prefix).includes('1') ? message : null;
+}
+
+function isUnmatchableHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return (
+    (unmatchableHeaders as readonly string[]).includes(lower) ||
+    unmatchableHeaderPrefixes.some((prefix) => lower.startsWith(prefix))
+  );
+}
+
+/** Twins of the CEL and list rules on headers, queryParams and sourceCIDRs, plus RE2 syntax. */
+function checkMatchConditions(
+  match: Record<string, unknown>,
+  matchPath: string,
+  problems: Problem[],
+): void {
+  const checkValues = (field: 'headers' | 'queryParams', caseless: boolean): void => {
+    const seen = new Map<string, number>();
+    asRecords(match[field]).forEach((entry, index) => {
+      if (entry === undefined) return;
+      const entryPath = `${matchPath}.${field}[${String(index)}]`;
+      const { name, value, type } = entry;
+      if (typeof name === 'string') {
+        const key = caseless ? name.toLowerCase() : name;
+        const first = seen.get(key);
+        if (first !== undefined) {
+          problems.push({
+            path: `${entryPath}.name`,
+            message: `names the same ${field === 'headers' ? 'header' : 'query parameter'} as ${field}[${String(first)}]${caseless ? ' (header names are case-insensitive)' : ''}: give each one condition`,
+          });
+        } else seen.set(key, index);
+        if (field === 'headers' && isUnmatchableHeader(name)) {
+          problems.push({
+            path: `${entryPath}.name`,
+            message: `"${name}" says where the request goes or who sent it, and proxies overwrite it on the check: use hosts, path or sourceCIDRs instead`,
+          });
+        }
+      }
+      if (type === 'RegularExpression' && typeof value === 'string') {
+        if (value.length > maxPatternLength) {
+          problems.push({
+            path: `${entryPath}.value`,
+            message: `a RegularExpression must be at most ${String(maxPatternLength)} characters`,
+          });
+          return;
+        }
+        const compiled = compileLinearRegex(value);
+        if (!compiled.ok) problems.push({ path: `${entryPath}.value`, message: compiled.problem });
+      }
+    });
+  };
+  checkValues('headers', true);
+  checkValues('queryParams', false);
+
+  const cidrs: unknown[] = Array.isArray(match.sourceCIDRs) ? match.sourceCIDRs : [];
+  const seen = new Set<string>();
+  cidrs.forEach((cidr, index) => {
+    if (typeof cidr !== 'string') return;
+    const path = `${matchPath}.sourceCIDRs[${String(index)}]`;
+    const problem = cidrProblem(cidr);
+    if (problem !== null) problems.push({ path, message: problem });
+    if (seen.has(cidr)) problems.push({ path, message: `duplicate range "${cidr}"` });
+    seen.add(cidr);
+  });
+}
+
 function checkAccessPolicy(
   spec: Record<string, unknown>,
   problems: Problem[],
@@ -246,11 +356,30 @@ function checkAccessPolicy(
       problems.push({ path: rulePath, message: ruleValidations[1].message });
     }
     asRecords(rule.match).forEach((match, matchIndex) => {
+      if (match !== undefined) {
+        checkMatchConditions(match, `${rulePath}.match[${String(matchIndex)}]`, problems);
+      }
       const pathMatch = match?.path;
       if (!isRecord(pathMatch) || typeof pathMatch.value !== 'string') return;
       const { value } = pathMatch;
-      if (!value.startsWith('/')) return; // reported by the schema
       const valuePath = `${rulePath}.match[${String(matchIndex)}].path.value`;
+      if (pathMatch.type === 'RegularExpression') {
+        if (value.startsWith('^')) {
+          problems.push({
+            path: valuePath,
+            message:
+              'a RegularExpression path matches the whole path, "^" and "$" are implied: write "/public/.*" rather than "^/public/"',
+          });
+          return;
+        }
+        if (!value.startsWith('/')) return; // reported by the schema
+        // The path is matched after normalisation, never with its query (oauth2-proxy once
+        // matched --skip-auth-regex against the query too: `/private?x=/public/`).
+        const compiled = compileLinearRegex(value);
+        if (!compiled.ok) problems.push({ path: valuePath, message: compiled.problem });
+        return;
+      }
+      if (!value.startsWith('/')) return; // reported by the schema
       if (value.includes('?') || value.includes('#')) {
         problems.push({
           path: valuePath,

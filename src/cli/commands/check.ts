@@ -14,6 +14,8 @@ import {
   cliRequest,
   cliUnqualifiedSources,
   defaultCliSource,
+  describeMatch,
+  parseHeaderOption,
   ruleKey,
   sourceProblem,
   type CliSubject,
@@ -21,7 +23,13 @@ import {
 import { operatorExplanations } from '../../authz/reason-explanations.ts';
 import { decide } from '../../authz/decide.ts';
 import type { DecideOptions } from '../../authz/decide.ts';
-import type { Decision, Outcome, PolicyMode } from '../../authz/decision.ts';
+import type {
+  Decision,
+  MatchDescription,
+  Outcome,
+  PolicyMode,
+  PolicyRef,
+} from '../../authz/decision.ts';
 import type { Reason } from '../../authz/reasons.ts';
 import { SubjectSources } from '../../authz/roles.ts';
 import { loadConfig } from '../../config/load.ts';
@@ -72,10 +80,21 @@ Identity (default: anonymous):
   --audience AUD          a bearer token's aud (repeatable; --source issuer/NAME only)
   --anonymous             no identity (the default; refuses identity options)
 
+Request (besides METHOD and URL, whose query counts for queryParams conditions):
+  --header 'NAME: VALUE'  a request header, as the proxy passes it to gatehouse (repeatable;
+                          a name given twice is refused). A CORS preflight is
+                          OPTIONS with --header 'Origin: …' --header
+                          'Access-Control-Request-Method: …'
+  --client-address ADDR   the client address a trusted proxy reports (sourceCIDRs). Omitted:
+                          unknown, as when the check does not come from a trusted proxy
+
 Options:
   --output text|json      text (default) or one JSON object with the fields outcome, status,
                           reason, mode, auditOverride, policy {kind, namespace, name}, rule,
-                          rolesHeld, rolesRequired, method, scheme, host, path, pathProblem,
+                          rolesHeld, rolesRequired, match (the conditions that selected the
+                          rule), preflight (the policy whose preflight: Allow passed it),
+                          ambiguity {policy, rule, problem} (ambiguous-query), method, scheme,
+                          host, path, pathProblem, query, clientAddress, headers,
                           identity, explanation, variants (spellings of the path that an
                           upstream ignoring case, trimming slashes or matching suffixes may
                           serve as this one, and that the policy refuses more strictly)
@@ -90,9 +109,11 @@ Host ownership (tenancy: a namespaced AccessPolicy governs only hosts its namesp
 an Ingress or HTTPRoute) is NOT applied: the answer is what the policies say, as on a
 single-tenant installation.
 
-Example:
+Examples:
   gatehouse check --policies ./policies --user alice@example.com --group sales \\
     GET https://shop.example.com/admin
+  gatehouse check --policies ./policies --header 'X-Api-Version: 2' --client-address 10.1.2.3 \\
+    GET 'https://api.example.com/v2/items?format=json'
 `;
 
 /** One line per reason code, for `gatehouse check` and `gatehouse test` output. */
@@ -135,12 +156,28 @@ export interface CheckReport {
   } | null;
   readonly rolesHeld: readonly string[];
   readonly rolesRequired: readonly string[];
+  /** The conditions of the `match` entry that selected the rule; null when no rule matched. */
+  readonly match: MatchDescription | null;
+  /** `cors-preflight`: the policy whose `preflight: Allow` let the preflight through. */
+  readonly preflight: PolicyRef | null;
+  /** `ambiguous-query`: the rule whose query conditions the request makes ambiguous, and why. */
+  readonly ambiguity: {
+    readonly policy: PolicyRef;
+    readonly rule: string;
+    readonly problem: string;
+  } | null;
   readonly method: string;
   readonly scheme: 'http' | 'https';
   readonly host: string;
   /** Normalised path; null when ambiguous (see pathProblem). */
   readonly path: string | null;
   readonly pathProblem: string | null;
+  /** The raw query; null when the URL has none. */
+  readonly query: string | null;
+  /** The client address given (`--client-address`); null: unknown to gatehouse. */
+  readonly clientAddress: string | null;
+  /** The request headers given (`--header`), lower-case names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   readonly identity: {
     readonly user: string;
     readonly email: string | null;
@@ -173,11 +210,28 @@ export function checkReport(
     guardrail: guardrailOf(decision),
     rolesHeld: decision.roles,
     rolesRequired: rule?.requiredRoles ?? [],
+    match: decision.match ?? null,
+    preflight: decision.preflight ?? null,
+    ambiguity:
+      decision.ambiguity === undefined
+        ? null
+        : {
+            policy: {
+              kind: decision.ambiguity.rule.kind,
+              namespace: decision.ambiguity.rule.namespace,
+              policy: decision.ambiguity.rule.policy,
+            },
+            rule: decision.ambiguity.rule.rule,
+            problem: decision.ambiguity.problem,
+          },
     method: request.method,
     scheme: request.scheme,
     host: request.host,
     path: request.path.ok ? request.path.value : null,
     pathProblem: request.path.ok ? null : request.path.problem,
+    query: request.query ?? null,
+    clientAddress: request.sourceAddress ?? null,
+    headers: request.credentials.headers,
     identity:
       identity === null
         ? null
@@ -213,13 +267,24 @@ export function formatCheckReport(report: CheckReport): string {
     ['outcome', `${report.outcome} (${String(report.status)})`],
     ['reason', `${report.reason}: ${report.explanation}`],
   ];
-  if (report.policy === null) {
+  const named = (policy: PolicyRef): string =>
+    `${policy.kind} ${policy.namespace === '' ? policy.policy : `${policy.namespace}/${policy.policy}`}`;
+  if (report.preflight !== null) {
+    lines.push(['policy', `${named(report.preflight)} (preflight: Allow; no rule decided)`]);
+  } else if (report.ambiguity !== null) {
+    lines.push(['policy', '(no rule decided)']);
+    lines.push([
+      'ambiguous',
+      `rule ${named(report.ambiguity.policy)}/${report.ambiguity.rule} tests the query, and ${report.ambiguity.problem}`,
+    ]);
+  } else if (report.policy === null) {
     lines.push(['policy', '(no rule matched)']);
   } else {
     const { kind, namespace, name } = report.policy;
     lines.push(['policy', `${kind} ${namespace === '' ? name : `${namespace}/${name}`}`]);
     lines.push(['rule', report.rule ?? '']);
   }
+  if (report.match !== null) lines.push(['matched', describeMatch(report.match)]);
   const { guardrail } = report;
   if (guardrail !== null) {
     lines.push([
@@ -241,6 +306,11 @@ export function formatCheckReport(report: CheckReport): string {
   if (report.policy !== null) lines.push(['roles required', list(report.rolesRequired)]);
   lines.push(['request', `${report.method} ${report.scheme}://${report.host}`]);
   lines.push(['path', report.path ?? `ambiguous: ${report.pathProblem ?? ''}`]);
+  if (report.query !== null) lines.push(['query', report.query]);
+  for (const [name, value] of Object.entries(report.headers)) {
+    lines.push(['header', `${name}: ${value ?? ''}`]);
+  }
+  if (report.clientAddress !== null) lines.push(['client', report.clientAddress]);
   const { identity } = report;
   if (identity === null) lines.push(['identity', 'anonymous']);
   else {
@@ -324,6 +394,8 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
       source: { type: 'string' },
       audience: { type: 'string', multiple: true },
       anonymous: { type: 'boolean' },
+      header: { type: 'string', multiple: true },
+      'client-address': { type: 'string' },
       output: { type: 'string', short: 'o' },
       'strict-audit': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -369,7 +441,16 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
     throw new UsageError('--audience needs --source issuer/NAME (only bearer tokens have one)');
   }
 
-  const built = cliRequest(method, url);
+  const headers: [string, string][] = [];
+  for (const text of values.header ?? []) {
+    const header = parseHeaderOption(text);
+    if (typeof header === 'string') throw new UsageError(header);
+    headers.push(header);
+  }
+  const built = cliRequest(method, url, {
+    headers,
+    ...definedFields({ clientAddress: values['client-address'] }),
+  });
   if (!built.ok) throw new UsageError(built.problem);
   return {
     request: built.request,

@@ -24,10 +24,12 @@ import {
   cliRequest,
   cliUnqualifiedSources,
   defaultCliSource,
+  describeMatch,
   ruleKey,
   sourceProblem,
 } from '../decision-inputs.ts';
 import { isRecord } from '../../is-record.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 export const policyTestExitStatus = { passed: 0, failed: 1, badFile: 2 } as const;
 
@@ -45,6 +47,9 @@ FILE:
   cases:
     - name: anonymous visitors must sign in
       request: { method: GET, url: https://app.example.com/ }
+                                # also: headers: { X-Api-Version: "2" } (one entry per name),
+                                #   clientAddress: 10.1.2.3 (as a trusted proxy reports it;
+                                #   omitted: unknown); the url's query counts for queryParams
       identity: null            # or { user, email, groups: [...], claims: {...}, organisation,
                                 #   source: provider/NAME | issuer/NAME | preauth | basic,
                                 #   audiences: [...] (issuer/NAME only) }; omitted: anonymous.
@@ -250,15 +255,38 @@ function parseCase(
   let request: AuthRequest | null = null;
   if (!isRecord(item.request)) fail(['request'], 'is required: { method, url }');
   else {
-    const { method, url } = item.request;
+    const { method, url, headers, clientAddress } = item.request;
+    for (const key of Object.keys(item.request)) {
+      if (!requestFields.includes(key)) {
+        fail(['request', key], `unknown field; known fields here: ${requestFields.join(', ')}`);
+      }
+    }
     if (typeof method !== 'string')
       fail(['request', 'method'], 'is required: an HTTP method such as GET');
     if (typeof url !== 'string')
       fail(['request', 'url'], 'is required: an absolute http:// or https:// URL');
+    const headerList: [string, string][] = [];
+    if (headers !== undefined) {
+      if (!isRecord(headers)) fail(['request', 'headers'], 'must be a mapping of names to values');
+      else {
+        for (const [name, value] of Object.entries(headers)) {
+          // YAML reads `X-Api-Version: 2` as a number: accept scalars, as a proxy sends text.
+          if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+            headerList.push([name, String(value)]);
+          else fail(['request', 'headers', name], 'must be a text value');
+        }
+      }
+    }
+    if (clientAddress !== undefined && typeof clientAddress !== 'string')
+      fail(['request', 'clientAddress'], 'must be an IP address such as 10.1.2.3');
     if (typeof method === 'string' && typeof url === 'string') {
-      const built = cliRequest(method, url);
+      const built = cliRequest(method, url, {
+        headers: headerList,
+        ...(typeof clientAddress === 'string' ? { clientAddress } : {}),
+      });
       if (built.ok) request = built.request;
-      else fail(['request', httpMethod.test(method) ? 'url' : 'method'], built.problem);
+      else
+        fail(['request', requestProblemField(built.problem, method, clientAddress)], built.problem);
     }
   }
 
@@ -300,6 +328,17 @@ function parseCase(
   if (found.problems > 0 || request === null || expected === null || identity === undefined)
     return null;
   return { name, request, identity, expect: expected };
+}
+
+const requestFields = ['method', 'url', 'headers', 'clientAddress'];
+
+/** Which request field a cliRequest() problem is about, for the problem's location. */
+function requestProblemField(problem: string, method: string, clientAddress: unknown): string {
+  if (!httpMethod.test(method)) return 'method';
+  if (typeof clientAddress === 'string' && problem.startsWith(`"${clientAddress}" is not an IP`))
+    return 'clientAddress';
+  if (problem.includes('header')) return 'headers';
+  return 'url';
 }
 
 /** null or omitted: anonymous. undefined: invalid (problems reported). */
@@ -379,6 +418,15 @@ export interface CaseResult {
     readonly auditOverride: boolean;
     /** True when a guardrail (ClusterAccessPolicy, `enforcement: Guardrail`) refused the request. */
     readonly guardrail: boolean;
+    /**
+     * The conditions of the match that selected the rule (`describeMatch`) when it has more than
+     * a plain path and methods (a pattern, headers, query parameters, client ranges); else absent.
+     */
+    readonly match?: string;
+    /** Why the query made the request ambiguous (`ambiguous-query`); else absent. */
+    readonly problem?: string;
+    /** `namespace/policy` (or `policy`) whose `preflight: Allow` passed the request; else absent. */
+    readonly preflight?: string;
   };
 }
 
@@ -400,6 +448,23 @@ export function runCase(testCase: PolicyTestCase, decision: Decision): CaseResul
       mode: decision.rule?.mode ?? null,
       auditOverride: isAuditOverride(decision),
       guardrail: decision.rule?.enforcement === 'Guardrail',
+      ...definedFields({
+        match:
+          decision.match === undefined ||
+          (decision.match.path.type !== 'RegularExpression' &&
+            decision.match.headers === undefined &&
+            decision.match.queryParams === undefined &&
+            decision.match.sourceCIDRs === undefined)
+            ? undefined
+            : describeMatch(decision.match),
+        problem: decision.ambiguity?.problem,
+        preflight:
+          decision.preflight === undefined
+            ? undefined
+            : [decision.preflight.namespace, decision.preflight.policy]
+                .filter((part) => part !== '')
+                .join('/'),
+      }),
     },
   };
 }
@@ -415,8 +480,10 @@ export function formatCaseResult(result: CaseResult): string {
     wanted += expected.rule === null ? ' by no rule' : ` by rule ${expected.rule}`;
   const by =
     actual.rule === null
-      ? 'no rule matched'
-      : `${actual.guardrail ? 'guardrail' : 'rule'} ${actual.rule}`;
+      ? actual.preflight !== undefined
+        ? `preflight: Allow of policy ${actual.preflight}`
+        : (actual.problem ?? 'no rule matched')
+      : `${actual.guardrail ? 'guardrail' : 'rule'} ${actual.rule}${actual.match === undefined ? '' : ` on ${actual.match}`}`;
   const got = `${actual.outcome}/${actual.reason} (${by})`;
   return `✗ ${result.name} — expected ${wanted}, got ${got}${audit}\n`;
 }

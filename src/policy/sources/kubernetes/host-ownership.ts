@@ -219,6 +219,16 @@ export interface RulePath {
   readonly rule: string;
   readonly exact: boolean;
   readonly value: string;
+  /**
+   * A `RegularExpression` path: `value` is a pattern, which may match paths anywhere on the host
+   * (issue #19), so it stays below no prefix but `/`.
+   */
+  readonly regex?: boolean;
+}
+
+/** Whether a rule's path stays below a delegated prefix. */
+function rulePathUnder(prefix: string, path: RulePath): boolean {
+  return underPrefix(prefix, path.regex === true ? '/' : path.value);
 }
 
 export type HostJudgement =
@@ -356,13 +366,13 @@ export class HostOwnership {
     const whole = delegations.find((delegation) => delegation.pathPrefix === null);
     if (whole !== undefined) return { admitted: true, delegation: whole.name };
     const fitting = delegations.find((delegation) =>
-      paths.every((path) => underPrefix(delegation.pathPrefix ?? '/', path.value)),
+      paths.every((path) => rulePathUnder(delegation.pathPrefix ?? '/', path)),
     );
     if (fitting !== undefined) return { admitted: true, delegation: fitting.name };
     if (delegations.length > 0) {
       const prefixes = delegations.map((delegation) => delegation.pathPrefix ?? '/');
       const outside = paths
-        .filter((path) => !prefixes.some((prefix) => underPrefix(prefix, path.value)))
+        .filter((path) => !prefixes.some((prefix) => rulePathUnder(prefix, path)))
         .map((path) => `${path.rule} (${path.value})`);
       const names = delegations.map((delegation) => delegation.name).join(', ');
       return {

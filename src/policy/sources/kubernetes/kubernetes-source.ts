@@ -589,8 +589,14 @@ export class KubernetesPolicySource implements PolicySource {
           rule: rule.name,
           exact: match.path?.type === 'Exact',
           value: match.path?.value ?? '/',
+          ...(match.path?.type === 'RegularExpression' ? { regex: true } : {}),
         })),
       );
+      // `preflight: Allow` opens every path of the host to preflights (issue #19): a policy
+      // admitted only below a delegated prefix may not set it.
+      if (resource.spec.preflight === 'Allow') {
+        paths.push({ rule: 'spec.preflight: Allow', exact: false, value: '/' });
+      }
       const refused: (HostJudgement & { admitted: false })[] = [];
       const admitted: string[] = [];
       for (const host of hosts) {
