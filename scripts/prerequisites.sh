@@ -108,3 +108,8 @@ say "wrk: ok"
 # script fails loudly, with the fix, when Go is missing.
 bash "$(dirname "$0")/traefik/build.sh" >/dev/null
 say "traefik: ok ($(bash "$(dirname "$0")/traefik/build.sh" --print-path))"
+
+# --- oauth2-proxy v7.15.6 for test/e2e/oauth2-proxy-parity.test.ts (the /oauth2/auth drop-in) -----
+# Built from its Go module like Traefik (about 5 minutes once, then cached by version).
+bash "$(dirname "$0")/oauth2-proxy/build.sh" >/dev/null
+say "oauth2-proxy: ok ($(bash "$(dirname "$0")/oauth2-proxy/build.sh" --print-path))"

@@ -3,7 +3,7 @@
  * translated its headers. Everything here is already normalised: decide() never
  * parses a header.
  */
-export type DialectName = 'nginx' | 'forward-auth' | 'ext-authz';
+export type DialectName = 'nginx' | 'forward-auth' | 'ext-authz' | 'oauth2-proxy';
 
 export type NormalisedPath =
   { readonly ok: true; readonly value: string } | { readonly ok: false; readonly problem: string };

@@ -10,6 +10,10 @@ export const operatorExplanations: Readonly<Record<Reason, string>> = {
   [Reasons.SuperRole]:
     'the identity holds the configured super role, which satisfies every allow rule',
   [Reasons.DefaultAllow]: 'no rule matches and authz.noMatch lets the request through',
+  [Reasons.AuthenticatedOnly]:
+    'oauth2-proxy endpoint without host=: the credential and the auth URL allowed_* lists were judged, no policy (as oauth2-proxy does)',
+  [Reasons.NotInAllowedList]:
+    "the identity does not meet the auth URL's allowed_groups, allowed_emails or allowed_email_domains (oauth2-proxy endpoint)",
   [Reasons.AuthenticationRequired]:
     'the rule needs more than guest and no identity was presented: sign in',
   [Reasons.InvalidCredentials]: 'the credential presented is invalid, expired or revoked',
@@ -37,6 +41,9 @@ export const visitorExplanations: Readonly<Record<Reason, string>> = {
   [Reasons.RoleGranted]: 'Access was granted.',
   [Reasons.SuperRole]: 'Access was granted.',
   [Reasons.DefaultAllow]: 'Access was granted.',
+  [Reasons.AuthenticatedOnly]: 'Access was granted.',
+  [Reasons.NotInAllowedList]:
+    'Your account is not among the groups or addresses this application admits.',
   [Reasons.AuthenticationRequired]: 'This page needs you to sign in first.',
   [Reasons.InvalidCredentials]:
     'Your sign-in or access token was not accepted; it may have expired or been revoked.',

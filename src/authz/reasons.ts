@@ -11,6 +11,12 @@ export const Reasons = {
   /** No rule matched and the configuration's `authz.noMatch` allows the request. */
   DefaultAllow: 'default-allow',
 
+  /**
+   * oauth2-proxy's `/oauth2/auth` without a routed host (`host=`): a valid credential meeting the
+   * auth URL's `allowed_*` lists is all that is judged, as oauth2-proxy does; no policy applies.
+   */
+  AuthenticatedOnly: 'authenticated-only',
+
   /** A rule matched that `guest` does not satisfy and no identity was presented. */
   AuthenticationRequired: 'authentication-required',
   /** A credential was presented but is invalid, expired or revoked (RFC 6750 §3.1 `invalid_token`). */
@@ -20,6 +26,12 @@ export const Reasons = {
   NoMatchingRule: 'no-matching-rule',
   /** The session's provider is not among the policy's `authentication.providers` (sign-in per organisation). */
   ProviderNotAllowed: 'provider-not-allowed',
+  /**
+   * oauth2-proxy's `/oauth2/auth`: the signed-in user does not meet the auth URL's
+   * `allowed_groups`, `allowed_emails` or `allowed_email_domains` (each list given must name one
+   * of the user's groups, the user's e-mail address or its domain).
+   */
+  NotInAllowedList: 'not-in-allowed-list',
   /** The matched rule has `action: Deny`. */
   DenyRule: 'deny-rule',
   /** The identity holds none of the matched rule's roles. */

@@ -1,5 +1,6 @@
 import type { AuthRequest, DialectName } from '../authz/auth-request.ts';
 import type { Decision } from '../authz/decision.ts';
+import type { Identity } from '../authz/identity.ts';
 import { BadRequestError } from '../errors.ts';
 import type { ProxyTrust } from './proxy-trust.ts';
 
@@ -53,6 +54,17 @@ export interface Dialect {
   parse(check: IncomingCheck, trust: ProxyTrust, requestId: string): AuthRequest;
   /** Translates a decision into the status and headers this proxy understands. */
   respond(decision: Decision, request: AuthRequest, inputs: RespondInputs): CheckResponse;
+  /**
+   * For an endpoint whose contract is not gatehouse's policy alone (oauth2-proxy's `/oauth2/auth`
+   * judges the credential and the auth URL's `allowed_*` lists, and the policy only when the
+   * routed host is known): decides in place of decide(). `policy` runs decide() for this request
+   * and identity. Absent: the decision is decide()'s.
+   */
+  readonly judge?: (
+    request: AuthRequest,
+    identity: Identity | null,
+    policy: () => Decision,
+  ) => Decision;
 }
 
 /** The single error every adapter throws for input it cannot understand: a 400, never a guess. */

@@ -138,13 +138,16 @@ export async function handleCheck(
       const identity = authn.kind === 'identified' ? authn.identity : null;
       if (identity !== null)
         deps.metrics.authentications.inc({ method: identity.method, result: 'identified' });
-      decision = decide(request, identity, snapshot, deps.decideOptions);
+      // A dialect with its own contract (oauth2-proxy's `/oauth2/auth`) judges around decide().
+      const judge = (who: Identity | null): Decision => {
+        const policy = (): Decision => decide(request, who, snapshot, deps.decideOptions);
+        return dialect.judge === undefined ? policy() : dialect.judge(request, who, policy);
+      };
+      decision = judge(identity);
       // Sign-in per organisation: a session from a provider the rule does not allow is no
       // identity on these hosts (oidc/provider-restriction.ts).
       if (identity !== null) {
-        decision = applyProviderRestriction(decision, () =>
-          decide(request, null, snapshot, deps.decideOptions),
-        );
+        decision = applyProviderRestriction(decision, () => judge(null));
       }
     }
   }

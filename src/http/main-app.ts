@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Dialect } from '../dialects/dialect.ts';
+import { oauth2ProxyDialect } from '../dialects/oauth2-proxy.ts';
 import { jwksPath, type JwksDocument } from '../identity/signing-keys-jwks.ts';
 import { handleCheck, type CheckDependencies } from './check-route.ts';
 import { errorHandler } from './error-handler.ts';
@@ -16,6 +17,8 @@ export interface MainAppOptions {
     readonly nginx: Dialect;
     readonly forwardAuth: Dialect;
     readonly extAuthz: Dialect;
+    /** oauth2-proxy's `<routes.prefix>/auth` (issue #19); default: `oauth2ProxyDialect`. */
+    readonly oauth2Proxy?: Dialect;
   };
   /** The configurable prefix of the sign-in routes (`/oauth2`). */
   readonly routesPrefix: string;
@@ -27,8 +30,9 @@ export interface MainAppOptions {
 }
 
 /**
- * The main listener's request handler. The three external-auth endpoints are answered straight
- * from `node:http` — they are the hot path of every protected app, and a Koa context per check
+ * The main listener's request handler. The external-auth endpoints (with oauth2-proxy's
+ * `<prefix>/auth`, issue #19) are answered straight from `node:http` — they are the hot path
+ * of every protected app, and a Koa context per check
  * costs more than the whole decision — and everything else (sign-in routes, JWKS, static files)
  * goes through the Koa app. They are matched on the raw target, before any decoding: the
  * ext-authz path carries the client's raw path, which must reach the dialect undecoded (a router
@@ -37,15 +41,19 @@ export interface MainAppOptions {
 export function createMainHandler(options: MainAppOptions): RequestListener {
   const koa = createMainApp(options).callback();
   const { nginx, forwardAuth, extAuthz } = options.dialects;
+  const oauth2Proxy = options.dialects.oauth2Proxy ?? oauth2ProxyDialect;
+  // oauth2-proxy's drop-in, where its `--proxy-prefix` puts it (`/oauth2/auth`, any method).
+  const oauth2ProxyPath = `${options.routesPrefix}/auth`;
   const dialectFor = (rawTarget: string): Dialect | null => {
     // An absolute-form target (`GET http://host/authz/nginx`) still belongs to the check
     // endpoint, whose dialect refuses it with a 400 rather than a 404 from the router.
     const target = rawTarget.startsWith('/')
       ? rawTarget
       : rawTarget.replace(/^[a-z]+:\/\/[^/]*/i, '');
-    if (!target.startsWith('/authz/')) return null;
     const end = target.indexOf('?');
     const path = end === -1 ? target : target.slice(0, end);
+    if (path === oauth2ProxyPath) return oauth2Proxy;
+    if (!target.startsWith('/authz/')) return null;
     // ingress-nginx subrequests are GET (HEAD when the client sent HEAD); auth-method may set
     // others. Traefik with preserveRequestMethod keeps the client's method; Caddy sends GET.
     if (path === '/authz/nginx') return nginx;
