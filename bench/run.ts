@@ -1,7 +1,7 @@
 /**
  * The benchmark suite (issue 8; docs/benchmarks.md explains what and why).
  *
- *   node bench/run.ts [--quick] [--scenarios a,a2,b,c,d,e,f,g,h] [--runs N] [--duration 10s]
+ *   node bench/run.ts [--quick] [--scenarios a,a2,b,c,d,e,f,g,h,t] [--runs N] [--duration 10s]
  *                     [--warmup 5s] [--connections 64] [--no-half-load] [--server-cpu 0]
  *                     [--load-cpu 1] [--redis-url redis://127.0.0.1:6379] [--results-dir DIR]
  *
@@ -15,6 +15,9 @@
  * `--quick` is the CI regression guard: (a′), (b), (c), a 2 s warm-up and 2 runs of 3 s, no
  * half-load; it exits 1 only when a scenario fails or (b) or (c) drops under 40% of (a′) (guardMinimumRatio in report.ts).
  * The full run exits 1 when a scenario fails; missed targets are reported, not fatal.
+ *
+ * `t` (not in the full run) is (c) with OpenTelemetry tracing on and every check sampled
+ * (issue #20): `--scenarios c,t` shows what tracing costs; with tracing off (c) is unchanged.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

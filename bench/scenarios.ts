@@ -22,6 +22,7 @@ import {
 import type { PolicySetShape } from './generate-policies.ts';
 import { noAuthPrefix, startNginxFront } from './nginx-front.ts';
 import { oauth2ProxyAllowedStatus, oauth2ProxyAuthPath, startOAuth2Proxy } from './oauth2-proxy.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { startPinnedProcess } from './server-process.ts';
 import type { PinnedProcess } from './server-process.ts';
 import { deleteKeysWithPrefix, mintSession } from './session-minter.ts';
@@ -163,6 +164,15 @@ export class BenchContext {
     );
   }
 
+  /** The collector the traced scenario exports to (in this process, off the server core). */
+  otlpSink() {
+    return this.shared(
+      'otlp-sink',
+      () => startOtlpSink(),
+      (sink) => sink.close(),
+    );
+  }
+
   /** The small policy directory of (b)–(e) and (g). */
   benchPolicyDirectory(): Promise<string> {
     return this.shared(
@@ -230,6 +240,8 @@ interface GatehouseVariant {
   readonly policyDirectory: string;
   readonly sessions?: { readonly cacheTtl: string };
   readonly bearerCache?: boolean;
+  /** `tracing.enabled` with this collector URL (issue #20). */
+  readonly tracingEndpoint?: string;
 }
 
 /** Starts gatehouse (servers/gatehouse.ts) with a configuration written for the variant. */
@@ -281,6 +293,9 @@ async function startGatehouse(context: BenchContext, name: string, variant: Gate
       ],
     };
     env['GATEHOUSE_BEARER__CACHE__ENABLED'] = String(variant.bearerCache);
+  }
+  if (variant.tracingEndpoint !== undefined) {
+    config['tracing'] = { enabled: true, endpoint: variant.tracingEndpoint, sampleRatio: 1 };
   }
   const configPath = join(context.settings.scratchDirectory, `${name}.yaml`);
   await writeFile(configPath, stringify(config));
@@ -346,25 +361,56 @@ async function nginxTarget(context: BenchContext, path: string, headers: Record<
   };
 }
 
+/**
+ * A sampled W3C `traceparent` (ingress-nginx with `enable-opentelemetry`): with tracing on,
+ * every check of the traced scenario is recorded and exported, the dearest case.
+ */
+const proxyTraceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 async function sessionScenario(
   context: BenchContext,
   name: string,
   cacheTtl: string,
+  traced = false,
 ): Promise<RunningTarget> {
   const server = await startGatehouse(context, name, {
     policyDirectory: await context.benchPolicyDirectory(),
     sessions: { cacheTtl },
+    ...(traced ? { tracingEndpoint: (await context.otlpSink()).url } : {}),
   });
   const session = await mintSession({
     redisUrl: context.settings.redisUrl,
     keyPrefix: context.sessionKeyPrefix,
     provider: 'bench',
   });
-  return single(server, {
+  const target = single(server, {
     url: `${server.url}${authzPath}`,
-    headers: { ...ingressHeaders(signedInUrl), Cookie: `${sessionCookieName}=${session.ticket}` },
+    headers: {
+      ...ingressHeaders(signedInUrl),
+      Cookie: `${sessionCookieName}=${session.ticket}`,
+      ...(traced ? { traceparent: proxyTraceparent } : {}),
+    },
     expectedStatus: 200,
   });
+  if (!traced) return target;
+  const sink = await context.otlpSink();
+  let counted = false;
+  return {
+    ...target,
+    stop: async () => {
+      // gatehouse exports what is queued at shutdown; a run whose spans never left it would
+      // report the speed of something else, so it fails like a wrong answer (once: the runner
+      // stops a failed target a second time).
+      await target.stop();
+      if (counted) return;
+      counted = true;
+      const { requests, bytes } = sink.exports();
+      if (requests === 0) throw new Error('tracing on, but gatehouse exported no span');
+      process.stderr.write(
+        `[bench] ${name}: ${String(requests)} OTLP exports, ${String(Math.round(bytes / 1024))} KiB\n`,
+      );
+    },
+  };
 }
 
 async function bearerScenario(
@@ -471,6 +517,17 @@ export const scenarios: readonly Scenario[] = [
     halfLoad: true,
     usesRedis: true,
     start: (context) => sessionScenario(context, 'c-gatehouse', '5s'),
+  },
+  {
+    // Not in the default suite: `--scenarios c,t` compares it with (c). Tracing off costs
+    // nothing by construction (no SDK loaded, one `undefined` test per check), so (c) is the
+    // "off" figure; this is "on", with every check sampled.
+    id: 'c-traced',
+    group: 't',
+    label: '(c) session, cache hit, tracing on (every check sampled and exported)',
+    halfLoad: true,
+    usesRedis: true,
+    start: (context) => sessionScenario(context, 'c-traced-gatehouse', '5s', true),
   },
   {
     id: 'd',

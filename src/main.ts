@@ -17,6 +17,7 @@ import { buildPolicySource, decideOptionsFor, startPolicySource } from './compos
 import { buildProviders, buildRefresher } from './composition/providers.ts';
 import { createRuntime, type RuntimeOptions } from './composition/runtime.ts';
 import { openSessions } from './composition/sessions.ts';
+import { buildTracing } from './composition/tracing.ts';
 import { buildSignInOptions } from './composition/sign-in.ts';
 
 /** How to start gatehouse: the logger, and the clock, fetch and metrics switch tests inject. */
@@ -36,6 +37,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   const runtime = createRuntime(options);
   const closers = new Closers();
 
+  // First opened, last closed: the spans of the last checks are exported at shutdown.
+  const tracingParts = await buildTracing(config, runtime);
+  if (tracingParts !== undefined) closers.add(tracingParts.shutdown);
+  const tracing = tracingParts?.tracing;
+
   const policy = buildPolicySource(config, runtime);
   closers.add(() => policy.stop());
   const snapshot = () => policy.current();
@@ -50,7 +56,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   }
   const identity = await buildIdentity(config, runtime);
 
-  const sessions = await openSessions(config, runtime);
+  const sessions = await openSessions(config, runtime, tracing);
   closers.add(() => sessions.close());
 
   const providers = buildProviders(config, runtime);
@@ -59,7 +65,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   closers.add(() => {
     providers.close();
   });
-  const refresher = buildRefresher(config.sessions, { store: sessions.store, providers }, runtime);
+  const refresher = buildRefresher(
+    config.sessions,
+    { store: sessions.store, providers, tracing },
+    runtime,
+  );
 
   const authenticators = buildAuthenticators(
     config,
@@ -77,7 +87,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   const proxyTrust = new ProxyTrust(config.trustedProxies);
   const check = buildCheckDependencies(
     config,
-    { authenticators, identity, snapshot, decideOptions, proxyTrust },
+    { authenticators, identity, snapshot, decideOptions, proxyTrust, tracing },
     runtime,
   );
   const signIn = buildSignInOptions(

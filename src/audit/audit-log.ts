@@ -47,12 +47,38 @@ export type AuditEvent =
     }
   | {
       readonly event: 'revocation';
-      readonly source: 'backchannel' | 'invalid-grant' | 'admin';
-      readonly provider: string;
+      /**
+       * Who ended the sessions: the provider (`backchannel`), a refused refresh
+       * (`invalid-grant`), the person from the portal (`self-service`) or an operator with
+       * `gatehouse sessions revoke` (`operator`, issue #20).
+       */
+      readonly source: 'backchannel' | 'invalid-grant' | 'admin' | 'self-service' | 'operator';
+      /** The provider whose sessions ended; `null` when they came from several or unknown ones. */
+      readonly provider: string | null;
       readonly sessions: number;
-      readonly by?: 'sid' | 'sub' | 'session';
+      /** What selected them: a provider's `sid` or `sub`, one session, a user, a provider. */
+      readonly by?: 'sid' | 'sub' | 'session' | 'user' | 'user-name' | 'provider';
       readonly requestId?: string;
       readonly sessionId?: string;
+      /** The user name an operator named (`--user`), or the person ending their own sessions. */
+      readonly user?: string;
+      /** The storage keys ended, when an operator ended sessions (never tickets or tokens). */
+      readonly sessionIds?: readonly string[];
+      /** The operating-system user who ran the command. */
+      readonly actor?: string;
+      /** The operator's `--reason`. */
+      readonly reason?: string;
+    }
+  | {
+      /** A bearer token revoked by `jti` (`gatehouse tokens revoke`, issue #20). */
+      readonly event: 'token-revocation';
+      /** The configured issuer name (`bearer.issuers[].name`). */
+      readonly issuer: string;
+      readonly jti: string;
+      /** Until when it is refused (ISO 8601): the token's expiry, or the operator's bound. */
+      readonly until: string;
+      readonly actor?: string;
+      readonly reason?: string;
     }
   | {
       readonly event: 'impersonation';

@@ -16,6 +16,7 @@ type IssuerClaimNames = ClaimNames & { readonly organisation?: string | undefine
 import type { Identity } from '../authz/identity.ts';
 import { IssuerKeySet } from './issuer-key-set.ts';
 import { LruCache } from '../lru-cache.ts';
+import { tokenRevocationKey } from '../sessions/token-revocations.ts';
 import {
   bearerChallenge,
   rejectionForJoseError,
@@ -79,6 +80,32 @@ export interface BearerTokenAuthenticatorOptions {
   /** After a failed discovery or JWKS fetch, fail at once for this long (default 5 s). */
   readonly jwksFailureCooldownMs?: number;
   readonly logger?: Logger;
+  /**
+   * The tokens revoked by `jti` (sessions/revoked-token-set.ts, issue #20), asked for every
+   * token, cached or not, after its signature is verified. Omitted: no revocation list.
+   */
+  readonly revokedTokens?: RevokedTokenCheck | undefined;
+}
+
+/** The one question the authenticator asks the revocation list; must not do I/O. */
+export interface RevokedTokenCheck {
+  /** `key` is `tokenRevocationKey(issuer name, jti)`; throws `DependencyError` if unknowable. */
+  isRevoked(key: string): boolean;
+}
+
+/**
+ * Stable code and `WWW-Authenticate` value for a revoked token: RFC 6750 §3.1 `invalid_token`
+ * ("revoked, malformed, or invalid for other reasons"), with a fixed description.
+ */
+export const REVOKED_TOKEN = 'revoked';
+export const revokedTokenChallenge =
+  'Bearer error="invalid_token", error_description="The access token has been revoked"';
+
+/** A verified token as the cache keeps it: the identity, and where the revocation list has it. */
+interface VerifiedToken {
+  readonly identity: Identity;
+  /** `tokenRevocationKey(issuer name, jti)`, built once; undefined for a token without `jti`. */
+  readonly revocationKey: string | undefined;
 }
 
 /**
@@ -124,13 +151,15 @@ function sameIssuer(a: string, b: string): boolean {
 export class BearerTokenAuthenticator implements Authenticator {
   readonly name = 'bearer';
   readonly #issuers: ReadonlyMap<string, ConfiguredIssuer>;
-  readonly #cache: LruCache<string, Identity> | undefined;
+  readonly #cache: LruCache<string, VerifiedToken> | undefined;
   readonly #now: () => number;
   readonly #logger: Logger | undefined;
+  readonly #revoked: RevokedTokenCheck | undefined;
 
   constructor(options: BearerTokenAuthenticatorOptions) {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
+    this.#revoked = options.revokedTokens;
     const fetchImpl = options.fetch ?? globalThis.fetch;
     const issuers = new Map<string, ConfiguredIssuer>();
     for (const config of options.issuers) {
@@ -170,17 +199,43 @@ export class BearerTokenAuthenticator implements Authenticator {
     // Keyed by a digest so the cache never holds bearer tokens themselves.
     const cacheKey = createHash('sha256').update(credential.token).digest('base64url');
     const cached = this.#cache?.get(cacheKey);
-    if (cached !== undefined) return { kind: 'identified', identity: cached };
+    if (cached !== undefined) {
+      // A token revoked after it was cached is refused from the next request on: the list is
+      // asked on every hit (one map lookup), the cache entry is not trusted to know.
+      if (this.#isRevoked(cached)) return this.#rejectRevoked(cached.identity.provider);
+      return { kind: 'identified', identity: cached.identity };
+    }
 
     const outcome = await this.#verify(credential.token);
-    if (outcome.kind === 'identified' && outcome.identity.expiresAt !== undefined) {
+    if (outcome.kind !== 'verified') return outcome;
+    const { verified } = outcome;
+    if (this.#isRevoked(verified)) return this.#rejectRevoked(verified.identity.provider);
+    if (verified.identity.expiresAt !== undefined) {
       // Served until `exp` and never beyond, whatever the clock skew allowed at verification.
-      this.#cache?.set(cacheKey, outcome.identity, outcome.identity.expiresAt * 1000);
+      this.#cache?.set(cacheKey, verified, verified.identity.expiresAt * 1000);
     }
-    return outcome;
+    return { kind: 'identified', identity: verified.identity };
   }
 
-  async #verify(token: string): Promise<AuthnResult> {
+  #isRevoked(token: VerifiedToken): boolean {
+    return (
+      token.revocationKey !== undefined &&
+      this.#revoked !== undefined &&
+      this.#revoked.isRevoked(token.revocationKey)
+    );
+  }
+
+  #rejectRevoked(issuer: string | undefined): AuthnResult {
+    this.#logger?.debug(
+      { authenticator: 'bearer', code: REVOKED_TOKEN, issuer },
+      'bearer token rejected',
+    );
+    return { kind: 'rejected', code: REVOKED_TOKEN, challenge: revokedTokenChallenge };
+  }
+
+  async #verify(
+    token: string,
+  ): Promise<AuthnResult | { readonly kind: 'verified'; readonly verified: VerifiedToken }> {
     // Unverified decoding only to choose the issuer and refuse bad algorithms before any key
     // lookup (RFC 8725 §3.1, §3.8); nothing decoded here is trusted until jwtVerify succeeds.
     let alg: unknown;
@@ -216,7 +271,7 @@ export class BearerTokenAuthenticator implements Authenticator {
       return this.#reject(code, config.name);
     }
 
-    const { sub, exp, aud } = payload;
+    const { sub, exp, aud, jti } = payload;
     if (typeof sub !== 'string' || sub === '') {
       return this.#reject(TokenRejections.MissingClaim, config.name);
     }
@@ -243,12 +298,16 @@ export class BearerTokenAuthenticator implements Authenticator {
         ? undefined
         : readClaim(payload, organisationClaim);
     return {
-      kind: 'identified',
-      identity: Object.freeze({
-        ...identity,
-        ...(typeof organisation === 'string' && organisation !== '' ? { organisation } : {}),
-        audiences,
-      }),
+      kind: 'verified',
+      verified: {
+        identity: Object.freeze({
+          ...identity,
+          ...(typeof organisation === 'string' && organisation !== '' ? { organisation } : {}),
+          audiences,
+        }),
+        revocationKey:
+          typeof jti === 'string' && jti !== '' ? tokenRevocationKey(config.name, jti) : undefined,
+      },
     };
   }
 

@@ -25,6 +25,8 @@ import { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { Impersonation } from '../oidc/impersonation.ts';
 import type { RedisClient } from '../sessions/redis/redis-connection.ts';
+import { RevokedTokenSet } from '../sessions/revoked-token-set.ts';
+import type { TokenRevocationStore } from '../sessions/token-revocations.ts';
 import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -42,8 +44,11 @@ export type AuthenticatorSettings = Pick<
 };
 
 export interface AuthenticatorParts {
-  /** The session store the session cookie is looked up in. */
-  readonly sessions: SessionCookieAuthenticatorOptions['store'];
+  /**
+   * The session store the session cookie is looked up in; bearer tokens revoked by `jti` are
+   * kept there too (sessions/token-revocations.ts).
+   */
+  readonly sessions: SessionCookieAuthenticatorOptions['store'] & TokenRevocationStore;
   /** Renews the tokens of a session close to expiry (providers.ts buildRefresher). */
   readonly refresher: SessionCookieAuthenticatorOptions['refresher'];
   /** The watched htpasswd file (`openHtpasswd`); undefined: no Basic authentication. */
@@ -61,6 +66,11 @@ export interface Authenticators {
   readonly session: SessionCookieAuthenticator;
   readonly basic: BasicAuthenticator | undefined;
   readonly impersonation: Impersonation | undefined;
+  /**
+   * This replica's copy of the revoked bearer tokens, loading in the background (bearer tokens
+   * get 503 until it is loaded); undefined without bearer issuers. Closed with the store.
+   */
+  readonly revokedTokens: RevokedTokenSet | undefined;
 }
 
 /**
@@ -115,6 +125,8 @@ export function buildAuthenticators(
     );
   }
 
+  const revokedTokens =
+    config.bearer.issuers.length > 0 ? openRevokedTokens(parts.sessions, runtime) : undefined;
   if (config.bearer.issuers.length > 0) {
     authenticators.push(
       new BearerTokenAuthenticator({
@@ -127,6 +139,7 @@ export function buildAuthenticators(
         fetch: runtime.fetch,
         now,
         logger: logger.child({ component: 'bearer' }),
+        revokedTokens,
       }),
     );
   }
@@ -176,7 +189,29 @@ export function buildAuthenticators(
   });
   authenticators.push(session);
 
-  return { chain: new AuthenticatorChain(authenticators), session, basic, impersonation };
+  return {
+    chain: new AuthenticatorChain(authenticators),
+    session,
+    basic,
+    impersonation,
+    revokedTokens,
+  };
+}
+
+/**
+ * The revoked bearer tokens (`gatehouse tokens revoke`, issue #20), subscribed to and loaded in
+ * the background: the load is a few milliseconds of Redis, and until it ends bearer tokens are
+ * refused with 503 rather than checked against a list this replica does not have yet.
+ */
+function openRevokedTokens(store: TokenRevocationStore, runtime: Runtime): RevokedTokenSet {
+  const revoked = new RevokedTokenSet({
+    store,
+    now: runtime.now,
+    logger: runtime.logger.child({ component: 'bearer' }),
+  });
+  runtime.metrics.measureRevokedTokens(() => revoked.size);
+  void revoked.start();
+  return revoked;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { IdentityParts } from './identity.ts';
 import type { CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
 import { definedFields } from '../defined-fields.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 
 /** The settings a check reads (a `Config` is one). */
 export type CheckSettings = Pick<Config, 'publicUrl' | 'routes' | 'pages'> & {
@@ -24,6 +25,8 @@ export interface CheckParts {
   readonly decideOptions: DecideOptions;
   /** Whose `X-Forwarded-*`, `X-Real-IP` and `X-Request-ID` count (`trustedProxies`). */
   readonly proxyTrust: ProxyTrust;
+  /** One span per check when `tracing.enabled` (composition/tracing.ts). */
+  readonly tracing?: Tracing | undefined;
 }
 
 export function buildCheckDependencies(
@@ -57,5 +60,6 @@ export function buildCheckDependencies(
     basicChallenge: authenticators.basic?.challenge,
     impersonatorHeader: authenticators.impersonation !== undefined,
     tokensOf: (identity) => authenticators.session.tokensOf(identity),
+    ...definedFields({ tracing: parts.tracing }),
   };
 }

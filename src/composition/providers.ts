@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.ts';
 import { ProviderRegistry, type ProviderRegistryOptions } from '../oidc/provider-registry.ts';
 import { TokenRefresher, type TokenRefresherOptions } from '../oidc/token-refresh.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -29,6 +30,8 @@ export function buildRefresher(
   parts: {
     readonly store: TokenRefresherOptions['store'];
     readonly providers: ProviderRegistry;
+    /** Token and userinfo requests made during a traced check become child spans of it. */
+    readonly tracing?: Tracing | undefined;
   },
   runtime: Runtime,
 ): TokenRefresher | undefined {
@@ -42,5 +45,6 @@ export function buildRefresher(
     logger: runtime.logger.child({ component: 'refresh' }),
     metrics: runtime.metrics,
     audit: runtime.audit,
+    ...(parts.tracing === undefined ? {} : { tracer: parts.tracing.tracer }),
   });
 }

@@ -10,6 +10,8 @@ export interface Runtime {
   readonly fetch: typeof globalThis.fetch;
   readonly metrics: Metrics;
   readonly audit: AuditLog;
+  /** The process environment, for the standard `OTEL_*` variables of tracing. */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export interface RuntimeOptions {
@@ -20,6 +22,8 @@ export interface RuntimeOptions {
   readonly fetch?: typeof fetch;
   /** Collect Node process metrics (off in tests that start several instances). */
   readonly processMetrics?: boolean;
+  /** Injected for tests; default `process.env` (read for `OTEL_*` only, never for settings). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export function createRuntime(options: RuntimeOptions): Runtime {
@@ -29,5 +33,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     fetch: options.fetch ?? globalThis.fetch,
     metrics: new Metrics({ collectProcessMetrics: options.processMetrics ?? true }),
     audit: new AuditLog(options.logger),
+    env: options.env ?? process.env,
   };
 }

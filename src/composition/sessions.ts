@@ -14,6 +14,7 @@ import {
 } from '../sessions/redis/redis-connection.ts';
 import { RedisSessionStore } from '../sessions/redis/redis-store.ts';
 import { SessionCache } from '../sessions/session-cache.ts';
+import type { Tracing } from '../tracing/tracing.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface Sessions {
@@ -27,12 +28,26 @@ export interface Sessions {
 
 type SessionSettings = Pick<Config, 'sessions' | 'signIn'>;
 
-/** Opens the store; a Redis that stays unreachable fails the start with a message naming a fix. */
-export async function openSessions(config: SessionSettings, runtime: Runtime): Promise<Sessions> {
+/**
+ * Opens the store; a Redis that stays unreachable fails the start with a message naming a fix.
+ * With `tracing`, every store call made during a traced check is a child span of it.
+ */
+export async function openSessions(
+  config: SessionSettings,
+  runtime: Runtime,
+  tracing?: Tracing,
+): Promise<Sessions> {
   const { metrics, now } = runtime;
   const { store: backingStore, redis } = await openBackingStore(config, runtime);
+  // What every replica applies at once (issue #20): counted here, where it arrives.
+  backingStore.onRevocation((keys) => {
+    metrics.revocationsReceived.inc({ kind: 'session' }, keys.length);
+  });
+  backingStore.onTokenRevocation((tokens) => {
+    metrics.revocationsReceived.inc({ kind: 'token' }, tokens.length);
+  });
   const store = new SessionCache({
-    store: new InstrumentedSessionStore(backingStore, metrics),
+    store: new InstrumentedSessionStore(backingStore, metrics, tracing?.tracer),
     onLookup: (hit) => {
       metrics.sessionCacheLookups.inc({ result: hit ? 'hit' : 'miss' });
     },

@@ -9,6 +9,7 @@ import type { PathSegment, PendingProblem } from './problems.ts';
 import type { Config } from './schema.ts';
 import { builtInProfiles } from '../identity/header-profiles.ts';
 import { reservedIdentityHeaderNames } from '../identity/reserved-header-names.ts';
+import { parseExportHeaders } from '../tracing/exporter-settings.ts';
 
 /** RFC 8725 §3.10 asks for a small leeway; minutes of skew would stretch every token. */
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
@@ -31,6 +32,7 @@ export function checkConfig(config: Config): PendingProblem[] {
   checkPreAuthentication(config, report);
   checkBasicAuth(config, report);
   checkUnqualifiedSubjectSources(config, report);
+  checkTracing(config, report);
   return problems;
 }
 
@@ -481,4 +483,45 @@ function checkUnqualifiedSubjectSources(config: Config, report: Report): void {
       report(at, 'is basic, but basicAuth is not enabled');
     }
   });
+}
+
+/**
+ * Tracing (issue #20). The trace-context headers (W3C Trace Context `traceparent`, `tracestate`;
+ * W3C Baggage `baggage`) are the proxies' to send, traced or not: as an identity or a
+ * pre-authentication header, the proxy's own value would be refused as a forged copy or read as
+ * who the user is. So they are refused as such whether or not gatehouse traces.
+ */
+function checkTracing(config: Config, report: Report): void {
+  const traceHeaders = new Set(['traceparent', 'tracestate', 'baggage']);
+  for (const name of Object.keys(config.identityHeaders.custom)) {
+    if (traceHeaders.has(name.toLowerCase())) {
+      report(
+        ['identityHeaders', 'custom', name],
+        'is a trace-context header the proxies send with every traced request (W3C Trace Context); it cannot carry an identity, use another name',
+      );
+    }
+  }
+  const preauth = config.preAuthentication;
+  for (const key of ['sharedSecretHeader', 'remoteUserHeader', 'groupsHeader'] as const) {
+    if (traceHeaders.has(preauth[key].toLowerCase())) {
+      report(
+        ['preAuthentication', key],
+        'is a trace-context header the proxies send with every traced request (W3C Trace Context); it cannot carry an identity, use another name',
+      );
+    }
+  }
+  const { tracing } = config;
+  // Secret: the message names the entry, never its value (exporter-settings.ts).
+  const headers = parseExportHeaders(tracing.headers);
+  if (!headers.ok) report(['tracing', 'headers'], headers.message);
+  // The signal-specific URL is used as written (OTLP exporter specification): a collector's
+  // base URL there would post traces to `/`, which collectors answer with 404.
+  const endpoint = tracing.endpoint === '' ? null : URL.parse(tracing.endpoint);
+  if (endpoint !== null && endpoint.pathname === '/') {
+    report(
+      ['tracing', 'endpoint'],
+      // The origin, not the URL: credentials written into it stay out of the message.
+      `is the collector's base URL; OTLP/HTTP traces go to its /v1/traces path (e.g. ${endpoint.origin}/v1/traces)`,
+    );
+  }
 }

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { SpanKind, context, trace, type Span } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
-import type { Authenticator } from '../authn/authenticator.ts';
+import type { AuthnResult, Authenticator } from '../authn/authenticator.ts';
 import type { Identity } from '../authz/identity.ts';
 import type { AuthRequest } from '../authz/auth-request.ts';
 import { decide, type DecideOptions } from '../authz/decide.ts';
@@ -23,6 +24,7 @@ import {
   signInUrlWithProvider,
   withProvider,
 } from '../oidc/provider-restriction.ts';
+import { AttributeNames, SpanNames, markFailed, type Tracing } from '../tracing/tracing.ts';
 import { forbiddenPage, pageSecurityHeaders, type SignInOffer } from './pages.ts';
 
 /** Everything one external-auth check needs, built once at start by the composition root. */
@@ -67,6 +69,8 @@ export interface CheckDependencies {
   readonly impersonatorHeader?: boolean | undefined;
   /** The session tokens behind an identity, for `spec.upstreamTokens` (token pass-through). */
   readonly tokensOf?: ((identity: Identity) => SessionTokens | undefined) | undefined;
+  /** `tracing.enabled`: one span per check (docs/monitoring.md "Tracing"). Absent: no tracing code runs. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /**
@@ -84,13 +88,162 @@ export function bearerChallengeFor(publicUrl: string): string {
  * every request to every protected app waits for it (see docs/benchmarks.md); errors it throws
  * are answered by the caller through http/error-response.ts, like Koa's error handler does.
  */
-export async function handleCheck(
+export function handleCheck(
   req: IncomingMessage,
   res: ServerResponse,
   requestId: string,
   dialect: Dialect,
   deps: CheckDependencies,
   proxyRequestId?: string,
+): Promise<void> {
+  const tracing = deps.tracing;
+  if (tracing === undefined) return check(req, res, requestId, dialect, deps, proxyRequestId);
+  return tracedCheck(tracing, req, res, requestId, dialect, deps, proxyRequestId);
+}
+
+/** `http.route` of each dialect's endpoint (main-app.ts routes them). */
+const routes: Readonly<Record<Dialect['name'], string>> = {
+  nginx: '/authz/nginx',
+  'forward-auth': '/authz/forward-auth',
+  'ext-authz': '/authz/ext-authz/*',
+  // Under `routes.prefix`; the default is named, as the route template of the usual setup.
+  'oauth2-proxy': '/oauth2/auth',
+};
+
+/**
+ * The check inside a SERVER span named `<METHOD> <route>` (OpenTelemetry HTTP semantic
+ * conventions). Its parent is the proxy's span when the proxy sent a valid `traceparent` (W3C
+ * Trace Context), so the check appears inside the proxy's trace. Only a trusted proxy's context
+ * is continued (docs/architecture.md security invariant 3, as for `X-Request-ID`): W3C Trace
+ * Context §9 warns that a context from outside lets a caller choose the trace id and force the
+ * sampled flag, i.e. flood the collector through the parent-based sampler. From anyone else the
+ * check starts a trace of its own, sampled by `tracing.sampleRatio`. `traceparent` and
+ * `tracestate` are read for this alone: they are no credential and no identity header.
+ */
+async function tracedCheck(
+  tracing: Tracing,
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  dialect: Dialect,
+  deps: CheckDependencies,
+  proxyRequestId: string | undefined,
+): Promise<void> {
+  const parent = deps.proxyTrust.isTrusted(req.socket.remoteAddress ?? '')
+    ? tracing.extract(req.headers)
+    : context.active();
+  const method = req.method ?? 'GET';
+  const route = routes[dialect.name];
+  const span = tracing.tracer.startSpan(
+    `${method} ${route}`,
+    {
+      kind: SpanKind.SERVER,
+      attributes: {
+        [AttributeNames.httpMethod]: method,
+        [AttributeNames.httpRoute]: route,
+        [AttributeNames.dialect]: dialect.name,
+        [AttributeNames.requestId]: requestId,
+      },
+    },
+    parent,
+  );
+  try {
+    await context.with(trace.setSpan(parent, span), () =>
+      check(req, res, requestId, dialect, deps, proxyRequestId, span),
+    );
+    span.setAttribute(AttributeNames.httpStatus, res.statusCode);
+  } catch (error: unknown) {
+    // Answered by the caller (http/error-response.ts) with the error's status, 500 otherwise.
+    const status = error instanceof GatehouseError ? error.status : 500;
+    span.setAttribute(AttributeNames.httpStatus, status);
+    if (error instanceof BadRequestError) {
+      span.setAttributes({
+        [AttributeNames.outcome]: 'error',
+        [AttributeNames.reason]: Reasons.MalformedRequest,
+      });
+    }
+    // HTTP semantic conventions: a server span is an error (status and `error.type`) for a 5xx,
+    // not for a request refused with a 4xx.
+    if (status >= 500) markFailed(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** The decision, in an `authz decide` child span when the check is traced. */
+function decideIn(span: Span | undefined, deps: CheckDependencies, run: () => Decision): Decision {
+  if (span === undefined || !span.isRecording() || deps.tracing === undefined) return run();
+  const child = deps.tracing.tracer.startSpan(SpanNames.decide);
+  try {
+    const decision = run();
+    child.setAttributes(decisionAttributes(decision));
+    return decision;
+  } catch (error: unknown) {
+    markFailed(child, error);
+    throw error;
+  } finally {
+    child.end();
+  }
+}
+
+/**
+ * Authentication in an `authn authenticate` child span when the check is traced: the session
+ * store, JWKS and provider calls it makes become its children. The span says how the request
+ * authenticated (`session`, `bearer`...) and a rejection's code, never who or with what.
+ */
+function authenticateIn(
+  span: Span | undefined,
+  deps: CheckDependencies,
+  request: AuthRequest,
+): Promise<AuthnResult> {
+  if (span === undefined || !span.isRecording() || deps.tracing === undefined) {
+    return deps.authenticator.authenticate(request);
+  }
+  return deps.tracing.tracer.startActiveSpan(SpanNames.authenticate, async (child) => {
+    try {
+      const result = await deps.authenticator.authenticate(request);
+      child.setAttribute(AttributeNames.authnResult, result.kind);
+      if (result.kind === 'identified') {
+        child.setAttribute(AttributeNames.authnMethod, result.identity.method);
+        span.setAttribute(AttributeNames.authnMethod, result.identity.method);
+      } else if (result.kind === 'rejected') {
+        child.setAttribute(AttributeNames.authnRejection, result.code);
+      }
+      return result;
+    } catch (error: unknown) {
+      markFailed(child, error);
+      throw error;
+    } finally {
+      child.end();
+    }
+  });
+}
+
+/** Outcome, reason, policy and rule names: what a span may say about a decision. */
+function decisionAttributes(decision: Decision): Record<string, string> {
+  const attributes: Record<string, string> = {
+    [AttributeNames.outcome]: decision.outcome,
+    [AttributeNames.reason]: decision.reason,
+  };
+  if (decision.rule !== null) {
+    attributes[AttributeNames.policy] =
+      decision.rule.namespace === ''
+        ? decision.rule.policy
+        : `${decision.rule.namespace}/${decision.rule.policy}`;
+    attributes[AttributeNames.rule] = decision.rule.rule;
+  }
+  return attributes;
+}
+
+async function check(
+  req: IncomingMessage,
+  res: ServerResponse,
+  requestId: string,
+  dialect: Dialect,
+  deps: CheckDependencies,
+  proxyRequestId?: string,
+  span?: Span,
 ): Promise<void> {
   const started = performance.now();
   const incoming = incomingCheckOf(req);
@@ -129,7 +282,7 @@ export async function handleCheck(
     deps.metrics.forgedIdentityHeaders.inc({ dialect: dialect.name });
     decision = refusal('forbidden', Reasons.ForgedIdentityHeader);
   } else {
-    const authn = await deps.authenticator.authenticate(request);
+    const authn = await authenticateIn(span, deps, request);
     if (authn.kind === 'rejected') {
       deps.metrics.authentications.inc({ method: 'any', result: 'rejected' });
       challenge = authn.challenge;
@@ -138,17 +291,19 @@ export async function handleCheck(
       const identity = authn.kind === 'identified' ? authn.identity : null;
       if (identity !== null)
         deps.metrics.authentications.inc({ method: identity.method, result: 'identified' });
+      // decide() is pure and knows nothing of tracing; its span is opened here, at the edge.
       // A dialect with its own contract (oauth2-proxy's `/oauth2/auth`) judges around decide().
       const judge = (who: Identity | null): Decision => {
         const policy = (): Decision => decide(request, who, snapshot, deps.decideOptions);
         return dialect.judge === undefined ? policy() : dialect.judge(request, who, policy);
       };
-      decision = judge(identity);
-      // Sign-in per organisation: a session from a provider the rule does not allow is no
-      // identity on these hosts (oidc/provider-restriction.ts).
-      if (identity !== null) {
-        decision = applyProviderRestriction(decision, () => judge(null));
-      }
+      decision = decideIn(span, deps, () => {
+        const decided = judge(identity);
+        // Sign-in per organisation: a session from a provider the rule does not allow is no
+        // identity on these hosts (oidc/provider-restriction.ts).
+        if (identity === null) return decided;
+        return applyProviderRestriction(decided, () => judge(null));
+      });
     }
   }
 
@@ -178,6 +333,13 @@ export async function handleCheck(
     ...(challenges === undefined ? {} : { challenges }),
   });
   writeResponse(res, response, request, answered, deps);
+  if (span !== undefined) {
+    span.setAttributes({
+      ...decisionAttributes(decision),
+      [AttributeNames.host]: request.host,
+      [AttributeNames.audit]: audited,
+    });
+  }
 
   // The would-be outcome and reason, so dashboards show what enforcing would do.
   deps.metrics.countDecision(dialect.name, decision.outcome, decision.reason);

@@ -50,6 +50,19 @@ export class Metrics {
   readonly redirectRefusals: Counter<'flow' | 'reason'>;
   readonly tokenRefreshes: Counter<'provider' | 'result'>;
   readonly sessionRevocations: Counter<'source'>;
+  /** Entries this replica received on the revocation channel, by kind (session, token). */
+  readonly revocationsReceived: Counter<'kind'>;
+  /**
+   * Bearer tokens on this replica's revocation list (`gatehouse tokens revoke`, issue #20), read
+   * at each scrape from the source `measureRevokedTokens` names (entries expire silently).
+   */
+  readonly revokedTokens: Gauge;
+  #revokedTokensSize: (() => number) | undefined;
+
+  /** Names where `gatehouse_revoked_tokens` is read at each scrape. */
+  measureRevokedTokens(size: () => number): void {
+    this.#revokedTokensSize = size;
+  }
   readonly sessionStoreDuration: Histogram<'operation'>;
   readonly sessionStoreErrors: Counter<'operation'>;
   readonly sessionCacheLookups: Counter<'result'>;
@@ -265,9 +278,25 @@ export class Metrics {
     });
     this.sessionRevocations = new Counter({
       name: 'gatehouse_session_revocations_total',
-      help: 'Sessions ended before expiry, by source (sign-out, backchannel, admin, invalid-grant).',
+      help: 'Sessions ended before expiry, by source (sign-out, backchannel, admin, invalid-grant, self-service: the person ended them from the portal). Sessions ended with the gatehouse sessions command are in the audit trail and in gatehouse_revocations_received_total, not here: the command is not scraped.',
       labelNames: ['source'],
       registers,
+    });
+    this.revocationsReceived = new Counter({
+      name: 'gatehouse_revocations_received_total',
+      help: 'Revocations this replica received on the revocation channel and applied at once, by kind (session: a session key dropped from the cache; token: a bearer jti added to the revocation list). Every replica counts every revocation, from any replica or from the gatehouse command.',
+      labelNames: ['kind'],
+      registers,
+    });
+    const revokedTokensSize = (): number | undefined => this.#revokedTokensSize?.();
+    this.revokedTokens = new Gauge({
+      name: 'gatehouse_revoked_tokens',
+      help: 'Bearer tokens on the revocation list of this replica (revoked by jti and not yet expired). Replicas that disagree for more than a moment missed a revocation message.',
+      registers,
+      collect() {
+        const size = revokedTokensSize();
+        if (size !== undefined) this.set(size);
+      },
     });
     this.sessionStoreDuration = new Histogram({
       name: 'gatehouse_session_store_duration_seconds',

@@ -10,6 +10,7 @@ import type { DiscoveredProvider } from './provider-registry.ts';
 import { destinationOf } from './destination.ts';
 import { sessionIdentityFromClaims, warnIfUserIsSubject } from './session-identity.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * Completing a sign-in (`/oauth2/callback`), as named steps: (1) take the login state this
@@ -29,6 +30,11 @@ export interface CallbackInput {
   readonly query: string;
   readonly cookieHeader: string | undefined;
   readonly requestId: string;
+  /**
+   * The browser's `User-Agent`, of which the store keeps only a device summary ("Firefox on
+   * Linux", sessions/user-agent-summary.ts) for the portal's and the operator's session lists.
+   */
+  readonly userAgent?: string | undefined;
 }
 
 /** Why a callback failed: the `reason` of `gatehouse_logins_total{stage="failed"}` and the audit line. */
@@ -139,7 +145,7 @@ export async function completeLogin(
         ? {}
         : { accessTokenExpiresAt: now + tokens.expires_in * 1000 }),
     },
-    ...(sid === undefined ? {} : { oidcSid: sid }),
+    ...definedFields({ oidcSid: sid, userAgent: input.userAgent }),
   });
   recordSignIn(options, input.requestId, session);
   return signedIn(options, login.state, session, ticket, now, input.requestId);

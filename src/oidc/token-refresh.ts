@@ -1,3 +1,4 @@
+import { SpanKind, type Tracer } from '@opentelemetry/api';
 import * as client from 'openid-client';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -11,6 +12,7 @@ import { describeError } from './describe-error.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 import { sessionIdentityFromClaims } from './session-identity.ts';
 import { LruCache } from '../lru-cache.ts';
+import { AttributeNames, SpanNames, inChildSpan } from '../tracing/tracing.ts';
 
 /**
  * Renews a session's access token with its refresh token (RFC 6749 §6) shortly before it expires.
@@ -56,6 +58,11 @@ export interface TokenRefresherOptions {
   readonly pollMs?: number;
   readonly retryAfterFailureMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The token and userinfo requests made during a traced check become its child spans
+   * (`oidc refresh-token`, `oidc userinfo`; docs/monitoring.md "Tracing").
+   */
+  readonly tracer?: Tracer;
 }
 
 /** Most sessions remembered as "refresh failed recently"; oldest forgotten first. */
@@ -206,7 +213,13 @@ export class TokenRefresher {
     if (refreshToken === undefined) return this.#revalidateWithUserinfo(ticket, session);
     let tokens: Awaited<ReturnType<typeof client.refreshTokenGrant>>;
     try {
-      tokens = await client.refreshTokenGrant(provider.config, refreshToken);
+      tokens = await inChildSpan(
+        this.#options.tracer,
+        SpanNames.refreshToken,
+        { [AttributeNames.provider]: session.provider },
+        () => client.refreshTokenGrant(provider.config, refreshToken),
+        SpanKind.CLIENT,
+      );
     } catch (error: unknown) {
       const refusal = await oauthRefusal(error);
       if (refusal !== undefined) {
@@ -323,7 +336,13 @@ export class TokenRefresher {
     }
     let userinfo: Awaited<ReturnType<typeof client.fetchUserInfo>>;
     try {
-      userinfo = await client.fetchUserInfo(provider.config, accessToken, session.subject);
+      userinfo = await inChildSpan(
+        this.#options.tracer,
+        SpanNames.userinfo,
+        { [AttributeNames.provider]: session.provider },
+        () => client.fetchUserInfo(provider.config, accessToken, session.subject),
+        SpanKind.CLIENT,
+      );
     } catch (error: unknown) {
       const status =
         error instanceof client.WWWAuthenticateChallengeError ||

@@ -1,11 +1,15 @@
+import type { Tracer } from '@opentelemetry/api';
 import type { Metrics } from '../metrics/metrics.ts';
+import { AttributeNames, SpanNames, inChildSpan } from '../tracing/tracing.ts';
 import type { LockBusy } from './locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from './login-state-store.ts';
 import type { RevocationListener } from './revocation-bus.ts';
 import type { SessionBackend } from './session-backend.ts';
+import type { SessionListing } from './session-directory.ts';
 import type { GetOptions } from './session-store.ts';
 import type { NewSession, Session } from './session.ts';
 import type { SessionTicket } from './ticket.ts';
+import type { RevokedToken, TokenRevocationListener } from './token-revocations.ts';
 
 /**
  * A session-backend decorator (every role, session-backend.ts) that times the operations of the
@@ -13,18 +17,34 @@ import type { SessionTicket } from './ticket.ts';
  * `gatehouse_session_store_errors_total{operation}`): the dependency metrics an operator reads
  * when checks slow down or fail with 503. It sits under the per-replica cache, so the latency is
  * Redis's, not the cache's. Not timed: `withLock` (its duration is mostly `fn`'s), the
- * subscription calls `onRevocation` and `revocationsReady`, and `close`.
+ * subscription calls `onRevocation`, `onTokenRevocation` and `revocationsReady`, and `close`.
+ *
+ * Given a tracer, each timed operation made inside a traced check is also a child span
+ * (`session-store <operation>`, docs/monitoring.md "Tracing"): the same boundary, so a slow check
+ * shows whether Redis was the slow part. The span carries the operation name only, never a key.
  */
 export class InstrumentedSessionStore implements SessionBackend {
   readonly #store: SessionBackend;
   readonly #metrics: Metrics;
+  readonly #tracer: Tracer | undefined;
 
-  constructor(store: SessionBackend, metrics: Metrics) {
+  constructor(store: SessionBackend, metrics: Metrics, tracer?: Tracer) {
     this.#store = store;
     this.#metrics = metrics;
+    this.#tracer = tracer;
   }
 
-  async #timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+  #timed<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    if (this.#tracer === undefined) return this.#measured(operation, run);
+    return inChildSpan(
+      this.#tracer,
+      SpanNames.sessionStore(operation),
+      { [AttributeNames.sessionStoreOperation]: operation },
+      () => this.#measured(operation, run),
+    );
+  }
+
+  async #measured<T>(operation: string, run: () => Promise<T>): Promise<T> {
     const stop = this.#metrics.sessionStoreDuration.startTimer({ operation });
     try {
       return await run();
@@ -56,6 +76,24 @@ export class InstrumentedSessionStore implements SessionBackend {
   }
   listKeysByUser(userKey: string): Promise<string[]> {
     return this.#timed('listKeysByUser', () => this.#store.listKeysByUser(userKey));
+  }
+  listByUser(userKey: string): Promise<SessionListing[]> {
+    return this.#timed('listByUser', () => this.#store.listByUser(userKey));
+  }
+  listByUserName(userName: string): Promise<SessionListing[]> {
+    return this.#timed('listByUserName', () => this.#store.listByUserName(userName));
+  }
+  deleteByProvider(provider: string): Promise<string[]> {
+    return this.#timed('deleteByProvider', () => this.#store.deleteByProvider(provider));
+  }
+  revokeToken(token: RevokedToken): Promise<void> {
+    return this.#timed('revokeToken', () => this.#store.revokeToken(token));
+  }
+  listRevokedTokens(): Promise<RevokedToken[]> {
+    return this.#timed('listRevokedTokens', () => this.#store.listRevokedTokens());
+  }
+  onTokenRevocation(listener: TokenRevocationListener): () => void {
+    return this.#store.onTokenRevocation(listener);
   }
   putLoginState(
     stateKey: string,

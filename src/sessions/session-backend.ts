@@ -2,7 +2,9 @@ import type { Locks } from './locks.ts';
 import type { LoginStateStore } from './login-state-store.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import type { RevocationBus } from './revocation-bus.ts';
+import type { SessionDirectory } from './session-directory.ts';
 import type { SessionStore } from './session-store.ts';
+import type { TokenRevocationStore } from './token-revocations.ts';
 
 /**
  * Everything gatehouse keeps in Redis (in memory for one local replica), split by role so that
@@ -11,6 +13,8 @@ import type { SessionStore } from './session-store.ts';
  * | role | file | methods | used by |
  * | --- | --- | --- | --- |
  * | `SessionStore` | session-store.ts | `create`, `get`, `update`, `delete`, `deleteByUser`, `deleteBySid`, `listKeysByUser` | sign-in callback, sign-out, token refresh, back-channel logout, session cookie, impersonation |
+ * | `SessionDirectory` | session-directory.ts | `listByUser`, `listByUserName`, `deleteByProvider` | the portal's session list (oidc/own-sessions.ts), `gatehouse sessions` |
+ * | `TokenRevocationStore` | token-revocations.ts | `revokeToken`, `listRevokedTokens`, `onTokenRevocation` | bearer authenticator (revoked-token-set.ts), `gatehouse tokens` |
  * | `LoginStateStore` | login-state-store.ts | `putLoginState`, `takeLoginState`, `countSignInStart` | sign-in start and callback |
  * | `Locks` | locks.ts | `withLock` | token refresh |
  * | `ReplayGuard` | replay-guard.ts | `rememberOnce` | back-channel logout |
@@ -42,4 +46,12 @@ export interface StoreLifecycle {
 
 /** Every role at once: what the implementations are, and what the composition root holds. */
 export interface SessionBackend
-  extends SessionStore, LoginStateStore, Locks, ReplayGuard, RevocationBus, StoreLifecycle {}
+  extends
+    SessionStore,
+    SessionDirectory,
+    TokenRevocationStore,
+    LoginStateStore,
+    Locks,
+    ReplayGuard,
+    RevocationBus,
+    StoreLifecycle {}

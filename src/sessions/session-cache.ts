@@ -4,10 +4,12 @@ import type { LockBusy } from './locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from './login-state-store.ts';
 import type { RevocationListener } from './revocation-bus.ts';
 import type { SessionBackend } from './session-backend.ts';
+import type { SessionListing } from './session-directory.ts';
 import type { GetOptions } from './session-store.ts';
 import { isLive } from './session-timing.ts';
 import type { NewSession, Session } from './session.ts';
 import { sessionKeyOf, type SessionTicket } from './ticket.ts';
+import type { RevokedToken, TokenRevocationListener } from './token-revocations.ts';
 
 /**
  * A per-replica read-through cache in front of a session backend (session-backend.ts), for the
@@ -163,6 +165,32 @@ export class SessionCache implements SessionBackend {
 
   listKeysByUser(userKey: string): Promise<string[]> {
     return this.#store.listKeysByUser(userKey);
+  }
+
+  listByUser(userKey: string): Promise<SessionListing[]> {
+    return this.#store.listByUser(userKey);
+  }
+
+  listByUserName(userName: string): Promise<SessionListing[]> {
+    return this.#store.listByUserName(userName);
+  }
+
+  async deleteByProvider(provider: string): Promise<string[]> {
+    const ended = await this.#store.deleteByProvider(provider);
+    this.#forget(ended);
+    return ended;
+  }
+
+  revokeToken(token: RevokedToken): Promise<void> {
+    return this.#store.revokeToken(token);
+  }
+
+  listRevokedTokens(): Promise<RevokedToken[]> {
+    return this.#store.listRevokedTokens();
+  }
+
+  onTokenRevocation(listener: TokenRevocationListener): () => void {
+    return this.#store.onTokenRevocation(listener);
   }
 
   putLoginState(

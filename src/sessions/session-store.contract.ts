@@ -4,9 +4,11 @@ import type { LoginStateStore } from './login-state-store.ts';
 import type { ReplayGuard } from './replay-guard.ts';
 import type { RevocationBus } from './revocation-bus.ts';
 import type { SessionBackend, StoreLifecycle } from './session-backend.ts';
+import type { SessionDirectory } from './session-directory.ts';
 import type { SessionStore } from './session-store.ts';
 import type { NewSession } from './session.ts';
 import { issueTicket, sessionKeyOf, type SessionTicket } from './ticket.ts';
+import type { RevokedToken, TokenRevocationStore } from './token-revocations.ts';
 
 /**
  * The behaviour every session backend must have (session-backend.ts), one block per role. Each
@@ -27,7 +29,7 @@ export interface ContractSetup {
 export interface ContractHarness {
   readonly store: SessionBackend;
   /** Another store over the same backend, as another replica would have. */
-  readonly replica: () => Promise<RevocationBus>;
+  readonly replica: () => Promise<RevocationBus & TokenRevocationStore>;
   /** Remaining TTL (ms) the backend holds for a session, for backends that expire keys. */
   readonly storageTtlOf?: (key: string) => Promise<number>;
   /** Everything the backend holds, as text, for backends that can be dumped. */
@@ -38,6 +40,12 @@ export interface ContractHarness {
 const MINUTE = 60_000;
 const IDLE = 30 * MINUTE;
 const ABSOLUTE = 8 * 60 * MINUTE;
+
+/** Real browsers' headers, with the version and build details the summary must not keep. */
+const FIREFOX_LINUX =
+  'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 build-7f3a9c-contract';
+const SAFARI_IPHONE =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 export function describeSessionStoreContract(
   name: string,
@@ -269,7 +277,10 @@ export function describeSessionStoreContract(
         if (harness.dump === undefined) return;
         const person = newUser();
         const ticket = issueTicket();
-        const created = await sessions.create(fields(person, { oidcSid: 'op-sid-dump' }), ticket);
+        const created = await sessions.create(
+          fields(person, { oidcSid: 'op-sid-dump', userAgent: FIREFOX_LINUX }),
+          ticket,
+        );
         const dump = await harness.dump();
         expect(dump).toContain(created.key); // the dump really holds this session
         for (const secret of [
@@ -284,9 +295,181 @@ export function describeSessionStoreContract(
           created.tokens.accessToken,
           created.tokens.refreshToken,
           created.tokens.idToken,
+          // The listing keeps a device summary, never the header or its details.
+          FIREFOX_LINUX,
+          'rv:128.0',
+          'build-7f3a9c-contract',
         ]) {
           expect(dump).not.toContain(secret);
         }
+        expect(dump).toContain('Firefox on Linux');
+      });
+    });
+
+    describe('SessionDirectory', () => {
+      let directory: SessionDirectory;
+      beforeEach(() => {
+        directory = harness.store;
+      });
+
+      it("lists a person's sessions with provider, sign-in, last use and device, most recent first", async () => {
+        const person = newUser();
+        const other = newUser();
+        const signedInAt = time;
+        const laptop = await login({ userAgent: FIREFOX_LINUX }, person);
+        clock.advance(5 * MINUTE);
+        const phone = await login({ userAgent: SAFARI_IPHONE }, person);
+        const unknownDevice = await login({}, person);
+        await login({ userAgent: FIREFOX_LINUX }, other);
+        clock.advance(2 * MINUTE);
+        // Using the laptop again (past any cache) makes it the most recently used.
+        expect(await sessions.get(laptop, { bypassCache: true })).not.toBeNull();
+        const usedAt = time;
+
+        const listed = await directory.listByUser(`corp-idp\u0000${person.subject}`);
+        expect(listed.map((listing) => listing.key)).toEqual([
+          laptop.key,
+          ...[phone.key, unknownDevice.key].sort(),
+        ]);
+        expect(listed[0]).toEqual({
+          key: laptop.key,
+          provider: 'corp-idp',
+          createdAt: signedInAt,
+          lastUsedAt: usedAt,
+          idleExpiresAt: usedAt + IDLE,
+          absoluteExpiresAt: signedInAt + ABSOLUTE,
+          userAgent: 'Firefox on Linux',
+        });
+        const byKey = new Map(listed.map((listing) => [listing.key, listing]));
+        expect(byKey.get(phone.key)).toMatchObject({
+          createdAt: signedInAt + 5 * MINUTE,
+          lastUsedAt: signedInAt + 5 * MINUTE,
+          userAgent: 'Safari on iOS',
+        });
+        expect(byKey.get(unknownDevice.key)?.userAgent).toBeNull();
+
+        // Ended and expired sessions leave the list.
+        await sessions.delete(phone.key);
+        clock.advance(IDLE - 2 * MINUTE + 1);
+        expect(
+          (await directory.listByUser(`corp-idp\u0000${person.subject}`)).map(
+            (listing) => listing.key,
+          ),
+        ).toEqual([laptop.key]);
+        expect(await directory.listByUser(`corp-idp\u0000${newUser().subject}`)).toEqual([]);
+      });
+
+      it('records the last use when a refresh replaces the record', async () => {
+        const person = newUser();
+        const ticket = await login({}, person);
+        const session = await sessions.get(ticket);
+        clock.advance(20_000);
+        expect(session).not.toBeNull();
+        if (session === null) return;
+        expect(await sessions.update(ticket, { ...session, lastRefreshedAt: time })).toBe(true);
+        const [listing] = await directory.listByUser(`corp-idp\u0000${person.subject}`);
+        expect(listing?.lastUsedAt).toBe(time);
+      });
+
+      it('finds the sessions of a user name from every provider, and only those', async () => {
+        const person = newUser();
+        const namesake = { ...newUser(), user: person.user };
+        const corp = await login({}, person);
+        const partner = await login({ provider: 'partner-idp' }, namesake);
+        await login({}, newUser());
+
+        const listed = await directory.listByUserName(person.user);
+        expect(listed.map((listing) => [listing.key, listing.provider]).sort()).toEqual(
+          [
+            [corp.key, 'corp-idp'],
+            [partner.key, 'partner-idp'],
+          ].sort(),
+        );
+        expect(await directory.listByUserName(`${person.user}-else`)).toEqual([]);
+        // Exact names: another case is another user name.
+        expect(await directory.listByUserName(person.user.toUpperCase())).toEqual([]);
+
+        await sessions.deleteByUser(`corp-idp\u0000${person.subject}`);
+        expect((await directory.listByUserName(person.user)).map((each) => each.key)).toEqual([
+          partner.key,
+        ]);
+      });
+
+      // Delivery, not its latency, is asserted here (RevocationBus asserts "within a second"): the
+      // generous poll keeps a loaded CI machine from failing it.
+      it('ends every session of one provider, only those, and tells every replica', async () => {
+        const replica = await harness.replica();
+        const received: string[] = [];
+        const unsubscribe = replica.onRevocation((keys) => received.push(...keys));
+        await replica.revocationsReady();
+        const provider = `partner-${issueTicket().id.slice(0, 6).toLowerCase()}`;
+        const person = newUser();
+        const first = await login({ provider }, person);
+        const second = await login({ provider, oidcSid: 'partner-sid' });
+        const kept = await login({}, person);
+
+        const ended = await directory.deleteByProvider(provider);
+        expect(ended.sort()).toEqual([first.key, second.key].sort());
+        expect(await sessions.get(first)).toBeNull();
+        expect(await sessions.get(second)).toBeNull();
+        expect(await sessions.get(kept)).not.toBeNull();
+        expect((await directory.listByUserName(person.user)).map((each) => each.key)).toEqual([
+          kept.key,
+        ]);
+        expect(await sessions.deleteBySid(provider, 'partner-sid')).toEqual([]);
+        await expect
+          .poll(() => [...received].sort(), { timeout: 3000 })
+          .toEqual([first.key, second.key].sort());
+        expect(await directory.deleteByProvider(provider)).toEqual([]);
+        unsubscribe();
+      });
+    });
+
+    describe('TokenRevocationStore', () => {
+      let store: TokenRevocationStore;
+      beforeEach(() => {
+        store = harness.store;
+      });
+
+      function revoked(extra: Partial<RevokedToken> = {}): RevokedToken {
+        return {
+          issuer: 'ci',
+          jti: `jti-${issueTicket().id}`,
+          until: time + 10 * MINUTE,
+          ...extra,
+        };
+      }
+
+      it('keeps a revoked token until it expires, and tells every replica', async () => {
+        const replica = await harness.replica();
+        const received: RevokedToken[] = [];
+        const unsubscribe = replica.onTokenRevocation((tokens) => received.push(...tokens));
+        await replica.revocationsReady();
+        const token = revoked();
+        const shortLived = revoked({ until: time + MINUTE });
+
+        await store.revokeToken(token);
+        await store.revokeToken(shortLived);
+        // Two PUBLISHes may cross a cluster through different nodes: their order is not kept.
+        await expect
+          .poll(() => [...received].sort((a, b) => a.until - b.until), { timeout: 3000 })
+          .toEqual([shortLived, token]);
+        const mine = async () =>
+          (await store.listRevokedTokens()).filter((each) =>
+            [token.jti, shortLived.jti].includes(each.jti),
+          );
+        expect(await mine()).toEqual(expect.arrayContaining([token, shortLived]));
+        clock.advance(MINUTE);
+        expect(await mine()).toEqual([token]);
+        unsubscribe();
+      });
+
+      it('refuses a malformed revocation, or one already expired', async () => {
+        await expect(store.revokeToken(revoked({ issuer: 'Not A Name' }))).rejects.toThrow(
+          TypeError,
+        );
+        await expect(store.revokeToken(revoked({ jti: '' }))).rejects.toThrow(TypeError);
+        await expect(store.revokeToken(revoked({ until: time }))).rejects.toThrow(RangeError);
       });
     });
 

@@ -60,6 +60,12 @@ export interface NewSession {
   readonly oidcSid?: string;
   /** Ends the session earlier than the store's absolute lifetime (e.g. the IdP's session end). */
   readonly absoluteExpiresAt?: number;
+  /**
+   * The sign-in request's `User-Agent` header. The store keeps only its summary ("Firefox on
+   * Linux", user-agent-summary.ts) in the session's listing (session-directory.ts); the header
+   * itself is neither sealed in the record nor stored.
+   */
+  readonly userAgent?: string;
 }
 
 /** The per-user key. NUL cannot occur in a provider name, so distinct pairs never collide. */
@@ -116,7 +122,7 @@ export function buildSession(
     now + timing.absoluteLifetimeMs,
     fields.absoluteExpiresAt ?? Number.POSITIVE_INFINITY,
   );
-  const { absoluteExpiresAt: _requested, ...rest } = fields;
+  const { absoluteExpiresAt: _requested, userAgent: _listedApart, ...rest } = fields;
   return {
     ...rest,
     key,

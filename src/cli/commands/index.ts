@@ -4,6 +4,8 @@ import { configCommand } from './config.ts';
 import { diffCommand } from './diff.ts';
 import { policyTestCommand } from './policy-test.ts';
 import { serveCommand } from './serve.ts';
+import { sessionsCommand } from './sessions.ts';
+import { tokensCommand } from './tokens.ts';
 import { versionCommand } from './version.ts';
 
 /** Every subcommand, in the order `gatehouse --help` lists them. */
@@ -13,5 +15,7 @@ export const commands: readonly CliCommand[] = [
   policyTestCommand,
   diffCommand,
   configCommand,
+  sessionsCommand,
+  tokensCommand,
   versionCommand,
 ];

@@ -19,6 +19,7 @@ export function callbackHandler(
       query: ctx.querystring,
       cookieHeader: ctx.get('cookie') || undefined,
       requestId,
+      userAgent: ctx.get('user-agent') || undefined,
     });
     if (outcome.kind === 'redirect') {
       redirect(ctx, outcome.location, outcome.setCookie);

@@ -5,6 +5,14 @@ import { LOCK_BUSY, type LockBusy } from '../locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
 import type { RevocationListener } from '../revocation-bus.ts';
 import type { SessionBackend } from '../session-backend.ts';
+import { byRecentUse, type SessionListing } from '../session-directory.ts';
+import {
+  revokedTokenOf,
+  tokenRevocationKey,
+  type RevokedToken,
+  type TokenRevocationListener,
+} from '../token-revocations.ts';
+import { summariseUserAgent } from '../user-agent-summary.ts';
 import { assertStorageName, assertTtl } from '../storage-names.ts';
 import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
@@ -47,6 +55,12 @@ interface StoredSession {
   readonly absoluteExpiresAt: number;
   readonly userKey: string;
   readonly sidKey?: string;
+  /** The listing (session-directory.ts): kept apart from the sealed record, like Redis's. */
+  readonly provider: string;
+  readonly userName: string;
+  readonly createdAt: number;
+  lastUsedAt: number;
+  readonly userAgent?: string;
 }
 
 interface Expiring<T> {
@@ -64,6 +78,10 @@ export class MemorySessionStore implements SessionBackend {
   readonly #sessions = new Map<string, StoredSession>();
   readonly #byUser = new Map<string, Set<string>>();
   readonly #bySid = new Map<string, Set<string>>();
+  readonly #byUserName = new Map<string, Set<string>>();
+  /** Revoked bearer tokens of this process, by `tokenRevocationKey`. */
+  readonly #revokedTokens = new Map<string, RevokedToken>();
+  readonly #tokenListeners = new Set<TokenRevocationListener>();
   readonly #loginStates = new Map<string, Expiring<string>>();
   readonly #seen = new Map<string, Expiring<true>>();
   readonly #locks = new Map<string, Expiring<object>>();
@@ -84,7 +102,8 @@ export class MemorySessionStore implements SessionBackend {
 
   create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
     const key = sessionKeyOf(ticket.id);
-    const session = buildSession(fields, key, this.#now(), this.#timing);
+    const now = this.#now();
+    const session = buildSession(fields, key, now, this.#timing);
     this.#remove(key);
     while (this.#sessions.size >= this.#maxSessions) {
       const oldest = this.#sessions.keys().next().value;
@@ -99,9 +118,14 @@ export class MemorySessionStore implements SessionBackend {
       idleExpiresAt: session.idleExpiresAt,
       absoluteExpiresAt: session.absoluteExpiresAt,
       userKey: session.userKey,
-      ...definedFields({ sidKey }),
+      provider: session.provider,
+      userName: session.identity.user,
+      createdAt: now,
+      lastUsedAt: now,
+      ...definedFields({ sidKey, userAgent: summariseUserAgent(fields.userAgent) }),
     });
     addToIndex(this.#byUser, session.userKey, key);
+    addToIndex(this.#byUserName, session.identity.user, key);
     if (sidKey !== undefined) addToIndex(this.#bySid, sidKey, key);
     return Promise.resolve(session);
   }
@@ -121,7 +145,11 @@ export class MemorySessionStore implements SessionBackend {
     // The absolute expiry fixed at login wins over whatever a later update sealed.
     const absoluteExpiresAt = Math.min(session.absoluteExpiresAt, stored.absoluteExpiresAt);
     const slid = slidIdleExpiry(stored, now, this.#timing);
-    if (slid !== null) stored.idleExpiresAt = slid;
+    if (slid !== null) {
+      // Last use is written when the expiry slides, as the Redis store does (session-directory.ts).
+      stored.idleExpiresAt = slid;
+      stored.lastUsedAt = now;
+    }
     return Promise.resolve({ ...session, absoluteExpiresAt, idleExpiresAt: stored.idleExpiresAt });
   }
 
@@ -132,6 +160,7 @@ export class MemorySessionStore implements SessionBackend {
     if (stored === undefined || !isLive(stored, now)) return Promise.resolve(false);
     stored.sealed = this.#seal({ ...session, key }, ticket);
     stored.idleExpiresAt = idleExpiryAt(now, stored.absoluteExpiresAt, this.#timing);
+    stored.lastUsedAt = now;
     return Promise.resolve(true);
   }
 
@@ -158,6 +187,70 @@ export class MemorySessionStore implements SessionBackend {
       else this.#remove(key);
     }
     return Promise.resolve(live);
+  }
+
+  listByUser(userKey: string): Promise<SessionListing[]> {
+    return Promise.resolve(this.#list(this.#byUser.get(userKey)));
+  }
+
+  listByUserName(userName: string): Promise<SessionListing[]> {
+    return Promise.resolve(this.#list(this.#byUserName.get(userName)));
+  }
+
+  async deleteByProvider(provider: string): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const [key, stored] of this.#sessions) {
+      if (stored.provider === provider) keys.add(key);
+    }
+    return this.#removeAll(keys);
+  }
+
+  revokeToken(token: RevokedToken): Promise<void> {
+    const checked = revokedTokenOf(token);
+    if (checked === null) {
+      return Promise.reject(new TypeError('revokeToken: malformed issuer, jti or until'));
+    }
+    if (checked.until <= this.#now()) {
+      return Promise.reject(new RangeError('revokeToken: until must be in the future'));
+    }
+    const key = tokenRevocationKey(checked.issuer, checked.jti);
+    this.#revokedTokens.delete(key);
+    // Bounded like every other map here; the oldest revocation goes first.
+    while (this.#revokedTokens.size >= this.#maxEntries) {
+      const oldest = this.#revokedTokens.keys().next().value;
+      if (oldest === undefined) break;
+      this.#revokedTokens.delete(oldest);
+    }
+    this.#revokedTokens.set(key, checked);
+    const delivered = Object.freeze([checked]);
+    for (const listener of [...this.#tokenListeners]) {
+      try {
+        listener(delivered);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'token revocation listener failed');
+      }
+    }
+    return Promise.resolve();
+  }
+
+  listRevokedTokens(): Promise<RevokedToken[]> {
+    const now = this.#now();
+    const live: RevokedToken[] = [];
+    for (const [key, token] of this.#revokedTokens) {
+      if (token.until > now) live.push(token);
+      else this.#revokedTokens.delete(key);
+    }
+    return Promise.resolve(live);
+  }
+
+  onTokenRevocation(listener: TokenRevocationListener): () => void {
+    const entry: TokenRevocationListener = (tokens) => {
+      listener(tokens);
+    };
+    this.#tokenListeners.add(entry);
+    return () => {
+      this.#tokenListeners.delete(entry);
+    };
   }
 
   putLoginState(
@@ -260,6 +353,7 @@ export class MemorySessionStore implements SessionBackend {
 
   close(): Promise<void> {
     this.#listeners.clear();
+    this.#tokenListeners.clear();
     return Promise.resolve();
   }
 
@@ -277,8 +371,33 @@ export class MemorySessionStore implements SessionBackend {
     if (stored === undefined) return false;
     this.#sessions.delete(key);
     removeFromIndex(this.#byUser, stored.userKey, key);
+    removeFromIndex(this.#byUserName, stored.userName, key);
     if (stored.sidKey !== undefined) removeFromIndex(this.#bySid, stored.sidKey, key);
     return true;
+  }
+
+  /** The listings of the live sessions among `keys`, most recently used first. */
+  #list(keys: ReadonlySet<string> | undefined): SessionListing[] {
+    const now = this.#now();
+    const listings: SessionListing[] = [];
+    for (const key of [...(keys ?? [])]) {
+      const stored = this.#sessions.get(key);
+      if (stored === undefined) continue;
+      if (!isLive(stored, now)) {
+        this.#remove(key);
+        continue;
+      }
+      listings.push({
+        key,
+        provider: stored.provider,
+        createdAt: stored.createdAt,
+        lastUsedAt: stored.lastUsedAt,
+        idleExpiresAt: stored.idleExpiresAt,
+        absoluteExpiresAt: stored.absoluteExpiresAt,
+        userAgent: stored.userAgent ?? null,
+      });
+    }
+    return listings.sort(byRecentUse);
   }
 
   async #removeAll(keys: ReadonlySet<string> | undefined): Promise<string[]> {

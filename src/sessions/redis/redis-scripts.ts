@@ -22,7 +22,7 @@ function script(lua: string): RedisScript {
 /**
  * Slides a session's idle expiry: ARGV = new idle expiry, now. Never past the absolute expiry,
  * never backwards (an `update` may have just written a later one), never recreating a session
- * deleted meanwhile. Returns 1 if extended.
+ * deleted meanwhile. Records `now` as the last use (`l`, the listing's). Returns 1 if extended.
  */
 export const TOUCH_SESSION = script(`
 local f = redis.call('HMGET', KEYS[1], 'i', 'a')
@@ -30,14 +30,14 @@ if not f[1] or not f[2] then return 0 end
 local now = tonumber(ARGV[2])
 local i = math.min(tonumber(ARGV[1]), tonumber(f[2]))
 if i <= tonumber(f[1]) then return 0 end
-redis.call('HSET', KEYS[1], 'i', string.format('%d', i))
+redis.call('HSET', KEYS[1], 'i', string.format('%d', i), 'l', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(1, i - now)))
 return 1
 `);
 
 /**
- * Replaces a live session's sealed record and resets its idle expiry: ARGV = sealed record, now,
- * idle timeout. Writes nothing (returns 0) if the session is gone or expired, so a refresh that
+ * Replaces a live session's sealed record and resets its idle expiry (and the last use): ARGV =
+ * sealed record, now, idle timeout. Writes nothing (returns 0) if the session is gone or expired, so a refresh that
  * raced a logout cannot bring the session back.
  */
 export const REPLACE_SESSION = script(`
@@ -47,19 +47,19 @@ local now = tonumber(ARGV[2])
 local a = tonumber(f[2])
 if tonumber(f[1]) <= now or a <= now then return 0 end
 local i = math.min(now + tonumber(ARGV[3]), a)
-redis.call('HSET', KEYS[1], 'd', ARGV[1], 'i', string.format('%d', i))
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'i', string.format('%d', i), 'l', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], string.format('%d', math.max(1, i - now)))
 return 1
 `);
 
 /**
- * Deletes a session and returns its index ids `{u, s}` (empty strings when absent) so the caller
- * can clean the indexes, or nil when there was no session.
+ * Deletes a session and returns its index ids `{u, s, n}` (user, sid, user name; empty strings
+ * when absent) so the caller can clean the indexes, or nil when there was no session.
  */
 export const TAKE_SESSION = script(`
-local f = redis.call('HMGET', KEYS[1], 'u', 's')
+local f = redis.call('HMGET', KEYS[1], 'u', 's', 'n')
 if redis.call('DEL', KEYS[1]) == 0 then return false end
-return {f[1] or '', f[2] or ''}
+return {f[1] or '', f[2] or '', f[3] or ''}
 `);
 
 /**
@@ -93,6 +93,22 @@ if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[5]) then
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
 return {1}
+`);
+
+/**
+ * Adds a revoked bearer token to the revocation list, a sorted set of `issuer NUL jti` scored by
+ * the epoch ms until which it is refused: ARGV = member, until, now. A later `until` wins (`GT`,
+ * Redis ≥ 6.2, as `GETDEL` already requires); entries past their `until` are dropped, and the
+ * set lives as long as its latest entry, so an installation that revoked nothing keeps no key.
+ */
+export const REVOKE_TOKEN = script(`
+redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local ttl = tonumber(ARGV[2]) - tonumber(ARGV[3])
+if redis.call('PTTL', KEYS[1]) < ttl then
+  redis.call('PEXPIRE', KEYS[1], string.format('%d', ttl))
+end
+return 1
 `);
 
 /** Deletes a lock only if it still holds this holder's token (the Redis docs' release pattern). */

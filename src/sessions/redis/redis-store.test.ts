@@ -166,6 +166,80 @@ describe('RedisSessionStore', () => {
     }
   });
 
+  it('lists a session stored before the listing existed, with what it lacks unknown', async () => {
+    const store = await makeStore(setup);
+    try {
+      const ticket = issueTicket();
+      const created = await store.create(
+        {
+          provider: 'p',
+          subject: 'pre-listing',
+          identity: { ...identity, user: 'pre-listing-user' },
+          tokens: {},
+          userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+        },
+        ticket,
+      );
+      // As an older gatehouse wrote it: no listing fields, no user-name index entry.
+      await admin.hdel(`${prefix}s:${created.key}`, 'p', 'c', 'l', 'ua', 'n');
+      const [listing] = await store.listByUser('p\u0000pre-listing');
+      expect(listing).toEqual({
+        key: created.key,
+        provider: 'p',
+        createdAt: null,
+        lastUsedAt: created.createdAt,
+        idleExpiresAt: created.idleExpiresAt,
+        absoluteExpiresAt: created.absoluteExpiresAt,
+        userAgent: null,
+      });
+      // It still works, and still ends with its user; ending it cleans the indexes it has.
+      expect(await store.get(ticket)).not.toBeNull();
+      expect(await store.deleteByUser('p\u0000pre-listing')).toEqual([created.key]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('shows as unknown a device summary it did not write', async () => {
+    const store = await makeStore(setup);
+    try {
+      const created = await store.create(
+        { provider: 'p', subject: 'foreign-ua', identity, tokens: {} },
+        issueTicket(),
+      );
+      await admin.hset(`${prefix}s:${created.key}`, 'ua', '<img src=x onerror=alert(1)>');
+      const [listing] = await store.listByUser('p\u0000foreign-ua');
+      expect(listing?.userAgent).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("ends a provider's sessions only under its own key prefix, glob characters and all", async () => {
+    // Installations sharing a Redis: `g?:` read as a pattern would also cover `gX:`.
+    const store = await makeStore(setup, `${prefix}g?:`);
+    const neighbour = await makeStore(setup, `${prefix}gX:`);
+    try {
+      const mine = await store.create(
+        { provider: 'glob-idp', subject: 'a', identity, tokens: {} },
+        issueTicket(),
+      );
+      const theirs = await neighbour.create(
+        { provider: 'glob-idp', subject: 'a', identity, tokens: {} },
+        issueTicket(),
+      );
+      expect(await store.deleteByProvider('glob-idp')).toEqual([mine.key]);
+      expect(await neighbour.listByUser('glob-idp\u0000a')).toHaveLength(1);
+      expect(await neighbour.deleteByProvider('glob-idp')).toEqual([theirs.key]);
+      const revoked = { issuer: 'ci', jti: 'neighbours-token', until: Date.now() + 60_000 };
+      await neighbour.revokeToken(revoked);
+      expect(await neighbour.listRevokedTokens()).toEqual([revoked]);
+      expect(await store.listRevokedTokens()).toEqual([]);
+    } finally {
+      await Promise.all([store.close(), neighbour.close()]);
+    }
+  });
+
   it('fails fast with DependencyError when Redis is unreachable', async () => {
     const port = await closedPort();
     const client = createRedisClient({

@@ -8,6 +8,14 @@ import { LOCK_BUSY, type LockBusy } from '../locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
 import type { RevocationListener } from '../revocation-bus.ts';
 import type { SessionBackend } from '../session-backend.ts';
+import { byRecentUse, lastUseOf, type SessionListing } from '../session-directory.ts';
+import {
+  revokedTokenOf,
+  tokenRevocationKey,
+  type RevokedToken,
+  type TokenRevocationListener,
+} from '../token-revocations.ts';
+import { isUserAgentSummary, summariseUserAgent } from '../user-agent-summary.ts';
 import { STORAGE_KEY_PATTERN, assertStorageName, assertTtl } from '../storage-names.ts';
 import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
@@ -26,6 +34,7 @@ import {
   INDEX_ADD,
   RELEASE_LOCK,
   REPLACE_SESSION,
+  REVOKE_TOKEN,
   TAKE_SESSION,
   TOUCH_SESSION,
   runScript,
@@ -66,8 +75,10 @@ export class RedisSessionStore implements SessionBackend {
   readonly #randomBytes: (size: number) => Buffer;
   readonly #logger: Logger;
   readonly #listeners = new Set<RevocationListener>();
+  readonly #tokenListeners = new Set<TokenRevocationListener>();
   #subscriber: RedisClient | undefined;
   #subscribed: Promise<void> | undefined;
+  #closed = false;
 
   constructor(options: RedisSessionStoreOptions) {
     this.#client = options.client;
@@ -84,6 +95,7 @@ export class RedisSessionStore implements SessionBackend {
     const key = sessionKeyOf(ticket.id);
     const session = buildSession(fields, key, now, this.#timing);
     const userIndexId = this.#keys.userIndexId(session.userKey);
+    const nameIndexId = this.#keys.userNameIndexId(session.identity.user);
     const sidIndexId =
       session.oidcSid === undefined
         ? undefined
@@ -104,11 +116,20 @@ export class RedisSessionStore implements SessionBackend {
             a: session.absoluteExpiresAt,
             u: userIndexId,
             ...definedFields({ s: sidIndexId }),
+            p: session.provider,
+            c: now,
+            l: now,
+            n: nameIndexId,
+            ...definedFields({ ua: summariseUserAgent(fields.userAgent) }),
           })
           .pexpire(sessionKey, storageTtlMs(session, now))
           .exec()
           .then(checkTransaction),
         runScript(this.#client, INDEX_ADD, this.#keys.userIndexById(userIndexId), [key, indexTtl]),
+        runScript(this.#client, INDEX_ADD, this.#keys.userNameIndexById(nameIndexId), [
+          key,
+          indexTtl,
+        ]),
       ];
       if (sidIndexId !== undefined) {
         writes.push(
@@ -189,6 +210,94 @@ export class RedisSessionStore implements SessionBackend {
       if (stale.length > 0) await this.#client.srem(index, ...stale);
       return live;
     });
+  }
+
+  async listByUser(userKey: string): Promise<SessionListing[]> {
+    const index = this.#keys.userIndexById(this.#keys.userIndexId(userKey));
+    // A record older than the listing has no provider field; the user key names it.
+    const provider = userKey.slice(0, Math.max(0, userKey.indexOf('\u0000')));
+    const listings = await this.#run('listByUser', () => this.#listIndex(index));
+    return listings.map((listing) =>
+      listing.provider === null ? { ...listing, provider } : listing,
+    );
+  }
+
+  async listByUserName(userName: string): Promise<SessionListing[]> {
+    const index = this.#keys.userNameIndexById(this.#keys.userNameIndexId(userName));
+    return this.#run('listByUserName', () => this.#listIndex(index));
+  }
+
+  async deleteByProvider(provider: string): Promise<string[]> {
+    const keys = await this.#run('deleteByProvider', async () => {
+      const found: string[] = [];
+      await this.#scan(this.#keys.sessionPattern, 'hash', async (redisKeys) => {
+        const candidates = redisKeys
+          .map((redisKey) => this.#keys.storageKeyOf(redisKey))
+          .filter((key): key is string => key !== undefined && STORAGE_KEY_PATTERN.test(key));
+        const providers = await Promise.all(
+          candidates.map((key) => this.#client.hget(this.#keys.session(key), 'p')),
+        );
+        found.push(...candidates.filter((_, position) => providers[position] === provider));
+      });
+      return found;
+    });
+    return this.#endSessions(keys);
+  }
+
+  async revokeToken(token: RevokedToken): Promise<void> {
+    const checked = revokedTokenOf(token);
+    if (checked === null) throw new TypeError('revokeToken: malformed issuer, jti or until');
+    const ttlMs = checked.until - this.#now();
+    if (ttlMs <= 0) throw new RangeError('revokeToken: until must be in the future');
+    await this.#run('revokeToken', async () => {
+      await runScript(this.#client, REVOKE_TOKEN, this.#keys.revokedTokens, [
+        tokenRevocationKey(checked.issuer, checked.jti),
+        checked.until,
+        this.#now(),
+      ]);
+      await this.#client.publish(
+        this.#keys.revocationChannel,
+        JSON.stringify({ tokens: [checked] }),
+      );
+    });
+  }
+
+  async listRevokedTokens(): Promise<RevokedToken[]> {
+    const now = this.#now();
+    return this.#run('listRevokedTokens', async () => {
+      // One key, one command: every replica re-reads it each minute (revoked-token-set.ts).
+      const entries = await this.#client.zrange(
+        this.#keys.revokedTokens,
+        `(${String(now)}`,
+        '+inf',
+        'BYSCORE',
+        'WITHSCORES',
+      );
+      const tokens: RevokedToken[] = [];
+      for (let index = 0; index + 1 < entries.length; index += 2) {
+        const [issuer, ...rest] = (entries[index] ?? '').split('\u0000');
+        const token = revokedTokenOf({
+          issuer,
+          jti: rest.join('\u0000'),
+          until: Number(entries[index + 1]),
+        });
+        if (token !== null) tokens.push(token);
+      }
+      return tokens;
+    });
+  }
+
+  onTokenRevocation(listener: TokenRevocationListener): () => void {
+    const entry: TokenRevocationListener = (tokens) => {
+      listener(tokens);
+    };
+    this.#tokenListeners.add(entry);
+    this.#subscribe().catch((error: unknown) => {
+      this.#warnSubscriptionFailed(error);
+    });
+    return () => {
+      this.#tokenListeners.delete(entry);
+    };
   }
 
   async putLoginState(
@@ -301,7 +410,7 @@ export class RedisSessionStore implements SessionBackend {
     };
     this.#listeners.add(entry);
     this.#subscribe().catch((error: unknown) => {
-      this.#logger.warn({ err: error }, 'redis revocation subscription failed');
+      this.#warnSubscriptionFailed(error);
     });
     return () => {
       this.#listeners.delete(entry);
@@ -328,7 +437,9 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     this.#listeners.clear();
+    this.#tokenListeners.clear();
     const clients = [this.#subscriber, this.#client].filter((client) => client !== undefined);
     this.#subscriber = undefined;
     await Promise.all(
@@ -363,12 +474,15 @@ export class RedisSessionStore implements SessionBackend {
       for (const { key, indexes } of taken) {
         if (!Array.isArray(indexes)) continue;
         endedKeys.push(key);
-        const [userIndexId, sidIndexId] = indexes as unknown[];
+        const [userIndexId, sidIndexId, nameIndexId] = indexes as unknown[];
         if (typeof userIndexId === 'string' && userIndexId !== '') {
           addRemoval(removals, this.#keys.userIndexById(userIndexId), key);
         }
         if (typeof sidIndexId === 'string' && sidIndexId !== '') {
           addRemoval(removals, this.#keys.sidIndexById(sidIndexId), key);
+        }
+        if (typeof nameIndexId === 'string' && nameIndexId !== '') {
+          addRemoval(removals, this.#keys.userNameIndexById(nameIndexId), key);
         }
       }
       await Promise.all(
@@ -416,11 +530,82 @@ export class RedisSessionStore implements SessionBackend {
     return this.#subscribed;
   }
 
+  /**
+   * The listings of the live sessions an index names, most recently used first; entries whose
+   * session is gone are removed from the index. Every command touches one key (Cluster).
+   */
+  async #listIndex(index: string): Promise<SessionListing[]> {
+    const members = await this.#client.smembers(index);
+    const fields = await Promise.all(
+      members.map((member) =>
+        this.#client.hmget(this.#keys.session(member), 'i', 'a', 'p', 'c', 'l', 'ua'),
+      ),
+    );
+    const now = this.#now();
+    const listings: SessionListing[] = [];
+    const stale: string[] = [];
+    members.forEach((key, position) => {
+      const [idle, absolute, provider, created, lastUsed, userAgent] = fields[position] ?? [];
+      if (idle == null || absolute == null) {
+        stale.push(key);
+        return;
+      }
+      const idleExpiresAt = Number(idle);
+      const absoluteExpiresAt = Number(absolute);
+      if (!isLive({ idleExpiresAt, absoluteExpiresAt }, now)) return;
+      const createdAt = optionalTime(created);
+      listings.push({
+        key,
+        provider: provider ?? null,
+        createdAt: createdAt ?? null,
+        lastUsedAt: lastUseOf({
+          lastUsedAt: optionalTime(lastUsed),
+          createdAt,
+          idleExpiresAt,
+          idleTimeoutMs: this.#timing.idleTimeoutMs,
+        }),
+        idleExpiresAt,
+        absoluteExpiresAt,
+        userAgent: userAgent != null && isUserAgentSummary(userAgent) ? userAgent : null,
+      });
+    });
+    if (stale.length > 0) await this.#client.srem(index, ...stale);
+    return listings.sort(byRecentUse);
+  }
+
+  /**
+   * Runs `onBatch` over every key matching `pattern` of this type, on every server holding data:
+   * the one server (standalone, Sentinel's primary) or each cluster primary, since a cluster's
+   * `SCAN` covers only the node it is sent to.
+   */
+  async #scan(
+    pattern: string,
+    type: 'hash' | 'string',
+    onBatch: (redisKeys: string[]) => Promise<void>,
+  ): Promise<void> {
+    const nodes = this.#client instanceof Cluster ? this.#client.nodes('master') : [this.#client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, batch] = await node.scan(
+          cursor,
+          'MATCH',
+          pattern,
+          'COUNT',
+          1000,
+          'TYPE',
+          type,
+        );
+        cursor = next;
+        if (batch.length > 0) await onBatch(batch);
+      } while (cursor !== '0');
+    }
+  }
+
   #dispatch(message: string): void {
-    let keys: unknown;
-    try {
-      keys = JSON.parse(message);
-    } catch {
+    const keys = parseJson(message);
+    if (isTokenMessage(keys)) {
+      this.#dispatchTokens(keys.tokens);
       return;
     }
     if (!Array.isArray(keys)) return;
@@ -433,6 +618,28 @@ export class RedisSessionStore implements SessionBackend {
         listener(valid);
       } catch (error) {
         this.#logger.error({ err: error }, 'revocation listener failed');
+      }
+    }
+  }
+
+  /**
+   * A subscription cut short by `close()` is not a failure worth a warning: a short-lived user
+   * of the store (`gatehouse sessions`) closes it while SUBSCRIBE may still be on its way.
+   */
+  #warnSubscriptionFailed(error: unknown): void {
+    if (!this.#closed) this.#logger.warn({ err: error }, 'redis revocation subscription failed');
+  }
+
+  #dispatchTokens(entries: readonly unknown[]): void {
+    const tokens = Object.freeze(
+      entries.map(revokedTokenOf).filter((token): token is RevokedToken => token !== null),
+    );
+    if (tokens.length === 0) return;
+    for (const listener of [...this.#tokenListeners]) {
+      try {
+        listener(tokens);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'token revocation listener failed');
       }
     }
   }
@@ -464,6 +671,29 @@ function checkTransaction(results: [error: Error | null, result: unknown][] | nu
   for (const [error] of results) {
     if (error !== null) throw error;
   }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function isTokenMessage(value: unknown): value is { readonly tokens: readonly unknown[] } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    Array.isArray((value as { tokens?: unknown }).tokens)
+  );
+}
+
+/** A stored epoch-milliseconds field, or `undefined` when absent or not a time. */
+function optionalTime(value: string | null | undefined): number | undefined {
+  if (value == null) return undefined;
+  const time = Number(value);
+  return Number.isSafeInteger(time) && time > 0 ? time : undefined;
 }
 
 function addRemoval(removals: Map<string, Set<string>>, index: string, key: string): void {
