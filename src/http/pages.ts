@@ -27,7 +27,10 @@ header.brand { display: flex; align-items: center; gap: 0.75rem; padding-bottom:
 header.brand img { max-height: 2.5rem; max-width: 10rem; }
 header.brand span { font-weight: 600; }
 footer { margin-top: 2rem; padding-top: 0.75rem; border-top: 1px solid rgba(127,127,127,0.3); }
-@media (max-width: 30rem) { dl { grid-template-columns: minmax(0, 1fr); } dd { margin-bottom: 0.5rem; } }
+table#sessions { width: 100%; border-collapse: collapse; font-size: 0.9rem; } table#sessions th, table#sessions td { text-align: left; padding: 0.3rem 0.4rem; border-bottom: 1px solid rgba(127,127,127,0.3); vertical-align: top; }
+table#sessions form { margin: 0; } table#sessions button { padding: 0.2rem 0.6rem; } table#sessions + form, table#sessions + p { margin: 0.75rem 0; } .notice { padding: 0.5rem 0.75rem; border-left: 3px solid var(--accent); }
+@media (max-width: 30rem) { dl { grid-template-columns: minmax(0, 1fr); } dd { margin-bottom: 0.5rem; }
+  table#sessions thead { display: none; } table#sessions tr { display: block; padding: 0.5rem 0; border-bottom: 1px solid rgba(127,127,127,0.3); } table#sessions td { display: block; border: 0; padding: 0.1rem 0; } }
 `;
 
 /**

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { formToken, isValidFormToken } from './form-token.ts';
 import type { Identity } from '../authz/identity.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { Session, SessionImpersonation } from '../sessions/session.ts';
@@ -190,20 +190,9 @@ export function impersonatedIdentity(
   });
 }
 
-/**
- * The form's CSRF token: an HMAC of the session key under a key derived (HKDF, RFC 5869) from
- * the ticket's secret, which only the browser's HttpOnly cookie holds; the same stateless
- * "HMAC based token pattern" (OWASP CSRF Prevention Cheat Sheet) as sign-out, with its own
- * derivation label so a sign-out token is never an impersonation token.
- */
-const HKDF_SALT = Buffer.from('gatehouse/impersonate', 'utf8');
-const HKDF_INFO = Buffer.from('gatehouse/impersonate/csrf/v1', 'utf8');
-
+/** The impersonation form's CSRF token (form-token.ts); never a sign-out token. */
 export function impersonationToken(ticket: SessionTicket, sessionKey: string): string {
-  const key = Buffer.from(
-    hkdfSync('sha256', Buffer.from(ticket.secret, 'base64url'), HKDF_SALT, HKDF_INFO, 32),
-  );
-  return createHmac('sha256', key).update(sessionKey, 'utf8').digest('base64url');
+  return formToken('impersonate', ticket, sessionKey);
 }
 
 export function isValidImpersonationToken(
@@ -211,8 +200,5 @@ export function isValidImpersonationToken(
   ticket: SessionTicket,
   sessionKey: string,
 ): boolean {
-  if (typeof token !== 'string' || token.length > 100) return false;
-  const expected = Buffer.from(impersonationToken(ticket, sessionKey), 'utf8');
-  const actual = Buffer.from(token, 'utf8');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return isValidFormToken('impersonate', token, ticket, sessionKey);
 }

@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import { formToken, isValidFormToken } from './form-token.ts';
 import * as client from 'openid-client';
 import type { Session } from '../sessions/session.ts';
 import type { SessionTicket } from '../sessions/ticket.ts';
@@ -8,21 +8,12 @@ import { definedFields } from '../defined-fields.ts';
 
 /**
  * Sign-out: a GET only shows a confirmation form, so a cross-site link or image cannot sign anyone
- * out (logout CSRF); the POST must carry a token bound to the session.
- *
- * The token is an HMAC of the session's storage key under a key derived (HKDF, RFC 5869) from the
- * ticket's secret, which only the browser's HttpOnly cookie holds. It needs no server-side state
- * and no shared configuration key, so any replica can check the form another replica rendered,
- * and it dies with the session (OWASP CSRF Prevention Cheat Sheet, "HMAC based token pattern").
+ * out (logout CSRF); the POST must carry a token bound to the session (form-token.ts). It needs
+ * no server-side state and no shared configuration key, so any replica can check the form
+ * another replica rendered, and it dies with the session.
  */
-const HKDF_SALT = Buffer.from('gatehouse/sign-out', 'utf8');
-const HKDF_INFO = Buffer.from('gatehouse/sign-out/csrf/v1', 'utf8');
-
 export function signOutToken(ticket: SessionTicket, sessionKey: string): string {
-  const key = Buffer.from(
-    hkdfSync('sha256', Buffer.from(ticket.secret, 'base64url'), HKDF_SALT, HKDF_INFO, 32),
-  );
-  return createHmac('sha256', key).update(sessionKey, 'utf8').digest('base64url');
+  return formToken('sign-out', ticket, sessionKey);
 }
 
 export function isValidSignOutToken(
@@ -30,10 +21,7 @@ export function isValidSignOutToken(
   ticket: SessionTicket,
   sessionKey: string,
 ): boolean {
-  if (typeof token !== 'string' || token.length > 100) return false;
-  const expected = Buffer.from(signOutToken(ticket, sessionKey), 'utf8');
-  const actual = Buffer.from(token, 'utf8');
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return isValidFormToken('sign-out', token, ticket, sessionKey);
 }
 
 /**

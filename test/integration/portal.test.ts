@@ -70,10 +70,6 @@ function expectInlineStyleAllowed(html: string, csp: string): void {
   expect(html).not.toContain('<link rel="stylesheet"');
 }
 
-function hiddenField(html: string, name: string): string {
-  return new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
-}
-
 describe('portal at /oauth2/ (Redis sessions, dev OpenID Provider)', () => {
   let idp: DevIdentityProvider;
   let gatehouse: Gatehouse;
@@ -175,7 +171,11 @@ describe('portal at /oauth2/ (Redis sessions, dev OpenID Provider)', () => {
     await signIn(gatehouse, jar, 'bob');
     const html = await (await jar.fetch(`${gatehouse.url}/oauth2/`)).text();
     expect(html).toMatch(/<form method="post" action="\/oauth2\/sign_out">/);
-    const csrf = hiddenField(html, 'csrf');
+    // The sign-out form's own token (the session list's forms carry another).
+    const csrf =
+      /action="\/oauth2\/sign_out">\s*<input type="hidden" name="csrf" value="([^"]*)"/.exec(
+        html,
+      )?.[1] ?? '';
     expect(csrf).toMatch(/^[\w-]{43}$/);
     const post = (body: string, origin = gatehouse.url) =>
       jar.fetch(`${gatehouse.url}/oauth2/sign_out`, {

@@ -237,6 +237,25 @@ export interface PortalView {
  * sign-out confirmation page carries (oidc/sign-out.ts), so it signs out in one click while a
  * cross-site form still cannot.
  */
+/** One of the person's sessions as the portal lists it (oidc/own-sessions.ts). */
+export interface PortalSession {
+  readonly key: string;
+  readonly provider: string | null;
+  readonly createdAt: number | null;
+  readonly lastUsedAt: number;
+  readonly userAgent: string | null;
+  readonly current: boolean;
+}
+
+/** The portal's "Your sessions" list and the form that ends them (POST, CSRF token). */
+export interface PortalSessions {
+  readonly list: readonly PortalSession[];
+  readonly endAction: string;
+  readonly csrfToken: string;
+  /** Shown once after a POST: how many sessions it ended. */
+  readonly ended?: number | undefined;
+}
+
 export function portalPage(options: {
   readonly view: PortalView;
   readonly signOutAction: string;
@@ -244,6 +263,8 @@ export function portalPage(options: {
   readonly userinfoHref: string;
   readonly stylesheetHref: string;
   readonly theme?: PageTheme | undefined;
+  /** Absent when the store cannot list sessions. */
+  readonly sessions?: PortalSessions | undefined;
 }): string {
   const { view } = options;
   const list = (items: readonly string[]): string =>
@@ -270,12 +291,47 @@ export function portalPage(options: {
 <dt>Ends at the latest</dt><dd id="absolute-expiry">${moment(view.absoluteExpiresAt, view.now)}</dd>
 </dl>
 <p class="muted">These are the roles your organisation grants you everywhere. An application may grant you more roles of its own.</p>
+${options.sessions === undefined ? '' : sessionsSection(options.sessions, view.now)}
 <form method="post" action="${escapeHtml(options.signOutAction)}">
 <input type="hidden" name="csrf" value="${escapeHtml(options.csrfToken)}">
 <button type="submit" id="sign-out">Sign out</button>
 </form>
 <p class="muted">The same information as JSON: <a href="${escapeHtml(options.userinfoHref)}">${escapeHtml(options.userinfoHref)}</a></p>`,
   });
+}
+
+/**
+ * "Your sessions": each browser signed in as this person, most recently used first, this one
+ * marked; a button per other session and one for all others. Ending this browser's own session
+ * is the sign-out button's job (it also offers the provider's sign-out).
+ */
+function sessionsSection(sessions: PortalSessions, now: number): string {
+  const hidden = `<input type="hidden" name="csrf" value="${escapeHtml(sessions.csrfToken)}">`;
+  const action = escapeHtml(sessions.endAction);
+  const rows = sessions.list.map((session) => {
+    const device = escapeHtml(session.userAgent ?? 'Unknown device');
+    const end = session.current
+      ? '<strong class="this-device">This device</strong>'
+      : `<form method="post" action="${action}">${hidden}<input type="hidden" name="session" value="${escapeHtml(session.key)}"><button type="submit" class="end-session">End</button></form>`;
+    return `<tr${session.current ? ' class="current"' : ''}><td>${device}</td><td>${escapeHtml(session.provider ?? 'unknown')}</td><td>${session.createdAt === null ? '<span class="muted">unknown</span>' : moment(session.createdAt, now)}</td><td>${moment(session.lastUsedAt, now)}</td><td>${end}</td></tr>`;
+  });
+  const others = sessions.list.filter((session) => !session.current).length;
+  const notice =
+    sessions.ended === undefined
+      ? ''
+      : `<p class="notice" id="sessions-ended" role="status">${sessions.ended === 1 ? 'One session was ended.' : `${String(sessions.ended)} sessions were ended.`} Those browsers must sign in again.</p>`;
+  return `<h2>Your sessions</h2>
+${notice}<table id="sessions">
+<thead><tr><th>Device</th><th>Signed in with</th><th>Signed in</th><th>Last used</th><th></th></tr></thead>
+<tbody>
+${rows.join('\n')}
+</tbody>
+</table>
+${
+  others === 0
+    ? '<p class="muted">You are signed in on this device only.</p>'
+    : `<form method="post" action="${action}">${hidden}<input type="hidden" name="all" value="others"><button type="submit" id="end-other-sessions">Sign out everywhere else</button></form>`
+}`;
 }
 
 /**

@@ -8,11 +8,18 @@ import { validateRedirect } from '../../oidc/redirect-target.ts';
 import { originOfDestination } from '../../oidc/sign-in-origins.ts';
 import { identityOfSession } from '../../authn/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
-import { signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
+import { formToken, isValidFormToken } from '../../oidc/form-token.ts';
+import {
+  endAllOwnSessions,
+  endOwnSession,
+  listOwnSessions,
+  type OwnSessionsDependencies,
+} from '../../oidc/own-sessions.ts';
+import { isSameOriginPost, signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
 import { forbiddenPage, type SignedInAs } from '../pages.ts';
 import { themeOf, type PageOptions } from './page-branding.ts';
-import { portalPage } from './pages.ts';
-import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
+import { portalPage, signInErrorPage } from './pages.ts';
+import { readFormBody, redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 import { perSignInHost } from './sign-in-host.ts';
 
 /**
@@ -42,6 +49,102 @@ export function mountPortal(
     await portal(ctx, next);
   });
   router.get(`${prefix}/forbidden`, forbiddenHandler(options, sessions));
+  router.post(
+    `${prefix}/sessions/end`,
+    perSignInHost(options, (view) => endSessionsHandler(view, sessions)),
+  );
+}
+
+/** The store's listing role, when it has one (every store gatehouse builds does). */
+function directoryOf(store: unknown): OwnSessionsDependencies['store'] | null {
+  const candidate = store as Partial<OwnSessionsDependencies['store']> | null;
+  return typeof candidate?.listByUser === 'function' &&
+    typeof candidate.listKeysByUser === 'function'
+    ? (store as OwnSessionsDependencies['store'])
+    : null;
+}
+
+const FORM_LIMIT_BYTES = 4096;
+
+/**
+ * `POST <prefix>/sessions/end` from the portal's "Your sessions" (issue #20): `session=<key>`
+ * ends one of the person's other sessions, `all=others` every other one. The same defences as
+ * sign-out: a same-origin POST (Fetch Metadata / Origin) carrying the portal's token, which an
+ * HMAC under the session's own ticket secret makes unforgeable from another site
+ * (oidc/form-token.ts). A key that is not one of this person's sessions ends nothing and reads
+ * like an already ended one (oidc/own-sessions.ts), so the form cannot probe for sessions.
+ */
+export function endSessionsHandler(
+  options: PortalOptions,
+  sessions: SessionCookieAuthenticator,
+): Middleware {
+  const paths = signInPaths(options);
+  const theme = themeOf(options);
+  const directory = directoryOf(options.store);
+  return async (ctx) => {
+    const requestId = requestIdOf(ctx);
+    const refuse = (status: number, message: string): void => {
+      sendPage(
+        ctx,
+        status,
+        signInErrorPage({
+          title: 'Sessions not ended',
+          message,
+          requestId,
+          retryHref: `${paths.prefix}/`,
+          stylesheetHref: paths.stylesheetHref,
+          theme,
+        }),
+        [],
+        theme,
+      );
+    };
+    if (directory === null) {
+      refuse(404, 'This gatehouse cannot list sessions.');
+      return;
+    }
+    const sameOrigin = isSameOriginPost(
+      {
+        origin: ctx.get('origin') || undefined,
+        secFetchSite: ctx.get('sec-fetch-site') || undefined,
+      },
+      options.publicUrl,
+    );
+    if (!sameOrigin) {
+      refuse(
+        403,
+        'The request did not come from this site. Please use the buttons on your account page.',
+      );
+      return;
+    }
+    const form = await readFormBody(ctx, FORM_LIMIT_BYTES);
+    const found = await sessions.findSession(ctx.get('cookie') || undefined);
+    if (found === null) {
+      redirect(ctx, `${paths.prefix}/`);
+      return;
+    }
+    if (!isValidFormToken('own-sessions', form.get('csrf'), found.ticket, found.session.key)) {
+      refuse(403, 'The form has expired. Please open your account page again.');
+      return;
+    }
+    const dependencies = { store: directory, metrics: options.metrics, audit: options.audit };
+    const key = form.getAll('session');
+    const all = form.getAll('all');
+    let ended: number;
+    if (key.length === 1 && all.length === 0 && key[0] !== undefined) {
+      ended = (await endOwnSession(dependencies, found.session, key[0], requestId)) ? 1 : 0;
+    } else if (key.length === 0 && all.length === 1 && all[0] === 'others') {
+      ended = await endAllOwnSessions(dependencies, found.session, requestId, {
+        keepCurrent: true,
+      });
+    } else {
+      refuse(400, 'Choose one session to end, or "Sign out everywhere else".');
+      return;
+    }
+    // 303: the browser reloads the portal with GET, which shows what is left (RFC 9110 §15.4.4).
+    ctx.status = 303;
+    ctx.redirect(`${paths.prefix}/?${new URLSearchParams({ ended: String(ended) }).toString()}`);
+  };
 }
 
 /**
@@ -64,6 +167,8 @@ export function portalHandler(
     }
     const { session, ticket } = found;
     const identity = identityOfSession(session);
+    const directory = directoryOf(options.store);
+    const endedParam = Number(singleParam(ctx, 'ended'));
     sendPage(
       ctx,
       200,
@@ -85,6 +190,21 @@ export function portalHandler(
         userinfoHref: `${paths.prefix}/userinfo`,
         stylesheetHref: paths.stylesheetHref,
         theme,
+        sessions:
+          directory === null
+            ? undefined
+            : {
+                list: (await listOwnSessions(directory, session)).map((listing) => ({
+                  ...listing,
+                  provider:
+                    listing.provider === null
+                      ? null
+                      : providerDisplayName(options, listing.provider),
+                })),
+                endAction: `${paths.prefix}/sessions/end`,
+                csrfToken: formToken('own-sessions', ticket, session.key),
+                ended: Number.isSafeInteger(endedParam) && endedParam >= 0 ? endedParam : undefined,
+              },
       }),
       signOutFormActions(options, session),
       theme,
