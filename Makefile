@@ -37,10 +37,14 @@ prerequisites: ## Check and install the services and tools the tests need (Redis
 	bash scripts/prerequisites.sh
 
 .PHONY: lint
-lint: install ## Type-check, lint and check formatting
+lint: install actionlint ## Type-check, lint and check formatting (and the GitHub Actions workflows)
 	tsc -p tsconfig.json --noEmit
 	eslint .
 	prettier --check .
+
+.PHONY: actionlint
+actionlint: ## Lint .github/workflows/ with actionlint (built once from its Go module into the tools cache)
+	actionlint=$$(bash scripts/actionlint/ensure-actionlint.sh) && "$$actionlint"
 
 .PHONY: format
 format: install ## Format every file with Prettier
