@@ -3,29 +3,41 @@
 // development identity provider, in one process, so a newcomer needs nothing else.
 //
 //   make run        (or: node dev/run-local.ts [--config FILE])
+//
+// Every GATEHOUSE_* variable overrides the configuration. Moving a port moves the addresses built
+// from it (dev/local-ports.ts), so a second run beside the first signs in too:
+//   GATEHOUSE_LISTENERS__MAIN__PORT=8081 GATEHOUSE_LISTENERS__OPERATIONS__PORT=9091 \
+//   GATEHOUSE_DEV_IDENTITY_PROVIDER__PORT=9401 make run
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.ts';
 import { formatProblems } from '../src/config/problems.ts';
 import { createLogger } from '../src/logger.ts';
 import { startGatehouse } from '../src/main.ts';
 import { DEMO_USERS } from './demo-users.ts';
-import { GATEHOUSE_DEV_CLIENT } from './gatehouse-dev-client.ts';
+import { devClientFor } from './gatehouse-dev-client.ts';
 import { startDevIdentityProvider } from './identity-provider.ts';
+import { followPorts, withoutPortOverrides } from './local-ports.ts';
 
 const { values } = parseArgs({ options: { config: { type: 'string' } } });
 const file = values.config ?? process.env['GATEHOUSE_CONFIG'] ?? 'examples/gatehouse.yaml';
-const loaded = loadConfig({ file, env: process.env });
-if (!loaded.ok) {
-  process.stderr.write(`${file} has problems:\n${formatProblems(loaded.problems)}\n`);
-  process.exit(2);
+function load(env: Readonly<Record<string, string | undefined>>) {
+  const loaded = loadConfig({ file, env });
+  if (!loaded.ok) {
+    process.stderr.write(`${file} has problems:\n${formatProblems(loaded.problems)}\n`);
+    process.exit(2);
+  }
+  return loaded.config;
 }
-const config = loaded.config;
+const asRun = load(process.env);
+const followed = followPorts(load(withoutPortOverrides(process.env)), asRun, process.env);
+const config =
+  Object.keys(followed.env).length === 0 ? asRun : load({ ...process.env, ...followed.env });
 const logger = createLogger({ level: config.log.level });
 
 const idp = config.devIdentityProvider.enabled
   ? await startDevIdentityProvider({
       port: config.devIdentityProvider.port,
-      clients: [GATEHOUSE_DEV_CLIENT],
+      clients: [devClientFor(config)],
       logger: logger.child({ component: 'dev-identity-provider' }),
     })
   : null;
@@ -35,7 +47,7 @@ const main = new URL(gatehouse.mainUrl);
 const ops = new URL(gatehouse.operationsUrl);
 process.stdout.write(`
 gatehouse is running on its embedded defaults.
-
+${followed.notes.map((note) => `  (${note})\n`).join('')}
   auth endpoints   http://127.0.0.1:${main.port}/authz/nginx  (…/forward-auth, …/ext-authz/*)
   sign-in          ${config.publicUrl}${config.routes.prefix}/start
   operations       http://127.0.0.1:${ops.port}/readyz  /metrics

@@ -12,14 +12,13 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../src/config/load.ts';
 import { formatProblems } from '../../src/config/problems.ts';
-import type { Config } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startGatehouse } from '../../src/main.ts';
 import type { Gatehouse } from '../../src/main.ts';
 import { DEMO_USERS } from '../demo-users.ts';
-import { GATEHOUSE_DEV_CLIENT } from '../gatehouse-dev-client.ts';
+import { devClientFor } from '../gatehouse-dev-client.ts';
 import { startDevIdentityProvider } from '../identity-provider.ts';
-import type { DevClient, DevIdentityProvider } from '../identity-provider.ts';
+import type { DevIdentityProvider } from '../identity-provider.ts';
 import { appOrigin, findNginx, startAppIngress } from './app-ingress.ts';
 import type { RunningAppIngress } from './app-ingress.ts';
 import { demoIdentityHeaders, startDemoApp } from './demo-app.ts';
@@ -58,20 +57,6 @@ if (!loaded.ok) {
 const config = loaded.config;
 const logger = createLogger({ level: config.log.level });
 
-/** The dev client, with the redirect URIs of this run's public URL registered too. */
-function demoClient(config: Config): DevClient {
-  const base = `${config.publicUrl.replace(/\/+$/, '')}${config.routes.prefix}`;
-  const mainPort = String(config.listeners.main.port);
-  return {
-    ...GATEHOUSE_DEV_CLIENT,
-    redirectUris: [...new Set([...GATEHOUSE_DEV_CLIENT.redirectUris, `${base}/callback`])],
-    postLogoutRedirectUris: [
-      ...new Set([...(GATEHOUSE_DEV_CLIENT.postLogoutRedirectUris ?? []), `${base}/signed-out`]),
-    ],
-    backchannelLogoutUri: `http://127.0.0.1:${mainPort}${config.routes.prefix}/backchannel_logout`,
-  };
-}
-
 const stops: (() => Promise<void>)[] = [];
 async function stopAll(): Promise<void> {
   for (const stop of stops.reverse()) {
@@ -89,7 +74,7 @@ try {
   if (config.devIdentityProvider.enabled) {
     const started = await startDevIdentityProvider({
       port: config.devIdentityProvider.port,
-      clients: [demoClient(config)],
+      clients: [devClientFor(config)],
       logger: logger.child({ component: 'dev-identity-provider' }),
     });
     idp = started;
