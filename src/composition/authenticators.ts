@@ -29,6 +29,7 @@ import { RevokedTokenSet } from '../sessions/revoked-token-set.ts';
 import type { TokenRevocationStore } from '../sessions/token-revocations.ts';
 import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /** The settings the authenticators read (a `Config` is one). */
 export type AuthenticatorSettings = Pick<
@@ -84,8 +85,12 @@ export async function openHtpasswd(
 ): Promise<HtpasswdFile | undefined> {
   if (!config.basicAuth.enabled) return undefined;
   const { metrics, logger } = runtime;
+  const path = config.basicAuth.htpasswdFile;
+  // config/checks.ts refuses this already; the guard keeps the types honest.
+  if (path === undefined)
+    throw new Error('basicAuth.htpasswdFile is required when basicAuth is enabled');
   return HtpasswdFile.open({
-    path: config.basicAuth.htpasswdFile,
+    path,
     onReload: (result) => {
       metrics.htpasswdReloads.inc({ result: result.ok ? 'success' : 'failure' });
       if (!result.ok) {
@@ -111,13 +116,21 @@ export function buildAuthenticators(
   // Pre-authentication first: on a site behind an SSO front, the front's word is the identity.
   if (config.preAuthentication.enabled) {
     const preauth = config.preAuthentication;
+    // config/checks.ts refuses this already; the guard keeps the types honest.
+    if (preauth.sharedSecret === undefined) {
+      throw new Error(
+        'preAuthentication.sharedSecret is required when preAuthentication is enabled',
+      );
+    }
     authenticators.push(
       new TrustedHeaderAuthenticator({
         trust: new ProxyTrust(preauth.trustedProxies),
         sharedSecretHeader: preauth.sharedSecretHeader,
         sharedSecret: preauth.sharedSecret,
-        ...(preauth.remoteUserHeader === '' ? {} : { remoteUserHeader: preauth.remoteUserHeader }),
-        ...(preauth.groupsHeader === '' ? {} : { groupsHeader: preauth.groupsHeader }),
+        ...definedFields({
+          remoteUserHeader: preauth.remoteUserHeader,
+          groupsHeader: preauth.groupsHeader,
+        }),
         onIgnored: (reason) => {
           metrics.preauthIgnored.inc({ reason });
         },

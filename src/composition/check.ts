@@ -15,7 +15,10 @@ import type { Tracing } from '../tracing/tracing.ts';
 export type CheckSettings = Pick<Config, 'publicUrl' | 'routes' | 'pages'> & {
   readonly bearer: { readonly issuers: readonly unknown[] };
   readonly identityHeaders: Pick<Config['identityHeaders'], 'rejectClientCopies'>;
-  readonly providers: readonly { readonly name: string; readonly displayName: string }[];
+  readonly providers: readonly {
+    readonly name: string;
+    readonly displayName?: string | undefined;
+  }[];
 };
 
 export interface CheckParts {
@@ -53,7 +56,7 @@ export function buildCheckDependencies(
     forbiddenContact: config.pages.forbiddenContact,
     // Sign-in per organisation: the 403 page's offers name providers as the chooser does.
     providerDisplayName: (name) =>
-      config.providers.find((provider) => provider.name === name)?.displayName || undefined,
+      config.providers.find((provider) => provider.name === name)?.displayName,
     metrics: runtime.metrics,
     audit: runtime.audit,
     logger: runtime.logger.child({ component: 'authz' }),

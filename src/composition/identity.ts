@@ -37,7 +37,8 @@ export async function buildIdentity(
   }
   const keyFile = (path: string) => ({ text: readFileSync(path, 'utf8'), source: path });
   const signingKeys = await loadSigningKeys({
-    current: assertionConfig.signingKeyFile === '' ? null : keyFile(assertionConfig.signingKeyFile),
+    current:
+      assertionConfig.signingKeyFile === undefined ? null : keyFile(assertionConfig.signingKeyFile),
     previous: assertionConfig.previousKeyFiles.map(keyFile),
     generate: assertionConfig.generateKey,
     now,

@@ -74,7 +74,7 @@ export async function startPolicySource(policy: PolicySource, logger: Logger): P
 /** `authz`: the super role, the no-match default, whom unqualified role-mapping subjects match. */
 export function decideOptionsFor(config: Pick<Config, 'authz' | 'providers'>): DecideOptions {
   return {
-    superRole: config.authz.superRole === '' ? null : config.authz.superRole,
+    superRole: config.authz.superRole ?? null,
     noMatch: config.authz.noMatch,
     // Role-mapping subjects without `sources` match only these identity sources (roles.ts).
     unqualifiedSources: SubjectSources.of(

@@ -16,6 +16,7 @@ import { RedisSessionStore } from '../sessions/redis/redis-store.ts';
 import { SessionCache } from '../sessions/session-cache.ts';
 import type { Tracing } from '../tracing/tracing.ts';
 import type { Runtime } from './runtime.ts';
+import { definedFields } from '../defined-fields.ts';
 
 export interface Sessions {
   /** The per-replica cache over the instrumented store: what sign-in, checks and refresh use. */
@@ -85,11 +86,13 @@ async function openBackingStore(
       ...(redis.url === '' ? {} : { url: redis.url }),
       sentinels: redis.sentinels,
       sentinelName: redis.sentinelName,
-      ...(redis.sentinelUsername === '' ? {} : { sentinelUsername: redis.sentinelUsername }),
-      ...(redis.sentinelPassword === '' ? {} : { sentinelPassword: redis.sentinelPassword }),
+      ...definedFields({
+        sentinelUsername: redis.sentinelUsername,
+        sentinelPassword: redis.sentinelPassword,
+        username: redis.username,
+        password: redis.password,
+      }),
       clusterNodes: redis.clusterNodes,
-      ...(redis.username === '' ? {} : { username: redis.username }),
-      ...(redis.password === '' ? {} : { password: redis.password }),
       tls: redis.tls,
       keyPrefix: redis.keyPrefix,
     },
@@ -119,12 +122,12 @@ function startFailureHint(
   refusedBy: 'sentinel' | 'server' | undefined,
 ): string {
   if (refusedBy === 'sentinel') {
-    return redis.sentinelPassword === ''
+    return redis.sentinelPassword === undefined
       ? "The Sentinels require a password: set sessions.redis.sentinelPassword (or sentinelPasswordFile; sentinelUsername for an ACL user). It is the Sentinels' own password, not sessions.redis.password, though Bitnami's chart uses the Redis password for both."
       : "The Sentinels refuse sessions.redis.sentinelPassword (and sentinelUsername): check them against the Sentinels' requirepass or ACL.";
   }
   if (refusedBy === 'server') {
-    return redis.password === ''
+    return redis.password === undefined
       ? 'Redis requires a password: set sessions.redis.password (or passwordFile; username for an ACL user).'
       : 'Redis refuses sessions.redis.password (and username): check them against its requirepass or ACL.';
   }

@@ -9,6 +9,7 @@ import type { SignInOptions } from '../oidc/sign-in-options.ts';
 import { buildSignInOrigins, type SignInOrigins } from '../oidc/sign-in-origins.ts';
 import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /** The settings sign-in reads (a `Config` is one). */
 export type SignInSettings = Pick<
@@ -53,15 +54,14 @@ export function buildSignInOptions(
     sessions.cookie.signInUrls.length === 0
       ? undefined
       : buildSignInOrigins(config.publicUrl, sessions.cookie.signInUrls, cookieDomains);
-  const domain =
-    origins === undefined ? sessions.cookie.domain : (origins.all[0]?.cookieDomain ?? '');
+  const domain = origins === undefined ? sessions.cookie.domain : origins.all[0]?.cookieDomain;
   return {
     publicUrl: config.publicUrl,
     signInOrigins: origins,
     routesPrefix: config.routes.prefix,
     cookie: {
       name: sessions.cookie.name,
-      ...(domain === '' ? {} : { domain }),
+      ...definedFields({ domain }),
       secure: sessions.cookie.secure,
       sameSite: sessions.cookie.sameSite,
     },
@@ -98,7 +98,7 @@ export function buildSignInOptions(
 /** `sessions.cookie.domains`, or the single `domain` as a list of one (they are never both set). */
 function cookieDomainsOf(cookie: SignInSettings['sessions']['cookie']): readonly string[] {
   if (cookie.domains.length > 0) return cookie.domains;
-  return cookie.domain === '' ? [] : [cookie.domain];
+  return cookie.domain === undefined ? [] : [cookie.domain];
 }
 
 /**

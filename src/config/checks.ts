@@ -101,14 +101,14 @@ function checkCookie(config: Config, report: Report): void {
   }
   if (
     cookie.name.startsWith('__Host-') &&
-    (!cookie.secure || cookie.domain !== '' || cookie.domains.length > 0)
+    (!cookie.secure || cookie.domain !== undefined || cookie.domains.length > 0)
   ) {
     report(
       ['sessions', 'cookie', 'name'],
       'a __Host- cookie requires sessions.cookie.secure: true and no sessions.cookie.domain or domains',
     );
   }
-  if (cookie.domain !== '' && cookie.domains.length > 0) {
+  if (cookie.domain !== undefined && cookie.domains.length > 0) {
     report(
       ['sessions', 'cookie', 'domains'],
       'cannot be combined with sessions.cookie.domain: list every domain in domains and leave domain empty',
@@ -120,6 +120,7 @@ function checkCookie(config: Config, report: Report): void {
     return;
   }
   // A browser refuses a Set-Cookie whose Domain does not cover the responding host (RFC 6265 §5.3).
+  if (cookie.domain === undefined) return;
   const domain = cookie.domain.replace(/^\./, '').toLowerCase();
   const host = publicUrl.hostname;
   if (domain === '') return;
@@ -309,7 +310,7 @@ function checkIdentityHeaders(config: Config, report: Report): void {
   }
   if (
     headers.assertion.enabled &&
-    headers.assertion.signingKeyFile === '' &&
+    headers.assertion.signingKeyFile === undefined &&
     !headers.assertion.generateKey
   ) {
     report(
@@ -411,7 +412,7 @@ function checkPreAuthentication(config: Config, report: Report): void {
       'must list the SSO fronts when preAuthentication is enabled',
     );
   }
-  if (preauth.sharedSecret.length < 16) {
+  if ((preauth.sharedSecret ?? '').length < 16) {
     report(
       ['preAuthentication', 'sharedSecret'],
       'must have at least 16 characters when preAuthentication is enabled',
@@ -428,7 +429,8 @@ function checkPreAuthentication(config: Config, report: Report): void {
   }
   for (const key of ['sharedSecretHeader', 'remoteUserHeader', 'groupsHeader'] as const) {
     const value = preauth[key];
-    if (value === '' && key !== 'sharedSecretHeader') continue;
+    // remoteUserHeader and groupsHeader may be unset; sharedSecretHeader may not (its schema).
+    if (value === undefined) continue;
     if (!HEADER_NAME.test(value)) {
       report(['preAuthentication', key], 'is not a valid header name');
     } else if (identityNames.has(value.toLowerCase())) {
@@ -449,7 +451,7 @@ function checkPreAuthentication(config: Config, report: Report): void {
 
 function checkBasicAuth(config: Config, report: Report): void {
   const basic = config.basicAuth;
-  if (basic.enabled && basic.htpasswdFile === '') {
+  if (basic.enabled && basic.htpasswdFile === undefined) {
     report(['basicAuth', 'htpasswdFile'], 'is required when basicAuth is enabled');
   }
   // RFC 7617 §2: the realm is a quoted-string; keep it printable and quote-free.
@@ -503,7 +505,7 @@ function checkTracing(config: Config, report: Report): void {
   }
   const preauth = config.preAuthentication;
   for (const key of ['sharedSecretHeader', 'remoteUserHeader', 'groupsHeader'] as const) {
-    if (traceHeaders.has(preauth[key].toLowerCase())) {
+    if (traceHeaders.has((preauth[key] ?? '').toLowerCase())) {
       report(
         ['preAuthentication', key],
         'is a trace-context header the proxies send with every traced request (W3C Trace Context); it cannot carry an identity, use another name',
@@ -516,7 +518,7 @@ function checkTracing(config: Config, report: Report): void {
   if (!headers.ok) report(['tracing', 'headers'], headers.message);
   // The signal-specific URL is used as written (OTLP exporter specification): a collector's
   // base URL there would post traces to `/`, which collectors answer with 404.
-  const endpoint = tracing.endpoint === '' ? null : URL.parse(tracing.endpoint);
+  const endpoint = tracing.endpoint === undefined ? null : URL.parse(tracing.endpoint);
   if (endpoint !== null && endpoint.pathname === '/') {
     report(
       ['tracing', 'endpoint'],

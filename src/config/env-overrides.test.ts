@@ -73,7 +73,7 @@ providers:
     expect(config.log.level).toBe('debug');
     expect(config.providers.map((p) => [p.name, p.clientSecret, p.scopes])).toEqual([
       ['corp', 'from-env', ['openid', 'groups']],
-      ['backup', '', ['openid', 'email', 'profile']],
+      ['backup', undefined, ['openid', 'email', 'profile']],
     ]);
   });
 

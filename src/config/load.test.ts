@@ -70,7 +70,7 @@ describe('loadConfig defaults', () => {
     expect(config.sessions.store).toBe('memory');
     expect(config.sessions.cookie).toEqual({
       name: '_gatehouse',
-      domain: '',
+      domain: undefined,
       domains: [],
       signInUrls: [],
       secure: true,
@@ -95,7 +95,7 @@ bearer:
     expect(config.providers[0]).toMatchObject({
       scopes: ['openid', 'email', 'profile'],
       claims: { username: 'preferred_username', groups: 'groups' },
-      clientSecret: '',
+      clientSecret: undefined,
       enabled: true,
     });
     expect(config.bearer.issuers[0]).toMatchObject({
@@ -446,6 +446,34 @@ providers: [{ name: corp, issuer: https://a.example.com, clientId: a }]
       (config.providers[0]!.scopes as string[])[0] = 'admin';
     }).toThrow(TypeError);
     expect(config.listeners.main.port).toBe(8080);
+  });
+});
+
+// Issue #21: an empty value means "unset", decoded once by the schema, so no reader compares a
+// setting with ''. Written empty in the file, empty in the environment, or left out: the same.
+describe('settings that may be unset', () => {
+  it('decode an empty value, in the file or the environment, as unset', () => {
+    const fromFile = loaded(
+      `sessions:\n  cookie:\n    domain: ""\nauthz:\n  superRole: ""\npages:\n  title: ""\n`,
+    );
+    expect(fromFile.sessions.cookie.domain).toBeUndefined();
+    expect(fromFile.authz.superRole).toBeUndefined();
+    expect(fromFile.pages.title).toBeUndefined();
+    const fromEnv = loaded(undefined, {
+      env: { GATEHOUSE_AUTHZ__SUPER_ROLE: '', GATEHOUSE_PREAUTHENTICATION__GROUPS_HEADER: '' },
+    });
+    expect(fromEnv.authz.superRole).toBeUndefined();
+    expect(fromEnv.preAuthentication.groupsHeader).toBeUndefined();
+  });
+
+  it('keep their defaults when left out, and a value when given one', () => {
+    const config = loaded(
+      'publicUrl: https://auth.example.com\nsessions:\n  cookie:\n    domain: example.com\n',
+    );
+    expect(config.sessions.cookie.domain).toBe('example.com');
+    expect(config.authz.superRole).toBe('admin');
+    expect(config.preAuthentication.groupsHeader).toBe('preauth-groups');
+    expect(config.policy.kubernetes.kubeconfig).toBeUndefined();
   });
 });
 

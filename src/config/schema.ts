@@ -15,6 +15,7 @@ import type {
   TLiteral,
   TProperties,
   TSchema,
+  TString,
   TUnion,
 } from '@sinclair/typebox';
 import { DURATION_EXAMPLES, formatDuration, parseDuration } from './duration.ts';
@@ -57,6 +58,22 @@ function Text(defaultValue: string, description: string) {
 }
 
 /**
+ * A setting that may be left unset. Written empty (YAML `""`, an empty environment variable) or
+ * left out, it decodes to `undefined` here, once, so that no reader of the configuration has to
+ * know that `''` means "not set" (issue #21: it was compared with `''` in a dozen places).
+ */
+function Unset(schema: TString) {
+  return Type.Transform(schema)
+    .Decode((value) => (value === '' ? undefined : value))
+    .Encode((value) => value ?? '');
+}
+
+/** An optional text: unset when written empty; its default may be a value or empty. */
+function OptionalText(description: string, defaultValue = '') {
+  return Unset(Type.String({ default: defaultValue, description }));
+}
+
+/**
  * A file or folder path. Written in the configuration file, a relative path is read from the
  * file's own folder (load.ts), so a configuration and the files it names move together; from an
  * environment variable or the default, it is relative to the working directory.
@@ -65,16 +82,23 @@ function PathText(defaultValue: string, description: string) {
   return Type.String({ default: defaultValue, description, pathSetting: true });
 }
 
+/** An optional file or folder path (see PathText), unset when empty. */
+function OptionalPath(description: string) {
+  return Unset(Type.String({ default: '', description, pathSetting: true }));
+}
+
 function Flag(defaultValue: boolean, description: string) {
   return Type.Boolean({ default: defaultValue, description });
 }
 
 function Secret(description: string) {
-  return Type.String({
-    default: '',
-    description: `${description} Secret: may be given as a file instead (\`<name>File\` in YAML, \`…_FILE\` in the environment).`,
-    secret: true,
-  });
+  return Unset(
+    Type.String({
+      default: '',
+      description: `${description} Secret: may be given as a file instead (\`<name>File\` in YAML, \`…_FILE\` in the environment).`,
+      secret: true,
+    }),
+  );
 }
 
 /** A tuple of literal schemas, so `Static` of the union is the literal union, not `never`. */
@@ -249,9 +273,8 @@ export const ConfigSchema = Type.Object(
           'gatehouse-status-writer',
           'Lease that elects the one replica writing resource status.',
         ),
-        leaseNamespace: Text('', "Namespace of the lease. Empty: gatehouse's own namespace."),
-        kubeconfig: PathText(
-          '',
+        leaseNamespace: OptionalText("Namespace of the lease. Empty: gatehouse's own namespace."),
+        kubeconfig: OptionalPath(
           'Path of a kubeconfig file, for runs outside a cluster. Empty: the in-cluster service account (token and CA mounted in the pod).',
         ),
         resyncPeriod: Duration(
@@ -266,12 +289,10 @@ export const ConfigSchema = Type.Object(
           true,
           'Write `status` (Ready condition, counts) and Warning Events on the policy objects, from the one replica holding the Lease. Off: read-only (no Lease, no writes).',
         ),
-        podNamespace: Text(
-          '',
+        podNamespace: OptionalText(
           "gatehouse's own namespace, for the Lease and for Events about cluster-scoped objects; set it from the downward API (`metadata.namespace`). Empty: the service account's namespace file, else `default`.",
         ),
-        identity: Text(
-          '',
+        identity: OptionalText(
           "This replica's name in the Lease; set it from the downward API (`metadata.name`). Empty: the host name plus a random suffix.",
         ),
         leaseDuration: Duration(
@@ -291,7 +312,7 @@ export const ConfigSchema = Type.Object(
         'deny',
         'Outcome when no rule matches: `deny` (403), `authenticate` (any signed-in user) or `allow`.',
       ),
-      superRole: Text('admin', 'Role that satisfies every rule. Empty: no super role.'),
+      superRole: OptionalText('Role that satisfies every rule. Empty: no super role.', 'admin'),
       unqualifiedSubjectSources: Type.Array(
         Type.String({
           pattern: '^((provider|issuer)/[a-z0-9]([a-z0-9-]*[a-z0-9])?|preauth|basic)$',
@@ -329,7 +350,7 @@ export const ConfigSchema = Type.Object(
       assertion: Section('The signed identity assertion (`X-Gatehouse-Assertion`, ES256 JWT).', {
         enabled: Flag(false, 'Send the assertion.'),
         ttl: Duration('60s', 'Lifetime of each assertion.'),
-        signingKeyFile: PathText('', 'PEM file of the current ES256 private key.'),
+        signingKeyFile: OptionalPath('PEM file of the current ES256 private key.'),
         generateKey: Flag(
           false,
           'Without a key file, sign with a key generated at start (local runs and single replicas only: upstreams must refetch the JWKS after every restart).',
@@ -360,38 +381,45 @@ export const ConfigSchema = Type.Object(
       // injected into the stylesheet; texts are escaped; the logo is an https URL (allowed by
       // the pages' Content-Security-Policy for its origin only) or a small file embedded as a
       // data: URI (read at start, http/sign-in/page-branding.ts).
-      title: Type.String({
-        default: '',
-        maxLength: 80,
-        description:
-          'Name shown at the top of every page (chooser, 403, portal, signed out) and in the browser tab, e.g. your organisation. Empty: none.',
-        errorMessage: 'must be at most 80 characters',
-      }),
-      colour: Type.String({
-        default: '',
-        pattern: '^(#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6})?$',
-        description:
-          'Colour of buttons and of the header rule, as a CSS hex colour (`#1d4ed8` or `#14b`); the button text is white or black, whichever contrasts more. Empty: gatehouse blue.',
-        errorMessage: 'must be a CSS hex colour such as #1d4ed8 or #14b',
-      }),
-      footer: Type.String({
-        default: '',
-        maxLength: 500,
-        description:
-          'Plain text at the bottom of every page (support contact, legal notice). Shown as text, never as HTML. Empty: none.',
-        errorMessage: 'must be at most 500 characters of plain text',
-      }),
-      logo: Type.String({
-        default: '',
-        // A pattern rather than the http-url format: https only (an http logo on an https page
-        // is mixed content, which browsers block), and no user name or password in it.
-        pattern: '^(https://[^\\s/?#@]+(/\\S*)?)?$',
-        description:
-          "https URL of a logo shown at the top of every page; the pages' Content-Security-Policy allows images from that origin. Empty: no logo, unless `logoFile` is set.",
-        errorMessage: 'must be an https:// URL of an image (or empty)',
-      }),
-      logoFile: PathText(
-        '',
+      title: Unset(
+        Type.String({
+          default: '',
+          maxLength: 80,
+          description:
+            'Name shown at the top of every page (chooser, 403, portal, signed out) and in the browser tab, e.g. your organisation. Empty: none.',
+          errorMessage: 'must be at most 80 characters',
+        }),
+      ),
+      colour: Unset(
+        Type.String({
+          default: '',
+          pattern: '^(#[0-9A-Fa-f]{3}|#[0-9A-Fa-f]{6})?$',
+          description:
+            'Colour of buttons and of the header rule, as a CSS hex colour (`#1d4ed8` or `#14b`); the button text is white or black, whichever contrasts more. Empty: gatehouse blue.',
+          errorMessage: 'must be a CSS hex colour such as #1d4ed8 or #14b',
+        }),
+      ),
+      footer: Unset(
+        Type.String({
+          default: '',
+          maxLength: 500,
+          description:
+            'Plain text at the bottom of every page (support contact, legal notice). Shown as text, never as HTML. Empty: none.',
+          errorMessage: 'must be at most 500 characters of plain text',
+        }),
+      ),
+      logo: Unset(
+        Type.String({
+          default: '',
+          // A pattern rather than the http-url format: https only (an http logo on an https page
+          // is mixed content, which browsers block), and no user name or password in it.
+          pattern: '^(https://[^\\s/?#@]+(/\\S*)?)?$',
+          description:
+            "https URL of a logo shown at the top of every page; the pages' Content-Security-Policy allows images from that origin. Empty: no logo, unless `logoFile` is set.",
+          errorMessage: 'must be an https:// URL of an image (or empty)',
+        }),
+      ),
+      logoFile: OptionalPath(
         'A logo file (PNG, JPEG, GIF, WebP or SVG, at most 64 KiB) read at start and embedded in every page as a `data:` URI, so no other origin is needed. Set `logo` or `logoFile`, not both.',
       ),
     }),
@@ -408,12 +436,14 @@ export const ConfigSchema = Type.Object(
             '`app.example.com` allows that host; `.example.com` allows the domain and its subdomains. Empty: the cookie domains (`sessions.cookie.domain` or `domains`) with their subdomains, or, with neither, the public URL host only. The sign-in hosts (`publicUrl`, `sessions.cookie.signInUrls`) are always allowed.',
         },
       ),
-      defaultUrl: Type.String({
-        format: Formats.HttpUrlOrEmpty,
-        default: '',
-        description: 'Destination when none is given. Empty: the public URL.',
-        errorMessage: 'must be empty or an absolute http(s) URL',
-      }),
+      defaultUrl: Unset(
+        Type.String({
+          format: Formats.HttpUrlOrEmpty,
+          default: '',
+          description: 'Destination when none is given. Empty: the public URL.',
+          errorMessage: 'must be empty or an absolute http(s) URL',
+        }),
+      ),
       allowHttp: Flag(
         false,
         'Allow plain `http://` destinations although the public URL is https. Off: such a destination is refused (the browser goes to `defaultUrl`), so sign-in never ends on an unencrypted page an SSL-stripping attacker could hold. Over an http public URL (local runs) http destinations are always allowed.',
@@ -473,13 +503,11 @@ export const ConfigSchema = Type.Object(
             username: Text('sub', 'Claim of the user name.'),
             email: Text('email', 'Claim of the e-mail address.'),
             groups: Text('groups', 'Claim of the group list.'),
-            groupsSeparator: Text(
-              '',
+            groupsSeparator: OptionalText(
               'Split a groups claim that is ONE string on exactly this text (e.g. `;`). Empty: such a string is one group. Arrays are never split.',
             ),
             name: Text('name', 'Claim of the display name.'),
-            organisation: Text(
-              '',
+            organisation: OptionalText(
               'Claim of the organisation (`Organisation` subjects). Empty: none.',
             ),
           }),
@@ -509,13 +537,15 @@ export const ConfigSchema = Type.Object(
           description: 'Cookie name (an RFC 6265 token; `__Host-` and `__Secure-` prefixes work).',
           errorMessage: "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)",
         }),
-        domain: Type.String({
-          format: Formats.DomainOrEmpty,
-          default: '',
-          description:
-            'Cookie domain, for one sign-in across subdomains. Empty: the public URL host only. For applications under several domains, use `domains` instead (not both).',
-          errorMessage: 'must be empty or a domain (example.com)',
-        }),
+        domain: Unset(
+          Type.String({
+            format: Formats.DomainOrEmpty,
+            default: '',
+            description:
+              'Cookie domain, for one sign-in across subdomains. Empty: the public URL host only. For applications under several domains, use `domains` instead (not both).',
+            errorMessage: 'must be empty or a domain (example.com)',
+          }),
+        ),
         domains: Type.Array(
           Type.String({
             format: Formats.Domain,
@@ -564,8 +594,7 @@ export const ConfigSchema = Type.Object(
           description: 'Sentinels (`mode: sentinel`).',
         }),
         sentinelName: Text('mymaster', 'Name of the monitored master (`mode: sentinel`).'),
-        sentinelUsername: Text(
-          '',
+        sentinelUsername: OptionalText(
           "ACL user name for the Sentinels themselves (`mode: sentinel`). Empty: the Sentinels' default user.",
         ),
         sentinelPassword: Secret(
@@ -575,7 +604,7 @@ export const ConfigSchema = Type.Object(
           default: [],
           description: 'Seed nodes (`mode: cluster`).',
         }),
-        username: Text('', 'ACL user name. Empty: the default user.'),
+        username: OptionalText('ACL user name. Empty: the default user.'),
         password: Secret('Password (ACL or `requirepass`).'),
         tls: Flag(false, 'Connect with TLS.'),
         keyPrefix: Text('gatehouse:', 'Prefix of every key, so several instances share a Redis.'),
@@ -598,7 +627,7 @@ export const ConfigSchema = Type.Object(
           description: 'Short name, used in URLs and logs.',
           errorMessage: 'must be a DNS label (lower-case letters, digits, inner hyphens)',
         }),
-        displayName: Text('', 'Name shown on the sign-in page. Empty: `name`.'),
+        displayName: OptionalText('Name shown on the sign-in page. Empty: `name`.'),
         issuer: HttpUrl('Issuer URL (OpenID discovery runs against it).'),
         clientId: Type.String({ minLength: 1, description: 'OAuth client id.' }),
         clientSecret: Secret('OAuth client secret. Empty: a public client (PKCE only).'),
@@ -620,16 +649,13 @@ export const ConfigSchema = Type.Object(
           email: Text('email', 'Claim of the e-mail address.'),
           name: Text('name', 'Claim of the display name.'),
           groups: Text('groups', 'Claim of the group list.'),
-          groupsSeparator: Text(
-            '',
+          groupsSeparator: OptionalText(
             'Split a groups claim that is ONE string on exactly this text (e.g. `;`). Empty: such a string is one group. Arrays are never split.',
           ),
-          organisation: Text(
-            '',
+          organisation: OptionalText(
             "Claim of the user's organisation (dotted paths allowed): the identity's `organisation`, matched by `Organisation` subjects and sent as `sec-org`. Empty: none.",
           ),
-          organisationName: Text(
-            '',
+          organisationName: OptionalText(
             "Claim of the organisation's display name, sent as geOrchestra's `sec-orgname`. Empty: none.",
           ),
         }),
@@ -678,13 +704,12 @@ export const ConfigSchema = Type.Object(
         sharedSecret: Secret(
           'The shared secret the front sends (at least 16 characters), compared in constant time.',
         ),
-        remoteUserHeader: Text(
-          '',
+        remoteUserHeader: OptionalText(
           'A plain remote-user header (e.g. `remote-user`) accepted besides the geOrchestra `sec-georchestra-preauthenticated` / `preauth-*` set. Empty: only the geOrchestra set.',
         ),
-        groupsHeader: Text(
-          'preauth-groups',
+        groupsHeader: OptionalText(
           'Comma-separated groups of the pre-authenticated user (elements may be `{base64}`). Empty: no groups.',
+          'preauth-groups',
         ),
       },
     ),
@@ -693,8 +718,7 @@ export const ConfigSchema = Type.Object(
       'HTTP Basic authentication (RFC 7617) for machine clients, against an htpasswd file of bcrypt entries; roles come from RoleMappings with `User` subjects.',
       {
         enabled: Flag(false, 'Accept `Authorization: Basic` credentials.'),
-        htpasswdFile: PathText(
-          '',
+        htpasswdFile: OptionalPath(
           'The htpasswd file (a mounted Secret). Only bcrypt entries (`htpasswd -B`); any other entry stops the start with its line number.',
         ),
         realm: Text('gatehouse', 'Realm of the `WWW-Authenticate: Basic` challenge.'),
@@ -739,13 +763,15 @@ export const ConfigSchema = Type.Object(
       'OpenTelemetry traces of the checks (issue #20), exported over OTLP/HTTP: one span per check with child spans for authentication, the session store, provider calls and the decision. Off: the SDK is not even loaded. docs/monitoring.md "Tracing" lists the spans and their attributes.',
       {
         enabled: Flag(false, 'Record and export traces.'),
-        endpoint: Type.String({
-          format: Formats.HttpUrlOrEmpty,
-          default: '',
-          description:
-            'OTLP/HTTP traces URL of the collector, used as written (`http://otel-collector:4318/v1/traces`). Empty: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else `http://localhost:4318/v1/traces` (the OpenTelemetry exporter specification).',
-          errorMessage: 'must be empty or an absolute http(s) URL',
-        }),
+        endpoint: Unset(
+          Type.String({
+            format: Formats.HttpUrlOrEmpty,
+            default: '',
+            description:
+              'OTLP/HTTP traces URL of the collector, used as written (`http://otel-collector:4318/v1/traces`). Empty: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else `http://localhost:4318/v1/traces` (the OpenTelemetry exporter specification).',
+            errorMessage: 'must be empty or an absolute http(s) URL',
+          }),
+        ),
         serviceName: Type.String({
           minLength: 1,
           default: 'gatehouse',

@@ -13,7 +13,7 @@ export function redirectPolicyOf(
     SignInOptions,
     'allowedRedirectDomains' | 'publicUrl' | 'defaultRedirectUrl' | 'allowHttpRedirects'
   >,
-): RedirectPolicy & { readonly defaultUrl: string } {
+): RedirectPolicy & { readonly defaultUrl?: string | undefined } {
   return {
     allowedDomains: options.allowedRedirectDomains,
     publicUrl: options.publicUrl,

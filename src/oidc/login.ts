@@ -133,7 +133,7 @@ export async function startLogin(
         kind: 'choose',
         providers: offered.map((provider) => ({
           name: provider.name,
-          displayName: provider.displayName === '' ? provider.name : provider.displayName,
+          displayName: provider.displayName ?? provider.name,
           href: `${paths.prefix}/start?${new URLSearchParams({ provider: provider.name, rd: target.url }).toString()}`,
         })),
         ...(discovery
@@ -166,7 +166,7 @@ export async function startLogin(
       status: 403,
       title: 'Sign-in provider not allowed here',
       message: `This address accepts sign-in with ${offered
-        .map((provider) => (provider.displayName === '' ? provider.name : provider.displayName))
+        .map((provider) => provider.displayName ?? provider.name)
         .join(', ')} only. Please start again from the address itself.`,
     };
   }

@@ -5,12 +5,12 @@ export interface ProviderClaimNames extends ClaimNames {
   /**
    * Claim of the user's organisation (`providers[].claims.organisation`, dotted paths allowed):
    * the identity's `organisation`, matched by `Organisation` subjects and sent upstream as
-   * `sec-org`. Undefined or empty: the provider's users have no organisation.
+   * `sec-org`. Unset: the provider's users have no organisation.
    */
   readonly organisation?: string | undefined;
   /**
    * Claim of the organisation's display name (`providers[].claims.organisationName`), sent as
-   * geOrchestra's `sec-orgname`. Undefined or empty: not known.
+   * geOrchestra's `sec-orgname`. Unset: not known.
    */
   readonly organisationName?: string | undefined;
 }
@@ -19,12 +19,12 @@ export interface ProviderClaimNames extends ClaimNames {
 export interface ProviderOptions {
   /** Short name, used in URLs, logs, metrics and session records. */
   readonly name: string;
-  /** Shown on the chooser page; empty means `name`. */
-  readonly displayName: string;
+  /** Shown on the chooser page; unset: `name`. */
+  readonly displayName?: string | undefined;
   readonly issuer: string;
   readonly clientId: string;
-  /** Empty: a public client (PKCE only, `token_endpoint_auth_method: none`). */
-  readonly clientSecret: string;
+  /** Unset: a public client (PKCE only, `token_endpoint_auth_method: none`). */
+  readonly clientSecret?: string | undefined;
   readonly scopes: readonly string[];
   /** Extra authorization request parameters (`prompt`, `acr_values`…); never state/nonce/PKCE. */
   readonly authorizationParams: Readonly<Record<string, string>>;

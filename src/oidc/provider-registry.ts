@@ -203,7 +203,7 @@ export class ProviderRegistry {
     const fetchImpl = this.#options.fetch;
     const secret = options.clientSecret;
     const auth =
-      secret === ''
+      secret === undefined
         ? client.None()
         : options.tokenEndpointAuthMethod === 'client_secret_post'
           ? client.ClientSecretPost(secret)
@@ -212,17 +212,11 @@ export class ProviderRegistry {
     // function in `execute`; checkIssuer confines it to loopback and *.localhost issuers.
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
     const execute = entry.insecure ? [client.allowInsecureRequests] : [];
-    const config = await client.discovery(
-      new URL(options.issuer),
-      options.clientId,
-      secret === '' ? undefined : secret,
-      auth,
-      {
-        [client.customFetch]: (url, init) => fetchImpl(url, init as RequestInit),
-        execute,
-        timeout: this.#options.requestTimeoutSeconds ?? 10,
-      },
-    );
+    const config = await client.discovery(new URL(options.issuer), options.clientId, secret, auth, {
+      [client.customFetch]: (url, init) => fetchImpl(url, init as RequestInit),
+      execute,
+      timeout: this.#options.requestTimeoutSeconds ?? 10,
+    });
     const metadata = config.serverMetadata();
     if (metadata.jwks_uri === undefined) throw new Error('the provider advertises no jwks_uri');
     const jwksUri = new URL(metadata.jwks_uri);

@@ -100,10 +100,7 @@ export function redirectOrDefault(
   raw: unknown,
   policy: RedirectPolicy & { readonly defaultUrl?: string | undefined },
 ): { readonly url: string; readonly refused?: RedirectRefusal } {
-  const fallback =
-    policy.defaultUrl === undefined || policy.defaultUrl === ''
-      ? policy.publicUrl
-      : policy.defaultUrl;
+  const fallback = policy.defaultUrl === undefined ? policy.publicUrl : policy.defaultUrl;
   if (raw === undefined || raw === null || raw === '') return { url: fallback };
   const checked = validateRedirect(raw, policy);
   return checked.ok ? { url: checked.url } : { url: fallback, refused: checked.reason };

@@ -25,7 +25,7 @@ describe('sessionIdentityFromClaims: the organisation', () => {
     expect(identity.organisation).toBeUndefined();
     expect(identity.organisationName).toBeUndefined();
     expect(
-      sessionIdentityFromClaims(claims, { ...names, organisation: '' }, 's-1'),
+      sessionIdentityFromClaims(claims, { ...names, organisation: undefined }, 's-1'),
     ).not.toHaveProperty('organisation');
   });
 });

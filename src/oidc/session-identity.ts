@@ -38,10 +38,10 @@ export function sessionIdentityFromClaims(
     ['familyName', 'family_name'],
     // The organisation is a first-class claim only where the operator names it
     // (`providers[].claims.organisation`): no standard claim carries it.
-    ...(names.organisation === undefined || names.organisation === ''
+    ...(names.organisation === undefined
       ? []
       : [['organisation', names.organisation] as [keyof SessionIdentity, string]]),
-    ...(names.organisationName === undefined || names.organisationName === ''
+    ...(names.organisationName === undefined
       ? []
       : [['organisationName', names.organisationName] as [keyof SessionIdentity, string]]),
   ];

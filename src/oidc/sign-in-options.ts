@@ -61,8 +61,8 @@ export interface SignInOptions<Store = SignInStore> {
   /** Refresh access tokens this long before they expire; 0 disables refreshing. */
   readonly refreshMarginMs: number;
   readonly allowedRedirectDomains: readonly string[];
-  /** Where to go when no valid `rd` is given; empty: the public URL. */
-  readonly defaultRedirectUrl: string;
+  /** Where to go when no valid `rd` is given; unset: the public URL. */
+  readonly defaultRedirectUrl?: string | undefined;
   /**
    * Allow `http://` destinations although the public URL is https (`redirects.allowHttp`);
    * default false.

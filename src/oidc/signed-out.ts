@@ -63,7 +63,7 @@ export function signedOutView(
     continueHref,
     signedOutAtProvider,
     provider: {
-      displayName: configured.displayName === '' ? configured.name : configured.displayName,
+      displayName: configured.displayName ?? configured.name,
       endSessionHref,
     },
   };

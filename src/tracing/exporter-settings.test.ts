@@ -10,18 +10,18 @@ describe('tracesUrl', () => {
 
   it('uses the signal-specific variable as written, and appends /v1/traces to the base one', () => {
     expect(
-      tracesUrl('', {
+      tracesUrl(undefined, {
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://a:4318/traces',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:4318',
       }).url,
     ).toBe('http://a:4318/traces');
-    expect(tracesUrl('', { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:4318/otlp/' }).url).toBe(
+    expect(tracesUrl(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://b:4318/otlp/' }).url).toBe(
       'http://b:4318/otlp/v1/traces',
     );
   });
 
   it('falls back to the OTLP default', () => {
-    expect(tracesUrl('', {}).url).toBe(defaultTracesUrl);
+    expect(tracesUrl(undefined, {}).url).toBe(defaultTracesUrl);
   });
 });
 

@@ -15,10 +15,10 @@ export const defaultTracesUrl = 'http://localhost:4318/v1/traces';
  * why `tracing.endpoint` (signal-specific) is not completed.
  */
 export function tracesUrl(
-  endpoint: string,
+  endpoint: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
 ): { readonly url: string; readonly from: string } {
-  if (endpoint !== '') return { url: endpoint, from: 'tracing.endpoint' };
+  if (endpoint !== undefined) return { url: endpoint, from: 'tracing.endpoint' };
   const specific = env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT']?.trim();
   if (specific !== undefined && specific !== '') {
     return { url: specific, from: 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' };
@@ -55,9 +55,9 @@ export type ParsedHeaders =
  * variables", which follows the W3C Baggage list syntax). Empty entries are skipped. Messages
  * name the entry and the header, never a value: the values are credentials.
  */
-export function parseExportHeaders(text: string): ParsedHeaders {
+export function parseExportHeaders(text: string | undefined): ParsedHeaders {
   const headers: Record<string, string> = {};
-  const entries = text.split(',');
+  const entries = (text ?? '').split(',');
   for (const [index, raw] of entries.entries()) {
     const entry = raw.trim();
     if (entry === '') continue;

@@ -31,10 +31,12 @@ import type { Tracing } from './tracing.ts';
 
 /** `tracing.*` of the configuration (config/schema.ts). */
 export interface TracingSettings {
-  readonly endpoint: string;
+  /** Unset: the `OTEL_EXPORTER_OTLP_*ENDPOINT` variables, else the OTLP default. */
+  readonly endpoint: string | undefined;
   readonly serviceName: string;
   readonly sampleRatio: number;
-  readonly headers: string;
+  /** Unset: no headers beyond `OTEL_EXPORTER_OTLP_HEADERS`. */
+  readonly headers: string | undefined;
 }
 
 export interface TracingOptions {

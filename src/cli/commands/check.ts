@@ -504,7 +504,7 @@ async function setUp(parsed: ParsedCheck, io: CliIo): Promise<Setup | string> {
       providers: providers.map((provider) => provider.name),
     });
     options = {
-      superRole: authz.superRole === '' ? null : authz.superRole,
+      superRole: authz.superRole ?? null,
       noMatch: authz.noMatch,
       unqualifiedSources: SubjectSources.of(unqualified),
     };

@@ -130,7 +130,7 @@ async function runDiff(parsed: ParsedDiff, io: CliIo): Promise<number> {
     }
     const { authz } = loaded.config;
     options = {
-      superRole: authz.superRole === '' ? null : authz.superRole,
+      superRole: authz.superRole ?? null,
       noMatch: authz.noMatch,
     };
   }

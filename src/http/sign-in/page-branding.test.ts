@@ -9,7 +9,13 @@ import {
   type PageBrandingSettings,
 } from './page-branding.ts';
 
-const none: PageBrandingSettings = { title: '', colour: '', footer: '', logo: '', logoFile: '' };
+const none: PageBrandingSettings = {
+  title: undefined,
+  colour: undefined,
+  footer: undefined,
+  logo: undefined,
+  logoFile: undefined,
+};
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
 const svg = Buffer.from(
   '<?xml version="1.0"?>\n<!-- logo -->\n<svg xmlns="http://www.w3.org/2000/svg"/>',

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../config/schema.ts';
 import { defaultTheme, pageTheme, type PageTheme } from '../pages.ts';
+import { definedFields } from '../../defined-fields.ts';
 
 /**
  * The pages' branding (configuration `pages`: `title`, `colour`, `footer`, `logo`, `logoFile`)
@@ -43,26 +44,28 @@ export function loadPageTheme(
   readFile: (path: string) => Buffer = readFileSync,
 ): PageTheme {
   const { title, colour, footer, logo, logoFile } = settings;
-  if (logo !== '' && logoFile !== '') {
+  if (logo !== undefined && logoFile !== undefined) {
     throw new PageBrandingError('pages.logo and pages.logoFile are both set: keep one of them');
   }
   let logoSrc: string | undefined;
-  if (logo !== '') {
+  if (logo !== undefined) {
     const url = URL.parse(logo);
     if (url?.protocol !== 'https:' || url.hostname === '') {
       throw new PageBrandingError(`pages.logo: ${logo} is not an https:// URL`);
     }
     logoSrc = url.href;
-  } else if (logoFile !== '') {
+  } else if (logoFile !== undefined) {
     logoSrc = logoDataUri(logoFile, readFile);
   }
-  if (title === '' && colour === '' && footer === '' && logoSrc === undefined) return defaultTheme;
-  return pageTheme({
-    ...(title === '' ? {} : { title }),
-    ...(colour === '' ? {} : { colour }),
-    ...(footer === '' ? {} : { footer }),
-    ...(logoSrc === undefined ? {} : { logoSrc }),
-  });
+  if (
+    title === undefined &&
+    colour === undefined &&
+    footer === undefined &&
+    logoSrc === undefined
+  ) {
+    return defaultTheme;
+  }
+  return pageTheme(definedFields({ title, colour, footer, logoSrc }));
 }
 
 function logoDataUri(path: string, readFile: (path: string) => Buffer): string {

@@ -215,7 +215,7 @@ export function portalHandler(
 /** The provider's name for people (`providers[].displayName`), else its configured name. */
 function providerDisplayName(options: SignInOptions<unknown>, name: string): string {
   const configured = options.providers.enabled().find((provider) => provider.name === name);
-  return configured === undefined || configured.displayName === '' ? name : configured.displayName;
+  return configured?.displayName ?? name;
 }
 
 const defaultContact = ((): string => {

@@ -32,10 +32,10 @@ describe('tracing settings', () => {
     if (!result.ok) throw new Error('default configuration rejected');
     expect(result.config.tracing).toEqual({
       enabled: false,
-      endpoint: '',
+      endpoint: undefined,
       serviceName: 'gatehouse',
       sampleRatio: 1,
-      headers: '',
+      headers: undefined,
     });
   });
 

@@ -774,7 +774,7 @@ export interface CreateKubernetesPolicySourceOptions {
 
 /** The `policy.kubernetes` configuration section (config/schema.ts), durations in ms. */
 export interface KubernetesSourceConfig {
-  readonly kubeconfig: string;
+  readonly kubeconfig: string | undefined;
   readonly namespaces: readonly string[];
   readonly hostOwnership: boolean;
   readonly ingressClassNames: readonly string[];
@@ -783,9 +783,9 @@ export interface KubernetesSourceConfig {
   readonly watchdogTimeout: number;
   readonly statusWriter: boolean;
   readonly leaseName: string;
-  readonly leaseNamespace: string;
-  readonly podNamespace: string;
-  readonly identity: string;
+  readonly leaseNamespace: string | undefined;
+  readonly podNamespace: string | undefined;
+  readonly identity: string | undefined;
   readonly leaseDuration: number;
   readonly leaseRenewInterval: number;
 }
@@ -797,11 +797,9 @@ export function createKubernetesPolicySource(
 ): KubernetesPolicySource {
   const logger = options.logger;
   const kubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig, logger });
-  const namespace =
-    config.leaseNamespace === '' ? ownNamespace(config.podNamespace) : config.leaseNamespace;
+  const namespace = config.leaseNamespace ?? ownNamespace(config.podNamespace);
   // A pod's host name is its name; the suffix keeps two local runs on one machine apart.
-  const identity =
-    config.identity === '' ? `${hostname()}-${randomBytes(3).toString('hex')}` : config.identity;
+  const identity = config.identity ?? `${hostname()}-${randomBytes(3).toString('hex')}`;
   return new KubernetesPolicySource({
     settings: {
       namespaces: config.namespaces,
