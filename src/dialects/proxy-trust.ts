@@ -115,15 +115,8 @@ export class ProxyTrust {
     if (!this.isTrusted(peer)) return null;
     const forwardedFor = headers['x-forwarded-for'];
     if (forwardedFor !== undefined && forwardedFor.trim() !== '') {
-      const elements = forwardedFor.split(',');
-      let closest: string | null = null;
-      for (let index = elements.length - 1; index >= 0; index -= 1) {
-        const element = forwardedAddress(elements[index] ?? '');
-        if (element === null) return null;
-        if (!this.#trusted.check(element.address, element.family)) return element.address;
-        closest = element.address;
-      }
-      return closest;
+      const walked = this.#walkForwardedFor(forwardedFor);
+      return walked.stopped ? null : walked.address;
     }
     if (options.realIpHeader === true) {
       const realIp = headers['x-real-ip'];
@@ -142,15 +135,8 @@ export class ProxyTrust {
 
     const forwardedFor = headers['x-forwarded-for'];
     if (forwardedFor !== undefined && forwardedFor.trim() !== '') {
-      const elements = forwardedFor.split(',');
-      let closest: string | null = null;
-      for (let index = elements.length - 1; index >= 0; index -= 1) {
-        const element = forwardedAddress(elements[index] ?? '');
-        if (element === null) break;
-        if (!this.#trusted.check(element.address, element.family)) return element.address;
-        closest = element.address;
-      }
-      if (closest !== null) return closest;
+      const walked = this.#walkForwardedFor(forwardedFor);
+      if (walked.address !== null) return walked.address;
     }
 
     if (options.realIpHeader === true) {
@@ -159,5 +145,29 @@ export class ProxyTrust {
       if (address !== null) return address.address;
     }
     return peerAddress;
+  }
+
+  /**
+   * The walk both readings share: from the right-most `X-Forwarded-For` element leftwards, the
+   * first one that is not a trusted proxy is the client; when all are trusted, the left-most.
+   * `stopped` says an element that is not an address ended the walk first, and `address` is then
+   * the closest trusted hop before it (null when it was the right-most element): clientAddress()
+   * settles for that, reportedClientAddress() does not (it cannot tell what the element hides).
+   */
+  #walkForwardedFor(forwardedFor: string): {
+    readonly address: string | null;
+    readonly stopped: boolean;
+  } {
+    const elements = forwardedFor.split(',');
+    let closest: string | null = null;
+    for (let index = elements.length - 1; index >= 0; index -= 1) {
+      const element = forwardedAddress(elements[index] ?? '');
+      if (element === null) return { address: closest, stopped: true };
+      if (!this.#trusted.check(element.address, element.family)) {
+        return { address: element.address, stopped: false };
+      }
+      closest = element.address;
+    }
+    return { address: closest, stopped: false };
   }
 }

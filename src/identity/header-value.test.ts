@@ -7,16 +7,19 @@ import {
 } from './header-value.ts';
 
 describe('encodeHeaderValue', () => {
-  it('passes printable ASCII unchanged', () => {
-    expect(encodeHeaderValue('alice@example.com')).toBe('alice@example.com');
-    expect(encodeHeaderValue('O\'Brien, "Pat" ~ 100%')).toBe('O\'Brien, "Pat" ~ 100%');
-    expect(encodeHeaderValue('')).toBe('');
-  });
+  it.each(['alice@example.com', 'O\'Brien, "Pat" ~ 100%', ''])(
+    'passes printable ASCII %j unchanged',
+    (value) => {
+      expect(encodeHeaderValue(value)).toBe(value);
+    },
+  );
 
-  it('sends non-ASCII as {base64} of the UTF-8 bytes', () => {
-    expect(encodeHeaderValue('Zoë Ñandú')).toBe('{base64}Wm/DqyDDkWFuZMO6');
-    expect(encodeHeaderValue('Zoë')).toBe('{base64}Wm/Dqw==');
-    expect(encodeHeaderValue('山田')).toBe(`{base64}${Buffer.from('山田').toString('base64')}`);
+  it.each([
+    ['Zoë Ñandú', '{base64}Wm/DqyDDkWFuZMO6'],
+    ['Zoë', '{base64}Wm/Dqw=='],
+    ['山田', `{base64}${Buffer.from('山田').toString('base64')}`],
+  ])('sends non-ASCII %j as {base64} of the UTF-8 bytes', (value, encoded) => {
+    expect(encodeHeaderValue(value)).toBe(encoded);
   });
 
   it('removes CR, LF, NUL and other control characters before anything else', () => {

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Identity } from '../authz/identity.ts';
 import type { Session } from '../sessions/session.ts';
-import { issueTicket } from '../sessions/ticket.ts';
-import {
-  Impersonation,
-  impersonationToken,
-  isValidImpersonationToken,
-  parseImpersonationTarget,
-} from './impersonation.ts';
-import { signOutToken } from './sign-out.ts';
+import { Impersonation, parseImpersonationTarget } from './impersonation.ts';
 
 /** Roles by user name, as ClusterRoleMappings with `User` subjects would grant them. */
 const grants: Record<string, readonly string[]> = {
@@ -113,22 +106,5 @@ describe('parseImpersonationTarget', () => {
     ['x'.repeat(257), null],
   ])('refuses user %j with e-mail %j', (user, email) => {
     expect(parseImpersonationTarget(user, email)).toBeNull();
-  });
-});
-
-describe('the form token', () => {
-  const ticket = issueTicket();
-  const key = 'k'.repeat(43);
-
-  it('is accepted for its own session only', () => {
-    const token = impersonationToken(ticket, key);
-    expect(isValidImpersonationToken(token, ticket, key)).toBe(true);
-    expect(isValidImpersonationToken(token, ticket, 'j'.repeat(43))).toBe(false);
-    expect(isValidImpersonationToken(token, issueTicket(), key)).toBe(false);
-    expect(isValidImpersonationToken(undefined, ticket, key)).toBe(false);
-  });
-
-  it('is not the sign-out token of the same session', () => {
-    expect(isValidImpersonationToken(signOutToken(ticket, key), ticket, key)).toBe(false);
   });
 });

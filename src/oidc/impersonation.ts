@@ -1,8 +1,6 @@
-import { formToken, isValidFormToken } from './form-token.ts';
 import type { Identity } from '../authz/identity.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
 import type { Session, SessionImpersonation } from '../sessions/session.ts';
-import type { SessionTicket } from '../sessions/ticket.ts';
 import { identityOfSession } from '../authn/session-identity.ts';
 import { definedFields } from '../defined-fields.ts';
 
@@ -188,17 +186,4 @@ export function impersonatedIdentity(
     ...definedFields({ sessionId: real.sessionId, expiresAt: real.expiresAt }),
     actor: Object.freeze({ user: real.user, subject: real.subject, provider: real.provider }),
   });
-}
-
-/** The impersonation form's CSRF token (form-token.ts); never a sign-out token. */
-export function impersonationToken(ticket: SessionTicket, sessionKey: string): string {
-  return formToken('impersonate', ticket, sessionKey);
-}
-
-export function isValidImpersonationToken(
-  token: string | null | undefined,
-  ticket: SessionTicket,
-  sessionKey: string,
-): boolean {
-  return isValidFormToken('impersonate', token, ticket, sessionKey);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../audit/audit-log.ts';
 import { Metrics } from '../metrics/metrics.ts';
-import { MemorySessionStore } from '../sessions/memory/memory-store.ts';
+import { memorySessionsOnClock } from '../../test/fixtures/builders/memory-sessions.ts';
 import type { Session } from '../sessions/session.ts';
 import { issueTicket, type SessionTicket } from '../sessions/ticket.ts';
 import { endAllOwnSessions, endOwnSession, listOwnSessions } from './own-sessions.ts';
@@ -12,12 +12,7 @@ const IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1';
 
 function setup() {
-  let time = 1_700_000_000_000;
-  const store = new MemorySessionStore({
-    idleTimeoutMs: 30 * MINUTE,
-    absoluteLifetimeMs: 8 * 60 * MINUTE,
-    now: () => time,
-  });
+  const { store, advance } = memorySessionsOnClock({ absoluteLifetimeMs: 8 * 60 * MINUTE });
   const metrics = new Metrics({ collectProcessMetrics: false });
   const events: AuditEvent[] = [];
   const audit = { record: (event: AuditEvent) => events.push(event) };
@@ -52,9 +47,7 @@ function setup() {
     revoked,
     signIn,
     revocations,
-    advance: (ms: number) => {
-      time += ms;
-    },
+    advance,
   };
 }
 

@@ -1,28 +1,15 @@
-import { formToken, isValidFormToken } from './form-token.ts';
 import * as client from 'openid-client';
 import type { Session } from '../sessions/session.ts';
-import type { SessionTicket } from '../sessions/ticket.ts';
 import { destinationOf } from './destination.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
 import { definedFields } from '../defined-fields.ts';
 
 /**
  * Sign-out: a GET only shows a confirmation form, so a cross-site link or image cannot sign anyone
- * out (logout CSRF); the POST must carry a token bound to the session (form-token.ts). It needs
- * no server-side state and no shared configuration key, so any replica can check the form
- * another replica rendered, and it dies with the session.
+ * out (logout CSRF); the POST must carry a token bound to the session, `formToken('sign-out', …)`
+ * (form-token.ts). It needs no server-side state and no shared configuration key, so any replica
+ * can check the form another replica rendered, and it dies with the session.
  */
-export function signOutToken(ticket: SessionTicket, sessionKey: string): string {
-  return formToken('sign-out', ticket, sessionKey);
-}
-
-export function isValidSignOutToken(
-  token: string | null | undefined,
-  ticket: SessionTicket,
-  sessionKey: string,
-): boolean {
-  return isValidFormToken('sign-out', token, ticket, sessionKey);
-}
 
 /**
  * Whether the browser says the POST came from our own page. Both headers are optional (older

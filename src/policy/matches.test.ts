@@ -30,6 +30,10 @@ function problemsOf(object: unknown): Record<string, string> {
     : Object.fromEntries(result.problems.map((problem) => [problem.path, problem.message]));
 }
 
+/** The problems of a policy whose one rule has the one match `match`. */
+const problemsOfMatch = (match: Record<string, unknown>): Record<string, string> =>
+  problemsOf(policyWith(match));
+
 const at = 'spec.rules[0].match[0]';
 
 describe('validation of the new match conditions', () => {
@@ -50,19 +54,15 @@ describe('validation of the new match conditions', () => {
   });
 
   it('refuses an invalid or non-linear pattern with the RE2 compiler message', () => {
-    expect(
-      problemsOf(policyWith({ path: { type: 'RegularExpression', value: '/(a)\\1' } })),
-    ).toEqual({
+    expect(problemsOfMatch({ path: { type: 'RegularExpression', value: '/(a)\\1' } })).toEqual({
       [`${at}.path.value`]: expect.stringMatching(
         /^is not a valid RE2 regular expression: .*escape/,
       ) as string,
     });
-    const headerAndQuery = problemsOf(
-      policyWith({
-        headers: [{ type: 'RegularExpression', name: 'X-A', value: '(?=a)' }],
-        queryParams: [{ type: 'RegularExpression', name: 'q', value: '[' }],
-      }),
-    );
+    const headerAndQuery = problemsOfMatch({
+      headers: [{ type: 'RegularExpression', name: 'X-A', value: '(?=a)' }],
+      queryParams: [{ type: 'RegularExpression', name: 'q', value: '[' }],
+    });
     expect(Object.keys(headerAndQuery)).toEqual([
       `${at}.headers[0].value`,
       `${at}.queryParams[0].value`,
@@ -71,32 +71,30 @@ describe('validation of the new match conditions', () => {
 
   it('explains that a path pattern is anchored when it starts with "^"', () => {
     expect(
-      problemsOf(policyWith({ path: { type: 'RegularExpression', value: '^/public/' } }))[
+      problemsOfMatch({ path: { type: 'RegularExpression', value: '^/public/' } })[
         `${at}.path.value`
       ],
     ).toMatch(/"\^" and "\$" are implied: write "\/public\/\.\*"/);
   });
 
   it('does not ask a pattern to be a normalised path', () => {
-    expect(
-      problemsOf(policyWith({ path: { type: 'RegularExpression', value: '/a/\\.\\./b?' } })),
-    ).toEqual({});
+    expect(problemsOfMatch({ path: { type: 'RegularExpression', value: '/a/\\.\\./b?' } })).toEqual(
+      {},
+    );
   });
 
   it('refuses a header named twice in two spellings, and the same query parameter twice', () => {
-    const problems = problemsOf(
-      policyWith({
-        headers: [
-          { name: 'X-Env', value: 'a' },
-          { name: 'x-env', value: 'b' },
-        ],
-        queryParams: [
-          { name: 'q', value: 'a' },
-          { name: 'q', value: 'b' },
-          { name: 'Q', value: 'c' },
-        ],
-      }),
-    );
+    const problems = problemsOfMatch({
+      headers: [
+        { name: 'X-Env', value: 'a' },
+        { name: 'x-env', value: 'b' },
+      ],
+      queryParams: [
+        { name: 'q', value: 'a' },
+        { name: 'q', value: 'b' },
+        { name: 'Q', value: 'c' },
+      ],
+    });
     expect(problems).toEqual({
       [`${at}.headers[1].name`]:
         'names the same header as headers[0] (header names are case-insensitive): give each one condition',
@@ -107,7 +105,7 @@ describe('validation of the new match conditions', () => {
 
   it('refuses conditions on headers the proxies overwrite on the check', () => {
     for (const name of ['Host', 'X-Forwarded-For', 'x-real-ip', 'X-Original-URL', 'Forwarded']) {
-      expect(problemsOf(policyWith({ headers: [{ name, value: 'x' }] })), name).toEqual({
+      expect(problemsOfMatch({ headers: [{ name, value: 'x' }] }), name).toEqual({
         [`${at}.headers[0].name`]: expect.stringMatching(
           /proxies overwrite it on the check: use hosts, path or sourceCIDRs/,
         ),
@@ -116,14 +114,12 @@ describe('validation of the new match conditions', () => {
   });
 
   it('refuses header names with "_" and Exact values with surrounding spaces', () => {
-    const problems = problemsOf(
-      policyWith({
-        headers: [
-          { name: 'X_Env', value: 'prod' },
-          { name: 'X-B', value: ' prod' },
-        ],
-      }),
-    );
+    const problems = problemsOfMatch({
+      headers: [
+        { name: 'X_Env', value: 'prod' },
+        { name: 'X-B', value: ' prod' },
+      ],
+    });
     expect(problems[`${at}.headers[0].name`]).toMatch(/without "_"/);
     expect(problems[`${at}.headers[1].value`]).toMatch(/printable US-ASCII/);
   });
@@ -131,9 +127,7 @@ describe('validation of the new match conditions', () => {
   it('refuses query parameter names holding a separator', () => {
     for (const name of ['a&b', 'a=b', 'a;b', 'a b', 'a#']) {
       expect(
-        problemsOf(policyWith({ queryParams: [{ name, value: '1' }] }))[
-          `${at}.queryParams[0].name`
-        ],
+        problemsOfMatch({ queryParams: [{ name, value: '1' }] })[`${at}.queryParams[0].name`],
         name,
       ).toMatch(/no space, control character, "&", "=", ";" or "#"/);
     }
@@ -146,7 +140,7 @@ describe('validation of the new match conditions', () => {
     ['2001:db8::1/32', 'IPv6 host bits set'],
     ['shop.example.com/32', 'not an address'],
   ])('refuses sourceCIDRs entry %s (%s)', (cidr) => {
-    expect(problemsOf(policyWith({ sourceCIDRs: [cidr] }))[`${at}.sourceCIDRs[0]`]).toMatch(
+    expect(problemsOfMatch({ sourceCIDRs: [cidr] })[`${at}.sourceCIDRs[0]`]).toMatch(
       /must be a CIDR with its host bits zero, such as 10\.0\.0\.0\/8/,
     );
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DependencyError } from '../errors.ts';
-import { MemorySessionStore } from './memory/memory-store.ts';
+import { memorySessionsOnClock } from '../../test/fixtures/builders/memory-sessions.ts';
 import { RevokedTokenSet } from './revoked-token-set.ts';
 import {
   tokenRevocationKey,
@@ -11,22 +11,9 @@ import {
 const MINUTE = 60_000;
 
 function setup() {
-  let time = 1_700_000_000_000;
-  const now = () => time;
-  const store = new MemorySessionStore({
-    idleTimeoutMs: 30 * MINUTE,
-    absoluteLifetimeMs: 60 * MINUTE,
-    now,
-  });
-  const set = new RevokedTokenSet({ store, now });
-  return {
-    store,
-    set,
-    now,
-    advance: (ms: number) => {
-      time += ms;
-    },
-  };
+  const sessions = memorySessionsOnClock();
+  const set = new RevokedTokenSet({ store: sessions.store, now: sessions.now });
+  return { ...sessions, set };
 }
 
 describe('RevokedTokenSet', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
+import { memorySessionsOnClock } from '../../test/fixtures/builders/memory-sessions.ts';
 import { MemorySessionStore } from './memory/memory-store.ts';
 import { SessionCache } from './session-cache.ts';
 import { describeSessionStoreContract } from './session-store.contract.ts';
@@ -8,18 +9,9 @@ import { issueTicket, sessionKeyOf } from './ticket.ts';
 const MINUTE = 60_000;
 
 function setup(cacheOptions: { ttlMs?: number; maxEntries?: number } = {}) {
-  let time = 1_700_000_000_000;
-  const now = () => time;
-  const store = new MemorySessionStore({
-    idleTimeoutMs: 30 * MINUTE,
-    absoluteLifetimeMs: 60 * MINUTE,
-    now,
-  });
+  const { store, now, advance } = memorySessionsOnClock();
   const reads = vi.spyOn(store, 'get');
   const cache = new SessionCache({ store, ttlMs: 3000, ...cacheOptions, now });
-  const advance = (ms: number) => {
-    time += ms;
-  };
   async function login(subject = 'alice') {
     const ticket = issueTicket();
     const fields: NewSession = {

@@ -11,7 +11,7 @@
  */
 import { userInfo } from 'node:os';
 import { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../../audit/audit-log.ts';
 import { openSessions, type Sessions } from '../../composition/sessions.ts';
@@ -64,35 +64,20 @@ export const sessionsCommand: CliCommand = {
   name: 'sessions',
   summary: 'List or end browser sessions (sessions list|revoke --user NAME)',
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: {
+    const parsed = parseStoreCommandArgs(
+      { name: 'sessions', usage, actions: ['list', 'revoke'] },
+      args,
+      io,
+      {
         user: { type: 'string' },
         source: { type: 'string' },
         session: { type: 'string' },
         'all-of-source': { type: 'string' },
         reason: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        output: { type: 'string', short: 'o', default: 'table' },
-        help: { type: 'boolean', short: 'h' },
       },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (values.help === true) {
-      io.stdout(usage);
-      return sessionsExitStatus.ok;
-    }
-    const fail = (message: string): number => {
-      io.stderr(`gatehouse sessions: ${message}\n\n${usage}`);
-      return sessionsExitStatus.usage;
-    };
-    const [action, ...extra] = positionals;
-    if ((action !== 'list' && action !== 'revoke') || extra.length > 0) {
-      return fail('expected "list" or "revoke"');
-    }
-    const output = outputOption(values.output);
-    if (output === undefined) return fail('--output must be table or json');
+    );
+    if (typeof parsed === 'number') return parsed;
+    const { values, action, output, fail } = parsed;
     const source = values.source === undefined ? undefined : providerOfSource(values.source);
     if (source === null) return fail('--source must be provider/NAME (e.g. provider/partner)');
     const allOf =
@@ -202,6 +187,69 @@ function providerOfSource(value: string): string | null {
 
 export function outputOption(value: string | undefined): 'table' | 'json' | undefined {
   return value === 'table' || value === 'json' ? value : undefined;
+}
+
+/** The options every shared-store command takes besides its own. */
+const storeCommandOptions = {
+  config: { type: 'string', short: 'c' },
+  output: { type: 'string', short: 'o', default: 'table' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type StoreCommandValues<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    options: O & typeof storeCommandOptions;
+    allowPositionals: true;
+    strict: true;
+  }>
+>['values'];
+
+export interface StoreCommandArgs<O extends ParseArgsOptionsConfig, A extends string> {
+  readonly values: StoreCommandValues<O>;
+  readonly action: A;
+  readonly output: 'table' | 'json';
+  /** Says what is wrong with the command line, then the usage; returns the usage exit status. */
+  readonly fail: (message: string) => number;
+}
+
+/**
+ * The command line of `gatehouse sessions` and `gatehouse tokens`: one of two actions, the
+ * command's own options, and `--config`, `--output` and `--help`. Returns the exit status when
+ * the command is done already (help shown, or a usage error said).
+ */
+export function parseStoreCommandArgs<O extends ParseArgsOptionsConfig, A extends string>(
+  command: { readonly name: string; readonly usage: string; readonly actions: readonly [A, A] },
+  args: readonly string[],
+  io: CliIo,
+  options: O,
+): StoreCommandArgs<O, A> | number {
+  const all: ParseArgsOptionsConfig = { ...options, ...storeCommandOptions };
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    options: all,
+    allowPositionals: true,
+    strict: true,
+  });
+  if (values['help'] === true) {
+    io.stdout(command.usage);
+    return sessionsExitStatus.ok;
+  }
+  const fail = (message: string): number => {
+    io.stderr(`gatehouse ${command.name}: ${message}\n\n${command.usage}`);
+    return sessionsExitStatus.usage;
+  };
+  const [action, ...extra] = positionals;
+  const [first, second] = command.actions;
+  const isAction = (value: string | undefined): value is A => value === first || value === second;
+  if (!isAction(action) || extra.length > 0) {
+    return fail(`expected "${first}" or "${second}"`);
+  }
+  const requested = values['output'];
+  const output = outputOption(typeof requested === 'string' ? requested : undefined);
+  if (output === undefined) return fail('--output must be table or json');
+  // parseArgs checked the values against `all`, which is O with the shared options.
+  return { values: values as StoreCommandValues<O>, action, output, fail };
 }
 
 /** Who ran the command, for the audit line: the operating-system user. */

@@ -5,14 +5,13 @@
  * the token from its next request with 401 `invalid_token` "The access token has been revoked"
  * (RFC 6750 §3.1), whether or not it had the token in its verified-token cache.
  */
-import { parseArgs } from 'node:util';
 import { MAX_JTI_LENGTH, type RevokedToken } from '../../sessions/token-revocations.ts';
 import type { CliCommand } from '../command.ts';
 import {
   actorName,
   isoOrNull,
   openSharedStore,
-  outputOption,
+  parseStoreCommandArgs,
   sessionsExitStatus,
   storeFailure,
   table,
@@ -49,34 +48,19 @@ export const tokensCommand: CliCommand = {
   name: 'tokens',
   summary: 'Revoke bearer tokens by jti (tokens revoke --jti ID --issuer NAME)',
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      options: {
+    const parsed = parseStoreCommandArgs(
+      { name: 'tokens', usage, actions: ['revoke', 'list'] },
+      args,
+      io,
+      {
         jti: { type: 'string' },
         issuer: { type: 'string' },
         until: { type: 'string' },
         reason: { type: 'string' },
-        config: { type: 'string', short: 'c' },
-        output: { type: 'string', short: 'o', default: 'table' },
-        help: { type: 'boolean', short: 'h' },
       },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (values.help === true) {
-      io.stdout(usage);
-      return sessionsExitStatus.ok;
-    }
-    const fail = (message: string): number => {
-      io.stderr(`gatehouse tokens: ${message}\n\n${usage}`);
-      return sessionsExitStatus.usage;
-    };
-    const [action, ...extra] = positionals;
-    if ((action !== 'revoke' && action !== 'list') || extra.length > 0) {
-      return fail('expected "revoke" or "list"');
-    }
-    const output = outputOption(values.output);
-    if (output === undefined) return fail('--output must be table or json');
+    );
+    if (typeof parsed === 'number') return parsed;
+    const { values, action, output, fail } = parsed;
     if (action === 'revoke') {
       if (values.jti === undefined || values.issuer === undefined) {
         return fail('revoke needs --jti ID and --issuer NAME');

@@ -3,8 +3,6 @@ import type { Context } from 'koa';
 import type { SessionCookieAuthenticator } from '../../authn/session-cookie.ts';
 import {
   impersonatedIdentity,
-  impersonationToken,
-  isValidImpersonationToken,
   parseImpersonationTarget,
   type Impersonation,
   type ImpersonationRefusal,
@@ -12,6 +10,7 @@ import {
 import { identityOfSession } from '../../authn/session-identity.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import { isSameOriginPost } from '../../oidc/sign-out.ts';
+import { formToken, isValidFormToken } from '../../oidc/form-token.ts';
 import type { RevocationBus } from '../../sessions/revocation-bus.ts';
 import type { SessionStore } from '../../sessions/session-store.ts';
 import type { Session } from '../../sessions/session.ts';
@@ -83,7 +82,7 @@ async function showForm(
     return;
   }
   const real = identityOfSession(found.session);
-  const csrf = impersonationToken(found.ticket, found.session.key);
+  const csrf = formToken('impersonate', found.ticket, found.session.key);
   const action = `${paths.prefix}/impersonate`;
   const current = found.session.impersonation;
   const acting =
@@ -164,7 +163,7 @@ async function handlePost(
     refuse(401, action, 'not-signed-in', typed, 'You are not signed in.');
     return;
   }
-  if (!isValidImpersonationToken(form.get('csrf'), found.ticket, found.session.key)) {
+  if (!isValidFormToken('impersonate', form.get('csrf'), found.ticket, found.session.key)) {
     refuse(403, action, 'csrf', typed, 'The form has expired. Please open it again.');
     return;
   }

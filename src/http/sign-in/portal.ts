@@ -15,7 +15,7 @@ import {
   listOwnSessions,
   type OwnSessionsDependencies,
 } from '../../oidc/own-sessions.ts';
-import { isSameOriginPost, signOutFormActions, signOutToken } from '../../oidc/sign-out.ts';
+import { isSameOriginPost, signOutFormActions } from '../../oidc/sign-out.ts';
 import { forbiddenPage, type SignedInAs } from '../pages.ts';
 import { themeOf, type PageOptions } from './page-branding.ts';
 import { portalPage, signInErrorPage } from './pages.ts';
@@ -186,7 +186,7 @@ export function portalHandler(
           now: options.now(),
         },
         signOutAction: `${paths.prefix}/sign_out`,
-        csrfToken: signOutToken(ticket, session.key),
+        csrfToken: formToken('sign-out', ticket, session.key),
         userinfoHref: `${paths.prefix}/userinfo`,
         stylesheetHref: paths.stylesheetHref,
         theme,

@@ -4,13 +4,8 @@ import { serializeCookie } from '../../cookies.ts';
 import { destinationOf } from '../../oidc/destination.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import type { SessionStore } from '../../sessions/session-store.ts';
-import {
-  signOutFormActions,
-  afterSignOutLocation,
-  isSameOriginPost,
-  isValidSignOutToken,
-  signOutToken,
-} from '../../oidc/sign-out.ts';
+import { signOutFormActions, afterSignOutLocation, isSameOriginPost } from '../../oidc/sign-out.ts';
+import { formToken, isValidFormToken } from '../../oidc/form-token.ts';
 import { signedOutView } from '../../oidc/signed-out.ts';
 import { themeOf, type PageOptions } from './page-branding.ts';
 import { signInErrorPage, signOutConfirmationPage, signedOutPage } from './pages.ts';
@@ -34,7 +29,7 @@ export function signOutPageHandler(
       200,
       signOutConfirmationPage({
         action: `${paths.prefix}/sign_out`,
-        csrfToken: found === null ? '' : signOutToken(found.ticket, found.session.key),
+        csrfToken: found === null ? '' : formToken('sign-out', found.ticket, found.session.key),
         rd: target,
         user: found?.session.identity.user ?? null,
         stylesheetHref: paths.stylesheetHref,
@@ -86,7 +81,7 @@ export function signOutHandler(
     const form = await readFormBody(ctx, FORM_LIMIT_BYTES);
     const found = await sessions.findSession(ctx.get('cookie') || undefined);
     if (found !== null) {
-      if (!isValidSignOutToken(form.get('csrf'), found.ticket, found.session.key)) {
+      if (!isValidFormToken('sign-out', form.get('csrf'), found.ticket, found.session.key)) {
         refused('The sign-out form has expired. Please use the sign-out button again.');
         return;
       }

@@ -4,6 +4,7 @@ import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
 import { LOCK_BUSY, type LockBusy } from '../locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
 import type { RevocationListener } from '../revocation-bus.ts';
+import { ListenerSet } from '../listener-set.ts';
 import type { SessionBackend } from '../session-backend.ts';
 import { byRecentUse, type SessionListing } from '../session-directory.ts';
 import {
@@ -81,7 +82,7 @@ export class MemorySessionStore implements SessionBackend {
   readonly #byUserName = new Map<string, Set<string>>();
   /** Revoked bearer tokens of this process, by `tokenRevocationKey`. */
   readonly #revokedTokens = new Map<string, RevokedToken>();
-  readonly #tokenListeners = new Set<TokenRevocationListener>();
+  readonly #tokenListeners: ListenerSet<readonly RevokedToken[]>;
   readonly #loginStates = new Map<string, Expiring<string>>();
   readonly #seen = new Map<string, Expiring<true>>();
   readonly #locks = new Map<string, Expiring<object>>();
@@ -89,7 +90,7 @@ export class MemorySessionStore implements SessionBackend {
     string,
     Expiring<{ readonly window: number; readonly count: number }>
   >();
-  readonly #listeners = new Set<RevocationListener>();
+  readonly #listeners: ListenerSet<readonly string[]>;
 
   constructor(options: MemorySessionStoreOptions) {
     this.#timing = resolveTiming(options);
@@ -98,6 +99,8 @@ export class MemorySessionStore implements SessionBackend {
     this.#now = options.now ?? Date.now;
     this.#randomBytes = options.randomBytes;
     this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#listeners = new ListenerSet(this.#logger, 'revocation listener failed');
+    this.#tokenListeners = new ListenerSet(this.#logger, 'token revocation listener failed');
   }
 
   create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
@@ -222,14 +225,7 @@ export class MemorySessionStore implements SessionBackend {
       this.#revokedTokens.delete(oldest);
     }
     this.#revokedTokens.set(key, checked);
-    const delivered = Object.freeze([checked]);
-    for (const listener of [...this.#tokenListeners]) {
-      try {
-        listener(delivered);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'token revocation listener failed');
-      }
-    }
+    this.#tokenListeners.deliver(Object.freeze([checked]));
     return Promise.resolve();
   }
 
@@ -241,16 +237,6 @@ export class MemorySessionStore implements SessionBackend {
       else this.#revokedTokens.delete(key);
     }
     return Promise.resolve(live);
-  }
-
-  onTokenRevocation(listener: TokenRevocationListener): () => void {
-    const entry: TokenRevocationListener = (tokens) => {
-      listener(tokens);
-    };
-    this.#tokenListeners.add(entry);
-    return () => {
-      this.#tokenListeners.delete(entry);
-    };
   }
 
   putLoginState(
@@ -321,26 +307,16 @@ export class MemorySessionStore implements SessionBackend {
 
   publishRevocation(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return Promise.resolve();
-    const copy = Object.freeze([...keys]);
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(copy);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'revocation listener failed');
-      }
-    }
+    this.#listeners.deliver(Object.freeze([...keys]));
     return Promise.resolve();
   }
 
   onRevocation(listener: RevocationListener): () => void {
-    // Wrapped so the same function can subscribe twice and unsubscribe each independently.
-    const entry: RevocationListener = (keys) => {
-      listener(keys);
-    };
-    this.#listeners.add(entry);
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    return this.#listeners.add(listener);
+  }
+
+  onTokenRevocation(listener: TokenRevocationListener): () => void {
+    return this.#tokenListeners.add(listener);
   }
 
   revocationsReady(): Promise<void> {

@@ -7,6 +7,7 @@ import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
 import { LOCK_BUSY, type LockBusy } from '../locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
 import type { RevocationListener } from '../revocation-bus.ts';
+import { ListenerSet } from '../listener-set.ts';
 import type { SessionBackend } from '../session-backend.ts';
 import { byRecentUse, lastUseOf, type SessionListing } from '../session-directory.ts';
 import {
@@ -74,8 +75,8 @@ export class RedisSessionStore implements SessionBackend {
   readonly #now: () => number;
   readonly #randomBytes: (size: number) => Buffer;
   readonly #logger: Logger;
-  readonly #listeners = new Set<RevocationListener>();
-  readonly #tokenListeners = new Set<TokenRevocationListener>();
+  readonly #listeners: ListenerSet<readonly string[]>;
+  readonly #tokenListeners: ListenerSet<readonly RevokedToken[]>;
   #subscriber: RedisClient | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
@@ -88,6 +89,8 @@ export class RedisSessionStore implements SessionBackend {
     this.#now = options.now ?? Date.now;
     this.#randomBytes = options.randomBytes ?? cryptoRandomBytes;
     this.#logger = options.logger ?? pino({ level: 'silent' });
+    this.#listeners = new ListenerSet(this.#logger, 'revocation listener failed');
+    this.#tokenListeners = new ListenerSet(this.#logger, 'token revocation listener failed');
   }
 
   async create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
@@ -288,16 +291,9 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   onTokenRevocation(listener: TokenRevocationListener): () => void {
-    const entry: TokenRevocationListener = (tokens) => {
-      listener(tokens);
-    };
-    this.#tokenListeners.add(entry);
-    this.#subscribe().catch((error: unknown) => {
-      this.#warnSubscriptionFailed(error);
-    });
-    return () => {
-      this.#tokenListeners.delete(entry);
-    };
+    const unsubscribe = this.#tokenListeners.add(listener);
+    this.#subscribeInBackground();
+    return unsubscribe;
   }
 
   async putLoginState(
@@ -405,16 +401,9 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   onRevocation(listener: RevocationListener): () => void {
-    const entry: RevocationListener = (keys) => {
-      listener(keys);
-    };
-    this.#listeners.add(entry);
-    this.#subscribe().catch((error: unknown) => {
-      this.#warnSubscriptionFailed(error);
-    });
-    return () => {
-      this.#listeners.delete(entry);
-    };
+    const unsubscribe = this.#listeners.add(listener);
+    this.#subscribeInBackground();
+    return unsubscribe;
   }
 
   async revocationsReady(): Promise<void> {
@@ -613,13 +602,14 @@ export class RedisSessionStore implements SessionBackend {
       keys.filter((key): key is string => typeof key === 'string' && STORAGE_KEY_PATTERN.test(key)),
     );
     if (valid.length === 0) return;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(valid);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'revocation listener failed');
-      }
-    }
+    this.#listeners.deliver(valid);
+  }
+
+  /** A listener is added at once; the subscription it needs follows, and a failure is a warning. */
+  #subscribeInBackground(): void {
+    this.#subscribe().catch((error: unknown) => {
+      this.#warnSubscriptionFailed(error);
+    });
   }
 
   /**
@@ -635,13 +625,7 @@ export class RedisSessionStore implements SessionBackend {
       entries.map(revokedTokenOf).filter((token): token is RevokedToken => token !== null),
     );
     if (tokens.length === 0) return;
-    for (const listener of [...this.#tokenListeners]) {
-      try {
-        listener(tokens);
-      } catch (error) {
-        this.#logger.error({ err: error }, 'token revocation listener failed');
-      }
-    }
+    this.#tokenListeners.deliver(tokens);
   }
 
   #seal(session: Session, ticket: SessionTicket): string {

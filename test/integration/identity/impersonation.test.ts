@@ -18,7 +18,7 @@ import {
 } from '../../fixtures/gatehouse/start.ts';
 import { signInThrough } from '../../fixtures/gatehouse/sign-in.ts';
 import type { CookieJar } from '../../fixtures/oidc/cookie-jar.ts';
-import { impersonationToken } from '../../../src/oidc/impersonation.ts';
+import { formToken as sessionFormToken } from '../../../src/oidc/form-token.ts';
 import { parseTicket, sessionKeyOf } from '../../../src/sessions/ticket.ts';
 
 const appHost = 'app.identity.test';
@@ -224,7 +224,7 @@ describe('impersonation', () => {
     // A hand-made POST with a valid token for bob's own session still meets the role check.
     const ticket = parseTicket(bob.get(gatehouse.url('/'), '_gatehouse'));
     if (ticket === null) throw new Error('bob has no session ticket');
-    const csrf = impersonationToken(ticket, sessionKeyOf(ticket.id));
+    const csrf = sessionFormToken('impersonate', ticket, sessionKeyOf(ticket.id));
     const refused = await post(bob, { action: 'start', user: 'alice', csrf });
     expect(refused.status).toBe(403);
     expect((await check(bob)).headers['x-auth-request-user']).toBe('bob');

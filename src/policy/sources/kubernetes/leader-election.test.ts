@@ -63,12 +63,16 @@ function candidate(client: LeaseClient, identity: string, clock: { now: number }
   return { election, events };
 }
 
+/** Replicas `a` and `b` competing for one Lease, on one clock the test moves. */
+function twoCandidates() {
+  const leases = new FakeLeases();
+  const clock = { now: 1_000_000 };
+  return { leases, clock, a: candidate(leases, 'a', clock), b: candidate(leases, 'b', clock) };
+}
+
 describe('LeaderElection', () => {
   it('lets exactly one candidate lead, and the holder renew', async () => {
-    const leases = new FakeLeases();
-    const clock = { now: 1_000_000 };
-    const a = candidate(leases, 'a', clock);
-    const b = candidate(leases, 'b', clock);
+    const { leases, clock, a, b } = twoCandidates();
     expect(await a.election.tryAcquireOrRenew()).toBe(true);
     expect(await b.election.tryAcquireOrRenew()).toBe(false);
     clock.now += 5_000;
@@ -81,10 +85,7 @@ describe('LeaderElection', () => {
   });
 
   it("takes over a holder that stopped renewing, judged by the candidate's own clock", async () => {
-    const leases = new FakeLeases();
-    const clock = { now: 1_000_000 };
-    const a = candidate(leases, 'a', clock);
-    const b = candidate(leases, 'b', clock);
+    const { leases, clock, a, b } = twoCandidates();
     await a.election.tryAcquireOrRenew();
     expect(await b.election.tryAcquireOrRenew()).toBe(false); // b first sees the record now
     clock.now += 14_000;
@@ -99,10 +100,7 @@ describe('LeaderElection', () => {
   });
 
   it('hands over at once when the holder releases on stop', async () => {
-    const leases = new FakeLeases();
-    const clock = { now: 1_000_000 };
-    const a = candidate(leases, 'a', clock);
-    const b = candidate(leases, 'b', clock);
+    const { leases, a, b } = twoCandidates();
     await a.election.tryAcquireOrRenew();
     await b.election.tryAcquireOrRenew();
     a.election.start();

@@ -64,18 +64,22 @@ describe('StatusWriter', () => {
 });
 
 describe('EventRecorder', () => {
-  it('records one Warning per generation and reason, and none for what the status already reports', async () => {
-    const events: KubeEvent[] = [];
-    const recorder = new EventRecorder({
+  /** The recorder of replica `instance`, whose Events land in `events`. */
+  const recorderInto = (events: KubeEvent[], instance: string): EventRecorder =>
+    new EventRecorder({
       sink: (_namespace, event) => {
         events.push(event);
         return Promise.resolve();
       },
-      instance: 'gatehouse-0',
+      instance,
       clusterScopedNamespace: 'gatehouse',
       logger,
       now,
     });
+
+  it('records one Warning per generation and reason, and none for what the status already reports', async () => {
+    const events: KubeEvent[] = [];
+    const recorder = recorderInto(events, 'gatehouse-0');
     expect(await recorder.recordAll([invalid])).toBe(1);
     expect(await recorder.recordAll([invalid])).toBe(0);
     expect(events[0]).toMatchObject({
@@ -87,16 +91,7 @@ describe('EventRecorder', () => {
     // A new generation with the same problem is news.
     expect(await recorder.record({ ...invalid, generation: 2 })).toBe(true);
     // A replica that just became leader does not repeat what the status already carries.
-    const fresh = new EventRecorder({
-      sink: (_namespace, event) => {
-        events.push(event);
-        return Promise.resolve();
-      },
-      instance: 'gatehouse-1',
-      clusterScopedNamespace: 'gatehouse',
-      logger,
-      now,
-    });
+    const fresh = recorderInto(events, 'gatehouse-1');
     expect(
       await fresh.record({
         ...invalid,
