@@ -18,6 +18,27 @@ export interface DevUser {
   readonly groups: readonly string[];
   /** Further claims (e.g. `department`), released with the `profile` scope. */
   readonly extraClaims?: Readonly<Record<string, unknown>>;
+  /**
+   * Signs in "with a security key" (simulated: the password is all that is checked): the ID
+   * token says `acr` `devStrongAcr` and `amr` `["pwd", "hwk"]` instead of `devPasswordAcr` and
+   * `["pwd"]`, for testing rules that ask for a stronger sign-in (issue #19, step-up).
+   */
+  readonly strongSignIn?: boolean;
+}
+
+/** The `acr` of a password sign-in at the dev provider. */
+export const devPasswordAcr = 'urn:gatehouse:dev:pwd';
+/** The `acr` of a `strongSignIn` user's sign-in (password and a simulated security key). */
+export const devStrongAcr = 'urn:gatehouse:dev:hwk';
+
+/**
+ * What the dev provider records of a user's sign-in (oidc-provider's login result): `acr` and
+ * `amr` (RFC 8176 §2: `pwd` password, `hwk` proof-of-possession of a hardware key).
+ */
+export function signInMethodsOf(user: DevUser): { acr: string; amr: string[] } {
+  return user.strongSignIn === true
+    ? { acr: devStrongAcr, amr: ['pwd', 'hwk'] }
+    : { acr: devPasswordAcr, amr: ['pwd'] };
 }
 
 /**

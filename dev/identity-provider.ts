@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { Provider, type ClientMetadata, type Configuration, type Session } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { claimsOf, DEMO_USERS, type DevUser } from './demo-users.ts';
+import { claimsOf, DEMO_USERS, devPasswordAcr, devStrongAcr, type DevUser } from './demo-users.ts';
 import { interactionPath, interactionRoutes } from './interaction-routes.ts';
 import { renderErrorPage, renderLogoutPage, renderSignedOutPage } from './pages.ts';
 import { SessionIndex } from './session-index.ts';
@@ -170,7 +170,7 @@ function configuration(
   ];
   const outgoingFetch = options.fetch ?? globalThis.fetch;
 
-  return {
+  const configuration: Configuration = {
     clients: options.clients.map(clientMetadata),
     jwks: { keys: privateJwks },
     cookies: {
@@ -258,6 +258,10 @@ function configuration(
     // live on 127.0.0.1, so back-channel logout must reach loopback.
     fetch: (url, { dispatcher: _ssrfGuard, ...init }) => outgoingFetch(url, init),
   };
+  // The `acr` values sign-ins get (demo-users.ts signInMethodsOf), advertised as
+  // `acr_values_supported` so relying parties may ask for one (OpenID Connect Discovery §3).
+  // Added apart: dev/oidc-provider.d.ts does not declare oidc-provider's `acrValues` option.
+  return Object.assign(configuration, { acrValues: [devPasswordAcr, devStrongAcr] });
 }
 
 function clientMetadata(client: DevClient): ClientMetadata {

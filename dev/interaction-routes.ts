@@ -3,7 +3,7 @@ import type { Middleware } from 'koa';
 import { Router } from '@koa/router';
 import type { Interaction, Provider } from 'oidc-provider';
 import type { Logger } from 'pino';
-import { authenticateUser, type DevUser } from './demo-users.ts';
+import { authenticateUser, signInMethodsOf, type DevUser } from './demo-users.ts';
 import { renderErrorPage, renderLoginPage } from './pages.ts';
 
 /** Where oidc-provider sends the browser when it needs a login or consent. */
@@ -101,11 +101,13 @@ export function interactionRoutes(options: InteractionRoutesOptions): Middleware
       { username: user.username, sub: user.subject },
       'dev identity provider: signed in',
     );
+    // `acr` and `amr` (RFC 8176 §2: "pwd", and "hwk" for a strongSignIn user) go into the ID
+    // token, `auth_time` is now (oidc-provider's default `ts`): step-up rules read them.
+    const login = { accountId: user.subject, ...signInMethodsOf(user) };
     const returnTo = await provider.interactionResult(
       ctx.req,
       ctx.res,
-      // amr "pwd": RFC 8176 §2.
-      { login: { accountId: user.subject, amr: ['pwd'] } },
+      { login },
       { mergeWithLastSubmission: false },
     );
     redirect(ctx, returnTo);

@@ -19,6 +19,7 @@ import { createRuntime, type RuntimeOptions } from './composition/runtime.ts';
 import { openSessions } from './composition/sessions.ts';
 import { buildTracing } from './composition/tracing.ts';
 import { buildSignInOptions } from './composition/sign-in.ts';
+import { loadPageTheme } from './http/sign-in/page-branding.ts';
 
 /** How to start gatehouse: the logger, and the clock, fetch and metrics switch tests inject. */
 export type StartOptions = RuntimeOptions;
@@ -85,9 +86,11 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   );
 
   const proxyTrust = new ProxyTrust(config.trustedProxies);
+  // Read once (a logo file is read from disk here), for the check's 403 page and the sign-in's.
+  const pageTheme = loadPageTheme(config.pages);
   const check = buildCheckDependencies(
     config,
-    { authenticators, identity, snapshot, decideOptions, proxyTrust, tracing },
+    { authenticators, identity, snapshot, decideOptions, proxyTrust, tracing, pageTheme },
     runtime,
   );
   const signIn = buildSignInOptions(
@@ -99,6 +102,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
       snapshot,
       decideOptions,
       impersonation: authenticators.impersonation,
+      pageTheme,
     },
     runtime,
   );

@@ -6,6 +6,7 @@ import { DependencyError } from '../errors.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import { parseBearerAuthorization } from './bearer-credentials.ts';
 import { type ClaimNames, identityFromClaims, readClaim } from './claim-mapping.ts';
+import { authenticationFactsOf, type AuthenticationFacts } from '../authz/step-up.ts';
 
 /**
  * Claim names of an issuer (or of the sign-in provider with the same issuer URL), with the
@@ -304,6 +305,9 @@ export class BearerTokenAuthenticator implements Authenticator {
           ...identity,
           ...(typeof organisation === 'string' && organisation !== '' ? { organisation } : {}),
           audiences,
+          // RFC 9470 §1: `auth_time`, `acr` and `amr` in an access token say how the user signed
+          // in; a rule's step-up requirement reads them (authz/step-up.ts).
+          ...definedAuthentication(payload),
         }),
         revocationKey:
           typeof jti === 'string' && jti !== '' ? tokenRevocationKey(config.name, jti) : undefined,
@@ -315,6 +319,13 @@ export class BearerTokenAuthenticator implements Authenticator {
     this.#logger?.debug({ authenticator: 'bearer', code, issuer }, 'bearer token rejected');
     return { kind: 'rejected', code, challenge: bearerChallenge(code) };
   }
+}
+
+function definedAuthentication(payload: Readonly<Record<string, unknown>>): {
+  authentication?: AuthenticationFacts;
+} {
+  const authentication = authenticationFactsOf(payload);
+  return authentication === undefined ? {} : { authentication };
 }
 
 function validateIssuer(config: BearerIssuer): void {

@@ -1,6 +1,7 @@
 import type { Session } from '../sessions/session.ts';
 import type { Identity } from '../authz/identity.ts';
 import { definedFields } from '../defined-fields.ts';
+import { authenticationFactsOf } from '../authz/step-up.ts';
 
 /**
  * The way from a stored session back to the `Identity` that decide() and the header profiles
@@ -9,6 +10,17 @@ import { definedFields } from '../defined-fields.ts';
 /** The identity a live session vouches for. `expiresAt` is when it must be re-checked at latest. */
 export function identityOfSession(session: Session): Identity {
   const { identity } = session;
+  // Re-read from the record's own fields: a session record is authenticated but may come from
+  // another gatehouse version; only well-formed facts count (authz/step-up.ts).
+  const written = session.authentication;
+  const authentication =
+    written === undefined
+      ? undefined
+      : authenticationFactsOf({
+          auth_time: written.authTime,
+          acr: written.acr,
+          amr: written.amr,
+        });
   return Object.freeze({
     subject: session.subject,
     user: identity.user,
@@ -26,6 +38,7 @@ export function identityOfSession(session: Session): Identity {
       familyName: identity.familyName,
       organisation: identity.organisation,
       organisationName: identity.organisationName,
+      authentication,
     }),
   });
 }

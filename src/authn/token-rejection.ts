@@ -42,6 +42,24 @@ export function bearerChallenge(code: TokenRejection): string {
 }
 
 /**
+ * RFC 9470 §3 (OAuth 2.0 Step Up Authentication Challenge): the `WWW-Authenticate` value for a
+ * valid token whose authentication does not meet a rule's `authentication` — the client must get
+ * a new token from a fresher or stronger sign-in, asking for `acr_values` and `max_age`. The
+ * values come from the policy and are restricted to characters safe in a quoted-string
+ * (policy/resources.ts `authenticationValuePattern`).
+ */
+export function stepUpChallenge(requirement: {
+  readonly maxAge?: number;
+  readonly acr?: readonly string[];
+}): string {
+  let challenge =
+    'Bearer error="insufficient_user_authentication", error_description="A different authentication level is required"';
+  if (requirement.acr !== undefined) challenge += `, acr_values="${requirement.acr.join(' ')}"`;
+  if (requirement.maxAge !== undefined) challenge += `, max_age=${String(requirement.maxAge)}`;
+  return challenge;
+}
+
+/**
  * Maps a jose verification error to a rejection code, or `undefined` when the error is not about
  * the token (a bug or a dependency failure), which the caller must rethrow: failing closed with
  * a 5xx rather than reporting a healthy dependency's outage as the client's fault.

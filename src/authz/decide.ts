@@ -14,6 +14,7 @@ import { ParsedQuery } from './query.ts';
 import { Reasons } from './reasons.ts';
 import type { Reason } from './reasons.ts';
 import { SubjectSources } from './roles.ts';
+import { stepUpShortfalls } from './step-up.ts';
 
 export interface DecideOptions {
   /** A role that satisfies every rule except `action: Deny`; null disables it. Config default: `admin`. */
@@ -30,6 +31,11 @@ export interface DecideOptions {
    * subjects were bound to sources — only for tools and tests that have no configuration.
    */
   readonly unqualifiedSources?: SubjectSources;
+  /**
+   * The clock a rule's `authentication.maxAge` is judged with (epoch milliseconds), read only
+   * when such a rule decides; the check edge passes its injected clock. Omitted: `Date.now`.
+   */
+  readonly now?: () => number;
 }
 
 /** For tools and tests without a configuration: unqualified subjects match every source. */
@@ -128,9 +134,15 @@ function refusedByGuardrail(
       description,
     );
   }
-  if (holdsAny(roles, rule.requiredRoles)) return null;
-  if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
-    return null;
+  const passes =
+    holdsAny(roles, rule.requiredRoles) ||
+    (options.superRole !== null && identity !== null && roles.includes(options.superRole));
+  if (passes) {
+    // A guardrail's step-up binds every rule behind it, as its roles do; anonymous callers
+    // (a guardrail admitting guest cannot carry one: policy validation) never reach here.
+    return identity === null
+      ? null
+      : refusedForStepUp(rule, identity, roles, options, undefined, description);
   }
   return identity === null
     ? decision(
@@ -159,6 +171,32 @@ function audienceAccepted(rule: MatchedRule, identity: Identity | null): boolean
   if (audiences === undefined) return false;
   for (const audience of audiences) if (accepted.includes(audience)) return true;
   return false;
+}
+
+/**
+ * Step-up (issue #19): the refusal of a caller who holds a role `rule` requires but whose sign-in
+ * does not meet its `authentication`, or null. A 401, not a 403: signing in again (with the
+ * parameters the sign-in URL carries, http/check-route.ts) is what helps. It applies to the
+ * super role too: step-up guards the most sensitive pages, where an administrator's stale or
+ * weak session is exactly the risk.
+ */
+function refusedForStepUp(
+  rule: MatchedRule,
+  identity: Identity,
+  roles: readonly string[],
+  options: DecideOptions,
+  guardrail?: MatchedRule,
+  match?: MatchDescription,
+): Decision | null {
+  const requirement = rule.stepUp;
+  if (requirement === undefined) return null;
+  const nowSeconds = requirement.maxAge === undefined ? 0 : (options.now ?? Date.now)() / 1000;
+  const missing = stepUpShortfalls(requirement, identity, Math.floor(nowSeconds));
+  if (missing.length === 0) return null;
+  return {
+    ...decision('unauthenticated', Reasons.StepUpRequired, rule, roles, identity, guardrail, match),
+    stepUp: Object.freeze(missing),
+  };
 }
 
 function holdsAny(held: readonly string[], required: readonly string[]): boolean {
@@ -250,9 +288,19 @@ export function decide(
   if (!audienceAccepted(rule, identity)) {
     return decided('unauthenticated', Reasons.InvalidCredentials);
   }
-  if (holdsAny(roles, rule.requiredRoles)) return decided('allow', Reasons.RoleGranted);
-  if (options.superRole !== null && identity !== null && roles.includes(options.superRole)) {
-    return decided('allow', Reasons.SuperRole);
+  const granted = holdsAny(roles, rule.requiredRoles)
+    ? Reasons.RoleGranted
+    : options.superRole !== null && identity !== null && roles.includes(options.superRole)
+      ? Reasons.SuperRole
+      : null;
+  if (granted !== null) {
+    // Step-up last: a caller without the role learns nothing from signing in again (403
+    // below), one with it is asked for a fresher or stronger sign-in.
+    const stepUp =
+      identity === null
+        ? null
+        : refusedForStepUp(rule, identity, roles, options, passed, description);
+    return stepUp ?? decided('allow', granted);
   }
   if (identity === null) return decided('unauthenticated', Reasons.AuthenticationRequired);
   return decided('forbidden', Reasons.MissingRole);

@@ -1,5 +1,6 @@
 import type { Identity } from './identity.ts';
 import type { Reason } from './reasons.ts';
+import type { StepUpRequirement, StepUpShortfall } from './step-up.ts';
 
 export type Outcome = 'allow' | 'unauthenticated' | 'forbidden';
 
@@ -39,6 +40,11 @@ export interface MatchedRule {
   readonly providers?: readonly string[];
   /** `spec.authentication.bearer.audiences`: the `aud` a bearer token must name for these hosts. */
   readonly bearerAudiences?: readonly string[];
+  /**
+   * The rule's `authentication` (issue #19, step-up sign-in): how recent or strong the sign-in
+   * of a caller who holds a role must be (authz/step-up.ts).
+   */
+  readonly stepUp?: StepUpRequirement;
 }
 
 /** A policy, named for `gatehouse check` and logs. */
@@ -102,6 +108,8 @@ export interface Decision {
    * why (authz/query.ts). No rule decided: it is not `rule`.
    */
   readonly ambiguity?: { readonly rule: MatchedRule; readonly problem: string };
+  /** `step-up-required`: which parts of the rule's `authentication` the sign-in did not meet. */
+  readonly stepUp?: readonly StepUpShortfall[];
   /** Roles the caller holds in the scope of the matched policy (always includes `guest`). */
   readonly roles: readonly string[];
   readonly identity: Identity | null;

@@ -1,3 +1,5 @@
+import type { AuthenticationFacts } from './step-up.ts';
+
 /** Who made a request, as established by one authenticator. Immutable once built. */
 export type AuthMethod = 'session' | 'bearer' | 'header' | 'basic';
 
@@ -51,6 +53,12 @@ export interface Identity extends IdentityDetails {
    * of them here (authz/decide.ts).
    */
   readonly audiences?: readonly string[];
+  /**
+   * How and when the person signed in (`auth_time`, `acr`, `amr` of the ID token kept in the
+   * session, or of a bearer token), for rules that ask for a step-up (authz/step-up.ts). Absent
+   * when unknown: such an identity meets no step-up requirement.
+   */
+  readonly authentication?: AuthenticationFacts;
 }
 
 /** The real user behind an impersonated identity. */

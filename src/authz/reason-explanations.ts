@@ -22,6 +22,8 @@ export const operatorExplanations: Readonly<Record<Reason, string>> = {
     "the session comes from a provider the policy's authentication.providers does not allow: sign in with an allowed one",
   [Reasons.DenyRule]: 'the matched rule has action: Deny, which refuses everyone',
   [Reasons.MissingRole]: 'the identity holds none of the roles the rule requires',
+  [Reasons.StepUpRequired]:
+    "the identity holds a required role, but its sign-in is older than the rule's authentication.maxAge or lacks its acr/amr: sign in again (step-up)",
   [Reasons.AmbiguousPath]:
     'the path means different things to different decoders, so it is refused',
   [Reasons.AmbiguousQuery]:
@@ -52,6 +54,8 @@ export const visitorExplanations: Readonly<Record<Reason, string>> = {
     'This address is only for people who sign in with the account of another organisation than the one you are signed in with.',
   [Reasons.DenyRule]: 'This address is closed to everyone.',
   [Reasons.MissingRole]: 'Your account does not hold a role that this page requires.',
+  [Reasons.StepUpRequired]:
+    'This page needs a recent sign-in, or a stronger one (for example with a security key). Please sign in again.',
   [Reasons.AmbiguousPath]:
     'The address contains characters that can be read in more than one way (such as an encoded slash or dot-segment), so it is refused rather than guessed.',
   [Reasons.AmbiguousQuery]:

@@ -34,6 +34,11 @@ export const Reasons = {
   NotInAllowedList: 'not-in-allowed-list',
   /** The matched rule has `action: Deny`. */
   DenyRule: 'deny-rule',
+  /**
+   * The identity holds a role the rule requires, but its sign-in is too old or not strong enough
+   * for the rule's `authentication` (step-up, issue #19): 401, sign in again.
+   */
+  StepUpRequired: 'step-up-required',
   /** The identity holds none of the matched rule's roles. */
   MissingRole: 'missing-role',
   /** The path's meaning depends on who decodes it (encoded `/`, dot-segments, NUL, bad UTF-8). */

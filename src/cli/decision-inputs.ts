@@ -11,6 +11,8 @@ import { isSubjectSource, unqualifiedSubjectSources } from '../authz/roles.ts';
 import { normaliseHost } from '../dialects/host.ts';
 import { canonicalAddress } from '../dialects/proxy-trust.ts';
 import { definedFields } from '../defined-fields.ts';
+import { tryParseDuration } from '../config/duration.ts';
+import type { AuthenticationFacts } from '../authz/step-up.ts';
 
 export type CliRequestResult =
   | { readonly ok: true; readonly request: AuthRequest }
@@ -152,6 +154,46 @@ export interface CliSubject {
   readonly source?: string;
   /** A bearer token's `aud` (`issuer/<name>` sources only). */
   readonly audiences?: readonly string[];
+  /** How the caller signed in, for rules asking for a step-up (authz/step-up.ts). */
+  readonly authentication?: CliAuthentication;
+}
+
+/**
+ * A sign-in's `auth_time`, `acr` and `amr` as the command line gives them: the age rather than
+ * a timestamp, so a test case means the same whenever it runs.
+ */
+export interface CliAuthentication {
+  /** Seconds since the sign-in (`auth_time` = now − this). */
+  readonly signedInAgo?: number;
+  readonly acr?: string;
+  readonly amr?: readonly string[];
+}
+
+/**
+ * `--signed-in-ago` / `signedInAgo`: a duration (`90s`, `20m`, `1h`; a bare number is seconds),
+ * in whole seconds, or why it is not one.
+ */
+export function parseSignedInAgo(text: string): number | string {
+  const ms = tryParseDuration(text);
+  if (ms === undefined || ms % 1000 !== 0) {
+    return `"${text}" is not a duration in whole seconds (e.g. 90s, 20m, 1h)`;
+  }
+  return ms / 1000;
+}
+
+/** The identity facts of `authentication` at `nowMs`. */
+function authenticationOf(
+  authentication: CliAuthentication | undefined,
+  nowMs: number,
+): AuthenticationFacts | undefined {
+  if (authentication === undefined) return undefined;
+  const { signedInAgo, acr, amr } = authentication;
+  const facts: AuthenticationFacts = {
+    ...(signedInAgo === undefined ? {} : { authTime: Math.floor(nowMs / 1000) - signedInAgo }),
+    ...definedFields({ acr }),
+    ...(amr === undefined || amr.length === 0 ? {} : { amr: [...amr] }),
+  };
+  return Object.keys(facts).length === 0 ? undefined : facts;
 }
 
 /**
@@ -174,9 +216,10 @@ export function cliUnqualifiedSources(
 /**
  * The identity the command line describes, from the source it names (`provider/<name>`: a
  * session; `issuer/<name>`: a bearer token; `preauth`; `basic`); a user that is an e-mail
- * address sets `email` too.
+ * address sets `email` too. `nowMs` is the time the decision is made at (DecideOptions.now), from
+ * which `authentication.signedInAgo` is counted back.
  */
-export function cliIdentity(subject: CliSubject): Identity {
+export function cliIdentity(subject: CliSubject, nowMs: number = Date.now()): Identity {
   const user = subject.user ?? subject.email ?? '';
   const email = subject.email ?? (user.includes('@') ? user : undefined);
   const source = subject.source ?? defaultCliSource;
@@ -200,6 +243,7 @@ export function cliIdentity(subject: CliSubject): Identity {
     provider: name,
     method,
     ...(method === 'bearer' ? { audiences: [...(subject.audiences ?? [])] } : {}),
+    ...definedFields({ authentication: authenticationOf(subject.authentication, nowMs) }),
   };
 }
 

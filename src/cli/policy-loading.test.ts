@@ -84,7 +84,7 @@ describe('loadPoliciesFromCluster', () => {
     expect(result.snapshot.counts.AccessPolicy).toBe(2);
     const warnings = result.warnings.map(formatPolicyProblem);
     expect(warnings).toContain(
-      'AccessPolicy demo/typo spec.rules[0].role: unknown field; known fields here: name, match, roles, action, enforcement (object left out)',
+      'AccessPolicy demo/typo spec.rules[0].role: unknown field; known fields here: name, match, roles, action, enforcement, authentication (object left out)',
     );
     expect(warnings.every((line) => line.startsWith('AccessPolicy demo/typo '))).toBe(true);
   });

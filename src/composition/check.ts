@@ -10,6 +10,8 @@ import type { CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
 import { definedFields } from '../defined-fields.ts';
 import type { Tracing } from '../tracing/tracing.ts';
+import type { PageTheme } from '../http/pages.ts';
+import { loadPageTheme } from '../http/sign-in/page-branding.ts';
 
 /** The settings a check reads (a `Config` is one). */
 export type CheckSettings = Pick<Config, 'publicUrl' | 'routes' | 'pages'> & {
@@ -30,6 +32,8 @@ export interface CheckParts {
   readonly proxyTrust: ProxyTrust;
   /** One span per check when `tracing.enabled` (composition/tracing.ts). */
   readonly tracing?: Tracing | undefined;
+  /** The pages' branding, loaded once at start (main.ts); absent: loaded from `config.pages`. */
+  readonly pageTheme?: PageTheme | undefined;
 }
 
 export function buildCheckDependencies(
@@ -54,6 +58,8 @@ export function buildCheckDependencies(
     signInUrl: (request: AuthRequest) =>
       `${signInStart}?rd=${encodeURIComponent(request.originalUrl)}`,
     forbiddenContact: config.pages.forbiddenContact,
+    pageTheme: parts.pageTheme ?? loadPageTheme(config.pages),
+    signInBase: `${config.publicUrl.replace(/\/+$/, '')}${config.routes.prefix}`,
     // Sign-in per organisation: the 403 page's offers name providers as the chooser does.
     providerDisplayName: (name) =>
       config.providers.find((provider) => provider.name === name)?.displayName,

@@ -2,7 +2,7 @@
 import type { Config } from '../config/schema.ts';
 import type { DecideOptions } from '../authz/decide.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
-import { allowedProvidersForUrl } from '../http/allowed-providers.ts';
+import { allowedProvidersForUrl, stepUpForUrl } from '../http/allowed-providers.ts';
 import { loadPageTheme, type PageOptions } from '../http/sign-in/page-branding.ts';
 import type { ProviderRegistry } from '../oidc/provider-registry.ts';
 import type { SignInOptions } from '../oidc/sign-in-options.ts';
@@ -10,6 +10,7 @@ import { buildSignInOrigins, type SignInOrigins } from '../oidc/sign-in-origins.
 import { clusterRolesOf, type CurrentSnapshot } from './policy.ts';
 import type { Runtime } from './runtime.ts';
 import { definedFields } from '../defined-fields.ts';
+import type { PageTheme } from '../http/pages.ts';
 
 /** The settings sign-in reads (a `Config` is one). */
 export type SignInSettings = Pick<
@@ -35,6 +36,8 @@ export interface SignInParts {
   readonly decideOptions: DecideOptions;
   /** Mounts `<prefix>/impersonate` when set. */
   readonly impersonation: SignInOptions['impersonation'];
+  /** The pages' branding, loaded once at start (main.ts); absent: loaded from `config.pages`. */
+  readonly pageTheme?: PageTheme | undefined;
 }
 
 /**
@@ -87,11 +90,13 @@ export function buildSignInOptions(
     audit: runtime.audit,
     forbiddenContact: config.pages.forbiddenContact,
     // The pages' branding, for the sign-in routes (http/sign-in/routes.ts).
-    pageTheme: loadPageTheme(config.pages),
+    pageTheme: parts.pageTheme ?? loadPageTheme(config.pages),
     rolesOf: clusterRolesOf(snapshot, decideOptions),
     impersonation: parts.impersonation,
     // Sign-in per organisation: /oauth2/start offers only the providers rd's policy allows.
     allowedProviders: (rd) => allowedProvidersForUrl(rd, snapshot(), decideOptions),
+    // Step-up per rule (issue #19): /oauth2/start asks the provider for what rd's rule needs.
+    stepUpFor: (rd) => stepUpForUrl(rd, snapshot(), decideOptions),
   };
 }
 

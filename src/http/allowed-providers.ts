@@ -1,4 +1,6 @@
 import { decide, type DecideOptions } from '../authz/decide.ts';
+import type { Decision } from '../authz/decision.ts';
+import type { StepUpRequirement } from '../authz/step-up.ts';
 import { buildAuthRequest } from '../dialects/build-auth-request.ts';
 import { normaliseHost } from '../dialects/host.ts';
 import { parseRequestTarget } from '../dialects/request-target.ts';
@@ -17,6 +19,30 @@ export function allowedProvidersForUrl(
   snapshot: PolicySnapshot | null,
   options: DecideOptions,
 ): readonly string[] | undefined {
+  return anonymousDecisionFor(url, snapshot, options)?.rule?.providers;
+}
+
+/**
+ * The step-up a destination asks for (`authentication` of the rule, or of the guardrail, that
+ * decides an anonymous GET of `url`), for `/oauth2/start?rd=`: proxies whose sign-in link
+ * carries only `rd` (ingress-nginx `auth-signin`) still get a sign-in that meets the rule, and a
+ * link cannot ask for less than the rule needs (oidc/login.ts). Undefined: no step-up.
+ */
+export function stepUpForUrl(
+  url: string,
+  snapshot: PolicySnapshot | null,
+  options: DecideOptions,
+): StepUpRequirement | undefined {
+  const decision = anonymousDecisionFor(url, snapshot, options);
+  return decision?.rule?.stepUp ?? decision?.guardrail?.stepUp;
+}
+
+/** What decide() says of an anonymous GET of `url`; undefined when no check could ask it. */
+function anonymousDecisionFor(
+  url: string,
+  snapshot: PolicySnapshot | null,
+  options: DecideOptions,
+): Decision | undefined {
   if (snapshot === null) return undefined;
   let parsed: URL;
   try {
@@ -45,5 +71,5 @@ export function allowedProvidersForUrl(
     requestId: '',
     headers: {},
   });
-  return decide(request, null, snapshot, options).rule?.providers;
+  return decide(request, null, snapshot, options);
 }

@@ -24,8 +24,10 @@ import {
   signInUrlWithProvider,
   withProvider,
 } from '../oidc/provider-restriction.ts';
+import { withStepUp } from '../oidc/step-up.ts';
+import { stepUpChallenge } from '../authn/token-rejection.ts';
 import { AttributeNames, SpanNames, markFailed, type Tracing } from '../tracing/tracing.ts';
-import { forbiddenPage, pageSecurityHeaders, type SignInOffer } from './pages.ts';
+import { defaultTheme, forbiddenPage, type PageTheme, type SignInOffer } from './pages.ts';
 
 /** Everything one external-auth check needs, built once at start by the composition root. */
 export interface CheckDependencies {
@@ -49,6 +51,16 @@ export interface CheckDependencies {
    */
   readonly providerDisplayName?: ((provider: string) => string | undefined) | undefined;
   readonly forbiddenContact: string;
+  /**
+   * The pages' branding (configuration `pages`), for the 403 page Traefik, Caddy and Envoy show
+   * from the check itself. Absent: unbranded.
+   */
+  readonly pageTheme?: PageTheme | undefined;
+  /**
+   * `<publicUrl><routes.prefix>`: the 403 page's links to the portal and to "switch account"
+   * (sign out, then back to the denied address). Absent: the page offers neither.
+   */
+  readonly signInBase?: string | undefined;
   readonly metrics: Metrics;
   /** Every denial is one line on the audit trail. */
   readonly audit: AuditLog;
@@ -294,7 +306,7 @@ async function check(
       // decide() is pure and knows nothing of tracing; its span is opened here, at the edge.
       // A dialect with its own contract (oauth2-proxy's `/oauth2/auth`) judges around decide().
       const judge = (who: Identity | null): Decision => {
-        const policy = (): Decision => decide(request, who, snapshot, deps.decideOptions);
+        const policy = (): Decision => decide(request, who, snapshot, decideOptionsOf(deps));
         return dialect.judge === undefined ? policy() : dialect.judge(request, who, policy);
       };
       decision = decideIn(span, deps, () => {
@@ -312,6 +324,11 @@ async function check(
   // policy offers it (RFC 7617 §2); both, as separate fields, when both apply (§11.6.1). A
   // rejected credential keeps the challenge that says why (`error="invalid_token"`).
   let challenges: readonly string[] | undefined;
+  if (decision.reason === Reasons.StepUpRequired && decision.identity?.method === 'bearer') {
+    // RFC 9470 §3: a valid token from too old or too weak a sign-in; the client asks its
+    // authorization server for one that meets the rule.
+    challenge = stepUpChallenge(decision.rule?.stepUp ?? {});
+  }
   if (decision.outcome === 'unauthenticated' && challenge === undefined) {
     const basic = decision.rule?.basicAuth === true ? deps.basicChallenge : undefined;
     challenges = challengesOf(deps.bearerChallenge, basic);
@@ -327,7 +344,12 @@ async function check(
     // Only a 401 carries it; building it costs an encodeURIComponent of the whole URL.
     signInUrl:
       answered.outcome === 'unauthenticated'
-        ? signInUrlWithProvider(deps.signInUrl(request), answered.rule?.providers)
+        ? withStepUp(
+            signInUrlWithProvider(deps.signInUrl(request), answered.rule?.providers),
+            // Step-up (issue #19): the link asks the provider for what the rule needs
+            // (oidc/step-up.ts), for an anonymous caller too, so one sign-in suffices.
+            answered.rule?.stepUp,
+          )
         : '',
     ...(challenge === undefined ? {} : { challenge }),
     ...(challenges === undefined ? {} : { challenges }),
@@ -347,6 +369,22 @@ async function check(
     deps.metrics.auditOverrides.inc({ outcome: decision.outcome, reason: decision.reason });
   deps.metrics.observeDecisionDuration(dialect.name, (performance.now() - started) / 1000);
   logDecision(deps, request, decision, forged, audited, proxyRequestId);
+}
+
+const decideOptionsCache = new WeakMap<CheckDependencies, DecideOptions>();
+
+/**
+ * The decide options with the check's injected clock, which judges a rule's
+ * `authentication.maxAge` (authz/step-up.ts); built once per set of dependencies.
+ */
+function decideOptionsOf(deps: CheckDependencies): DecideOptions {
+  if (deps.now === undefined) return deps.decideOptions;
+  let options = decideOptionsCache.get(deps);
+  if (options === undefined) {
+    options = Object.freeze({ ...deps.decideOptions, now: deps.now });
+    decideOptionsCache.set(deps, options);
+  }
+  return options;
 }
 
 const noChallenges: readonly string[] = Object.freeze([]);
@@ -403,8 +441,13 @@ function writeResponse(
   let body = '';
   if (response.page === 'forbidden' && request.acceptsRedirect) {
     // Traefik, Caddy and Envoy hand a non-2xx body to the browser; nginx replaces it with its own.
-    for (const [name, value] of pageSecurityHeaders) res.setHeader(name, value);
+    const theme = deps.pageTheme ?? defaultTheme;
+    for (const [name, value] of theme.securityHeaders) res.setHeader(name, value);
     res.setHeader('Content-Type', 'text/html; charset=utf-8');
+    // Whose session was refused, and a way to switch account: only a browser session can sign
+    // out and in again; a bearer, Basic or pre-authenticated caller gets neither.
+    const session = decision.identity?.method === 'session' ? decision.identity : null;
+    const base = deps.signInBase;
     body = forbiddenPage({
       host: request.host,
       path: request.path.ok ? request.path.value : '',
@@ -412,6 +455,21 @@ function writeResponse(
       requestId: request.requestId,
       contact: deps.forbiddenContact,
       signInOffers: signInOffersOf(decision, request, deps),
+      theme,
+      ...(base === undefined
+        ? {}
+        : {
+            portalHref: `${base}/`,
+            signOutHref: `${base}/sign_out?${new URLSearchParams({ rd: request.originalUrl }).toString()}`,
+          }),
+      ...(session === null
+        ? {}
+        : {
+            signedInAs: {
+              user: session.email ?? session.user,
+              provider: deps.providerDisplayName?.(session.provider) ?? session.provider,
+            },
+          }),
     });
   } else if (response.status >= 400) {
     res.setHeader('Content-Type', 'text/plain; charset=utf-8');

@@ -11,6 +11,7 @@ import { destinationOf } from './destination.ts';
 import { sessionIdentityFromClaims, warnIfUserIsSubject } from './session-identity.ts';
 import { signInPaths, type SignInOptions } from './sign-in-options.ts';
 import { definedFields } from '../defined-fields.ts';
+import { authenticationFactsOf } from '../authz/step-up.ts';
 
 /**
  * Completing a sign-in (`/oauth2/callback`), as named steps: (1) take the login state this
@@ -145,7 +146,13 @@ export async function completeLogin(
         ? {}
         : { accessTokenExpiresAt: now + tokens.expires_in * 1000 }),
     },
-    ...definedFields({ oidcSid: sid, userAgent: input.userAgent }),
+    ...definedFields({
+      oidcSid: sid,
+      userAgent: input.userAgent,
+      // How the user signed in, for rules asking for a step-up (issue #19). The ID token was
+      // verified (code-exchange.ts), `auth_time` against `max_age` when one was asked for.
+      authentication: authenticationFactsOf(idClaims),
+    }),
   });
   recordSignIn(options, input.requestId, session);
   return signedIn(options, login.state, session, ticket, now, input.requestId);

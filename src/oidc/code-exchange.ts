@@ -4,6 +4,7 @@ import type { LoginState } from './login-state.ts';
 import type { DiscoveredProvider } from './provider-registry.ts';
 import { describeError } from './describe-error.ts';
 import type { SignInOptions } from './sign-in-options.ts';
+import { definedFields } from '../defined-fields.ts';
 
 /**
  * The callback's conversations with the provider: the authorization code for tokens (RFC 6749
@@ -36,6 +37,10 @@ export async function exchangeCode(
       expectedState: login.stateKey,
       expectedNonce: login.state.nonce,
       idTokenExpected: true,
+      // Step-up: openid-client refuses an ID token without `auth_time`, or one older than this
+      // (OpenID Connect Core §3.1.3.7 item 13), so "sign in again" cannot be answered with the
+      // provider's old session.
+      ...definedFields({ maxAge: login.state.maxAge }),
     });
   } catch (error: unknown) {
     options.logger.info(

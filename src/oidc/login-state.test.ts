@@ -50,6 +50,17 @@ describe('login state', () => {
     });
   });
 
+  it('keeps the max_age a step-up asked for, so the callback can check auth_time against it', () => {
+    const binding = randomToken();
+    const stepUp: LoginState = { ...state, maxAge: 900 };
+    expect(openLoginState(sealLoginState(stepUp, 'k', binding), 'k', [binding])).toEqual({
+      ok: true,
+      state: stepUp,
+    });
+    const odd = sealLoginState({ ...state, maxAge: 1.5 }, 'k', binding);
+    expect(openLoginState(odd, 'k', [binding])).toEqual({ ok: false, reason: 'malformed' });
+  });
+
   it('issues 256-bit tokens in the one canonical spelling', () => {
     const token = randomToken();
     expect(isWellFormedToken(token)).toBe(true);

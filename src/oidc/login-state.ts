@@ -21,6 +21,12 @@ export interface LoginState {
   readonly rd: string;
   /** Epoch milliseconds. */
   readonly createdAt: number;
+  /**
+   * Step-up (issue #19): the `max_age` (seconds) the authorization request asked for, so the
+   * callback checks the ID token's `auth_time` against it (OpenID Connect Core §3.1.3.7 item 13)
+   * — a provider that ignored the request cannot hand back an old sign-in as a fresh one.
+   */
+  readonly maxAge?: number;
 }
 
 /** base64url of 32 bytes, canonical last character (as session tickets, ticket.ts). */
@@ -96,17 +102,21 @@ export function openLoginState(
   if (binding === undefined) return { ok: false, reason: 'other-browser' };
   const record = openSessionRecord(parsed.s, { secret: binding, storageKey: aadOf(stateKey) });
   if (record === null) return { ok: false, reason: 'other-browser' };
-  const { provider, codeVerifier, nonce, rd, createdAt } = record;
+  const { provider, codeVerifier, nonce, rd, createdAt, maxAge } = record;
   if (
     typeof provider !== 'string' ||
     typeof codeVerifier !== 'string' ||
     typeof nonce !== 'string' ||
     typeof rd !== 'string' ||
-    typeof createdAt !== 'number'
+    typeof createdAt !== 'number' ||
+    (maxAge !== undefined && (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge)))
   ) {
     return { ok: false, reason: 'malformed' };
   }
-  return { ok: true, state: { provider, codeVerifier, nonce, rd, createdAt } };
+  return {
+    ok: true,
+    state: { provider, codeVerifier, nonce, rd, createdAt, ...definedFields({ maxAge }) },
+  };
 }
 
 /** Separates login-state ciphertexts from session records (whose AAD is a bare storage key). */

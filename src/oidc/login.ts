@@ -7,6 +7,13 @@ import { signInOriginElsewhere } from './sign-in-origins.ts';
 import { rateLimitClientOf } from './sign-in-limits.ts';
 import { defaultSignInLimits, signInPaths, type SignInOptions } from './sign-in-options.ts';
 import { definedFields } from '../defined-fields.ts';
+import {
+  parseStepUpParams,
+  stepUpQuery,
+  stepUpRequestFor,
+  type StepUpParams,
+  type StepUpSignInOptions,
+} from './step-up.ts';
 
 /**
  * Starting a sign-in (`/oauth2/start`): authorization code flow with PKCE S256, `state` and
@@ -28,6 +35,11 @@ export interface StartInput {
    * the per-client rate limit does not apply.
    */
   readonly clientAddress?: string | undefined;
+  /**
+   * Step-up (issue #19): `max_age`, `acr_values` and `prompt` of the start link, passed on to the
+   * provider once validated (oidc/step-up.ts). A request only: the rule is judged again after.
+   */
+  readonly stepUp?: StepUpParams | undefined;
 }
 
 /** Why a start was refused before any login state was stored (`gatehouse_sign_in_refusals_total`). */
@@ -48,7 +60,13 @@ export type StartOutcome =
        * Home-realm discovery is offered (some provider lists `domains`): the chooser takes an
        * e-mail address, sent back to `<prefix>/start` with this `rd`.
        */
-      readonly discovery?: { readonly rd: string; readonly loginHint: string } | undefined;
+      readonly discovery?:
+        | {
+            readonly rd: string;
+            readonly loginHint: string;
+            readonly stepUp?: readonly (readonly [string, string])[];
+          }
+        | undefined;
       /** Why the chooser is shown again (an address no provider claims). */
       readonly notice?: string | undefined;
     }
@@ -83,12 +101,27 @@ const PROTECTED_PARAMS = new Set([
 ]);
 
 export async function startLogin(
-  options: SignInOptions<LoginStateStore>,
+  options: SignInOptions<LoginStateStore> & StepUpSignInOptions,
   input: StartInput,
 ): Promise<StartOutcome> {
   const paths = signInPaths(options);
   const { logger, metrics, providers } = options;
   const target = { url: destinationOf(options, input.rd, 'sign-in', input.requestId) };
+  const parsedStepUp = parseStepUpParams(input.stepUp ?? {});
+  if (!parsedStepUp.ok) {
+    return {
+      kind: 'error',
+      status: 400,
+      title: 'Malformed sign-in link',
+      message: `This sign-in link asks for something gatehouse cannot pass on (${parsedStepUp.problem}). Please start again from the address itself.`,
+    };
+  }
+  // The destination's own rule, when known, over what the link asks: it is what the check will
+  // judge. Kept on every link onwards (another sign-in origin, the chooser).
+  const required = options.stepUpFor?.(target.url);
+  const stepUp = stepUpQuery(
+    required === undefined ? parsedStepUp.request : stepUpRequestFor(required),
+  );
 
   // Several cookie domains: a session for the destination can only be set from the sign-in host
   // inside its domain (RFC 6265 §5.3 step 6), so the sign-in moves there, with the validated
@@ -100,6 +133,7 @@ export async function startLogin(
       query.set('provider', input.provider);
     }
     if (input.loginHint !== undefined) query.set('login_hint', input.loginHint.slice(0, 254));
+    for (const [name, value] of stepUp) query.set(name, value);
     return {
       kind: 'redirect',
       location: `${elsewhere.publicUrl}${paths.prefix}/start?${query.toString()}`,
@@ -134,13 +168,21 @@ export async function startLogin(
         providers: offered.map((provider) => ({
           name: provider.name,
           displayName: provider.displayName ?? provider.name,
-          href: `${paths.prefix}/start?${new URLSearchParams({ provider: provider.name, rd: target.url }).toString()}`,
+          href: `${paths.prefix}/start?${new URLSearchParams([['provider', provider.name], ['rd', target.url], ...stepUp]).toString()}`,
         })),
         ...(discovery
-          ? { discovery: { rd: target.url, loginHint: input.loginHint?.slice(0, 254) ?? '' } }
+          ? {
+              discovery: {
+                rd: target.url,
+                loginHint: input.loginHint?.slice(0, 254) ?? '',
+                ...(stepUp.length === 0 ? {} : { stepUp }),
+              },
+            }
           : {}),
         ...(input.loginHint === undefined
-          ? {}
+          ? stepUp.length === 0
+            ? {}
+            : { notice: stepUpNotice }
           : {
               notice:
                 loginHint === undefined
@@ -234,6 +276,7 @@ export async function startLogin(
     nonce,
     rd: target.url,
     createdAt: options.now(),
+    ...definedFields({ maxAge: maxAgeOf(stepUp) }),
   };
   const put = await options.store.putLoginState(
     stateKey,
@@ -257,6 +300,9 @@ export async function startLogin(
     code_challenge_method: 'S256',
     // OpenID Connect Core §3.1.2.1: a hint the provider may use to fill in the login form.
     ...definedFields({ login_hint: loginHint }),
+    // Step-up (issue #19; OpenID Connect Core §3.1.2.1): `max_age`, `acr_values`, `prompt=login`,
+    // over any configured `authorizationParams` of the same names.
+    ...Object.fromEntries(stepUp),
   });
   metrics.logins.inc({ provider: provider.options.name, stage: 'started', reason: '' });
   logger.debug(
@@ -285,6 +331,10 @@ export async function startLogin(
   };
 }
 
+/** Why the chooser shows again to someone signed in: a step-up (issue #19). */
+const stepUpNotice =
+  'This page needs a recent sign-in, or a stronger one (for example with a security key). Please sign in again.';
+
 /** RFC 5321 §4.5.3.1.3: a path is at most 256 octets, so an address at most 254 characters. */
 const maxAddressLength = 254;
 
@@ -312,4 +362,10 @@ export function providerForAddress<P extends { readonly domains?: readonly strin
   return offered.find((provider) =>
     (provider.domains ?? []).some((listed) => listed.toLowerCase() === domain),
   );
+}
+
+/** The `max_age` a step-up asks the provider for, in seconds (oidc/step-up.ts builds it). */
+function maxAgeOf(stepUp: readonly (readonly [string, string])[]): number | undefined {
+  const value = stepUp.find(([name]) => name === 'max_age')?.[1];
+  return value === undefined ? undefined : Number(value);
 }

@@ -10,6 +10,7 @@ import type { SessionStore } from '../sessions/session-store.ts';
 import type { Impersonation } from './impersonation.ts';
 import type { ProviderRegistry } from './provider-registry.ts';
 import type { SignInOrigins } from './sign-in-origins.ts';
+import type { StepUpRequirement } from '../authz/step-up.ts';
 
 /** The session cookie as configured (`sessions.cookie`). */
 export interface SessionCookieOptions {
@@ -85,6 +86,12 @@ export interface SignInOptions<Store = SignInStore> {
    * when there is one. Absent: every destination allows every provider.
    */
   readonly allowedProviders?: ((rd: string) => readonly string[] | undefined) | undefined;
+  /**
+   * Step-up per rule (issue #19): what the rule deciding `rd` asks of the sign-in (how recent,
+   * how strong), so `/oauth2/start?rd=` asks the provider for it even when the proxy's sign-in
+   * link carries nothing else (oidc/step-up.ts).
+   */
+  readonly stepUpFor?: ((rd: string) => StepUpRequirement | undefined) | undefined;
   readonly now: () => number;
   readonly fetch: typeof globalThis.fetch;
   readonly random?: ((size: number) => Buffer) | undefined;

@@ -57,6 +57,20 @@ export const matchHeaderNamePattern = "^[A-Za-z0-9!#$%&'*+.^`|~-]+$";
  */
 export const queryParamNamePattern = '^[^\\x00-\\x20\\x7f&=;#]+$';
 /**
+ * `maxAge`: how long ago the sign-in may have happened. The configuration's duration syntax
+ * (config/duration.ts) restricted to whole seconds, the unit of `max_age` (OpenID Connect Core
+ * §3.1.2.1) and `auth_time`; at most 366 days.
+ */
+export const maxAgePattern =
+  '^([0-9]{1,8}|([0-9]{1,4}d)?([0-9]{1,4}h)?([0-9]{1,5}m)?([0-9]{1,6}s)?)$';
+
+/**
+ * An `acr` or `amr` value as it travels in `acr_values` (OpenID Connect Core §3.1.2.1: a
+ * space-separated list) and in RFC 9470's challenge (a quoted string): printable ASCII without
+ * space, double quote or backslash.
+ */
+export const authenticationValuePattern = '^[!#-\\[\\]-~]{1,128}$';
+/**
  * Gateway API's pattern for header values (HTTPHeaderMatch.value): printable US-ASCII, single
  * spaces or tabs inside; proxies trim the spaces around a field value (RFC 9110 §5.5), so a value
  * with them could never match.
@@ -112,6 +126,10 @@ export const patternMessages: Readonly<Record<string, string>> = {
   [rolePattern]: 'must be 1-128 characters among letters, digits and ":._@-"',
   [profilePattern]: 'must be a header profile name: lower-case letters, digits and "-"',
   [pathValuePattern]: 'must start with "/"',
+  [maxAgePattern]:
+    'must be a duration in whole seconds: a number of seconds (900) or d/h/m/s parts such as "15m", "1h30m", "1d"',
+  [authenticationValuePattern]:
+    'must be 1-128 printable ASCII characters, without space, double quote or backslash (an acr or amr value)',
   [upstreamHeaderPattern]:
     'must be an HTTP header name: letters, digits and "-" (no "_"), at most 63 characters',
   [matchHeaderNamePattern]:
@@ -369,7 +387,55 @@ export const ruleValidations = [
     rule: "has(self.roles) || (has(self.action) && self.action == 'Deny')",
     message: 'a rule needs roles or action: Deny',
   },
+  {
+    rule: "!has(self.authentication) || !(has(self.action) && self.action == 'Deny')",
+    message: 'authentication (step-up) and action: Deny are mutually exclusive',
+  },
+  {
+    rule: "!has(self.authentication) || !has(self.roles) || !('guest' in self.roles)",
+    message: 'authentication (step-up) needs a signed-in caller: the rule cannot admit guest',
+  },
+  {
+    rule: '!has(self.authentication) || has(self.authentication.maxAge) || has(self.authentication.acr) || has(self.authentication.amr)',
+    message: 'authentication needs maxAge, acr or amr',
+  },
 ] as const;
+
+/** The step-up requirement of a rule (issue #19). CEL twins in validate.ts (checkRuleAction). */
+export const RuleAuthenticationSchema = Type.Object(
+  {
+    maxAge: Type.Optional(
+      Type.String({
+        pattern: maxAgePattern,
+        minLength: 1,
+        maxLength: 24,
+        description:
+          "The sign-in must be at most this old (`15m`, `1h`, `900`: seconds), judged from the ID token's `auth_time` (or a bearer token's). An older session gets 401 `step-up-required` and a sign-in link that asks the provider for `max_age` and `prompt=login`.",
+      }),
+    ),
+    acr: Type.Optional(
+      Type.Array(Type.String({ pattern: authenticationValuePattern, maxLength: 128 }), {
+        minItems: 1,
+        maxItems: 8,
+        description:
+          "The sign-in's Authentication Context Class Reference (`acr` claim) must be one of these; the sign-in link asks for them as `acr_values`.",
+      }),
+    ),
+    amr: Type.Optional(
+      Type.Array(Type.String({ pattern: authenticationValuePattern, maxLength: 128 }), {
+        minItems: 1,
+        maxItems: 8,
+        description:
+          "The sign-in's Authentication Methods References (`amr` claim, RFC 8176: `hwk` a security key, `otp`, `mfa`…) must include one of these.",
+      }),
+    ),
+  },
+  {
+    description:
+      'Step-up sign-in: the caller holding a role must also have signed in recently enough, or strongly enough. Only browser sessions and bearer tokens carry these facts; a bearer token that lacks them gets 401 `error="insufficient_user_authentication"` (RFC 9470). Any one requirement unmet refuses.',
+  },
+);
+export type RuleAuthentication = Static<typeof RuleAuthenticationSchema>;
 
 export const AccessRuleSchema = Type.Object(
   {
@@ -404,6 +470,7 @@ export const AccessRuleSchema = Type.Object(
           '`Guardrail` (ClusterAccessPolicy only): checked before every other rule, whatever their precedence. A guardrail `Deny` always refuses; a guardrail with `roles` lets through only callers holding one of them (or the super role), and the other rules then decide as usual: a guardrail restricts, it never grants. `spec.mode: Audit` does not apply to guardrails. Omitted: `Default`.',
       }),
     ),
+    authentication: Type.Optional(RuleAuthenticationSchema),
   },
   {
     'x-kubernetes-validations': ruleValidations,

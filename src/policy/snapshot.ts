@@ -19,9 +19,12 @@ import { linearRegex } from '../authz/regex.ts';
 import { RuleIndex, methodMaskOf } from '../authz/rule-index.ts';
 import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
 import { RoleIndex } from '../authz/roles.ts';
+import { parseMaxAge } from '../authz/step-up.ts';
+import type { StepUpRequirement } from '../authz/step-up.ts';
 import type { RoleGrant } from '../authz/roles.ts';
 import { isAccessPolicy, kinds, resourceKinds } from './resources.ts';
 import type {
+  AccessRule,
   AnyAccessPolicy,
   HeaderMatch,
   PolicyResource,
@@ -101,6 +104,23 @@ function upstreamTokensOf(policy: AnyAccessPolicy): UpstreamTokens | undefined {
   });
 }
 
+/**
+ * A rule's `authentication` (step-up, issue #19) as decide() reads it: `maxAge` in seconds.
+ * Validation refuses a malformed `maxAge`; should one reach a snapshot anyway, dropping it would
+ * silently loosen the rule, so it becomes the strictest age (a minute), which only costs a
+ * sign-in.
+ */
+function stepUpOf(rule: AccessRule): StepUpRequirement | undefined {
+  const written = rule.authentication;
+  if (written === undefined) return undefined;
+  const maxAge = written.maxAge === undefined ? undefined : parseMaxAge(written.maxAge);
+  return Object.freeze({
+    ...(maxAge === undefined ? {} : { maxAge: typeof maxAge === 'number' ? maxAge : 60 }),
+    ...(written.acr === undefined ? {} : { acr: Object.freeze([...written.acr]) }),
+    ...(written.amr === undefined ? {} : { amr: Object.freeze([...written.amr]) }),
+  });
+}
+
 function valueCondition(
   written: HeaderMatch | QueryParamMatch,
   key: string,
@@ -174,6 +194,7 @@ function compilePolicy(
     const guardrail = cluster && rule.enforcement === 'Guardrail';
     // Audit mode never turns a guardrail off.
     const ruleMode = guardrail ? 'Enforce' : mode;
+    const stepUp = deny ? undefined : stepUpOf(rule);
     const matched: MatchedRule = Object.freeze({
       kind: policy.kind,
       namespace: object.namespace,
@@ -192,6 +213,7 @@ function compilePolicy(
       ...(authentication?.bearer === undefined
         ? {}
         : { bearerAudiences: Object.freeze([...authentication.bearer.audiences]) }),
+      ...definedFields({ stepUp }),
     });
     rule.match.forEach((match, matchIndex) => {
       const pathType = match.path?.type ?? 'PathPrefix';

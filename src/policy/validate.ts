@@ -15,6 +15,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { isIPv4, isIPv6 } from 'node:net';
 import { normalisePath } from '../authz/path.ts';
 import { compileLinearRegex } from '../authz/regex.ts';
+import { parseMaxAge } from '../authz/step-up.ts';
 import {
   apiVersion,
   isResourceKind,
@@ -25,6 +26,7 @@ import {
   forbiddenTokenHeaders,
   hostDelegationKind,
   hostDelegationValidations,
+  maxAgePattern,
   maxPatternLength,
   sourceCidrValidations,
   unmatchableHeaderPrefixes,
@@ -292,6 +294,30 @@ function checkMatchConditions(
   });
 }
 
+/** Twins of the step-up CEL rules (ruleValidations[2..4]), and `maxAge`'s bounds. */
+function checkRuleAuthentication(
+  rule: Record<string, unknown>,
+  rulePath: string,
+  deny: boolean,
+  problems: Problem[],
+): void {
+  const written = rule.authentication;
+  if (!isRecord(written)) return;
+  const path = `${rulePath}.authentication`;
+  if (deny) problems.push({ path: rulePath, message: ruleValidations[2].message });
+  if (Array.isArray(rule.roles) && rule.roles.includes('guest')) {
+    problems.push({ path: rulePath, message: ruleValidations[3].message });
+  }
+  if (written.maxAge === undefined && written.acr === undefined && written.amr === undefined) {
+    problems.push({ path: rulePath, message: ruleValidations[4].message });
+  }
+  // The schema's pattern reports a malformed value; the bounds are checked here.
+  if (typeof written.maxAge === 'string' && new RegExp(maxAgePattern).test(written.maxAge)) {
+    const seconds = parseMaxAge(written.maxAge);
+    if (typeof seconds === 'string') problems.push({ path: `${path}.maxAge`, message: seconds });
+  }
+}
+
 function checkAccessPolicy(
   spec: Record<string, unknown>,
   problems: Problem[],
@@ -355,6 +381,7 @@ function checkAccessPolicy(
     } else if (rule.roles === undefined && !deny) {
       problems.push({ path: rulePath, message: ruleValidations[1].message });
     }
+    checkRuleAuthentication(rule, rulePath, deny, problems);
     asRecords(rule.match).forEach((match, matchIndex) => {
       if (match !== undefined) {
         checkMatchConditions(match, `${rulePath}.match[${String(matchIndex)}]`, problems);

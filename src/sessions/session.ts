@@ -1,6 +1,7 @@
 import { idleExpiryAt, type SessionTiming } from './session-timing.ts';
 import type { IdentityDetails } from '../authz/identity.ts';
 import { isRecord } from '../is-record.ts';
+import type { AuthenticationFacts } from '../authz/step-up.ts';
 
 /**
  * The session record. It is stored sealed (session-cipher.ts) under `key`, the SHA-256 of the
@@ -41,6 +42,13 @@ export interface Session {
    * the real user's (tokens, provider, logout all unchanged); checks answer for the target.
    */
   readonly impersonation?: SessionImpersonation;
+  /**
+   * How the user signed in: the ID token's `auth_time` (epoch seconds), `acr` and `amr` (OpenID
+   * Connect Core §2), for rules asking for a step-up (authz/step-up.ts). Absent in sessions
+   * sealed before gatehouse kept it, and when the provider said nothing: such a session meets no
+   * step-up requirement and signs in again when one applies.
+   */
+  readonly authentication?: AuthenticationFacts;
 }
 
 /** The identity a session acts as while impersonating; kept sealed with the session record. */
@@ -58,6 +66,8 @@ export interface NewSession {
   readonly identity: SessionIdentity;
   readonly tokens: SessionTokens;
   readonly oidcSid?: string;
+  /** The ID token's `auth_time`, `acr` and `amr` (Session.authentication). */
+  readonly authentication?: AuthenticationFacts;
   /** Ends the session earlier than the store's absolute lifetime (e.g. the IdP's session end). */
   readonly absoluteExpiresAt?: number;
   /**

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DevIdentityProvider } from '../../dev/identity-provider.ts';
+import type { PolicyResource } from '../../src/policy/resources.ts';
 import { pageContentSecurityPolicy } from '../../src/http/pages.ts';
 import { humanDuration } from '../../src/http/sign-in/pages.ts';
 import { Metrics } from '../../src/metrics/metrics.ts';
@@ -16,6 +17,7 @@ import { browserAccept, forwardAuthCheck, nginxCheck } from '../fixtures/gatehou
 import { shopHost } from '../fixtures/gatehouse/policies.ts';
 import { startTestGatehouse, type TestGatehouse } from '../fixtures/gatehouse/start.ts';
 import { startTokenIssuer, type TokenIssuer } from '../fixtures/gatehouse/token-issuer.ts';
+import { send } from '../fixtures/gatehouse/http-client.ts';
 import { CookieJar } from '../fixtures/oidc/cookie-jar.ts';
 import { chartDir, render } from './chart/helm.ts';
 import {
@@ -32,6 +34,7 @@ import {
   startGatehouse,
   startProvider,
   testClock,
+  testPolicy,
   type Clock,
   type Gatehouse,
 } from './sign-in/harness.ts';
@@ -439,6 +442,24 @@ describe('branded pages (pages.title, colour, footer, logoFile)', () => {
       reserved,
       providers: [providerOptions(idp)],
       store: memoryStore(),
+      policies: [
+        ...testPolicy(),
+        {
+          apiVersion: 'gatehouse.dev/v1alpha1',
+          kind: 'ClusterAccessPolicy',
+          metadata: { name: 'vault', creationTimestamp: '2025-01-01T00:00:00Z' },
+          spec: {
+            hosts: ['vault.test'],
+            rules: [
+              {
+                name: 'keepers',
+                match: [{ path: { type: 'PathPrefix', value: '/' } }],
+                roles: ['vault-keeper'],
+              },
+            ],
+          },
+        } as unknown as PolicyResource,
+      ],
       pages: {
         title: 'Acme <Corp>',
         colour: '#ffcc00',
@@ -479,6 +500,36 @@ describe('branded pages (pages.title, colour, footer, logoFile)', () => {
       expect(response.headers.get('content-type'), url).toMatch(/^text\/html/);
       expectBranded(await response.text(), response.headers.get('content-security-policy') ?? '');
     }
+  });
+
+  // Traefik, Caddy and Envoy show the check's own 403 body to the browser (issue #18 part 7):
+  // branded like the other pages, naming the refused account, offering to switch it.
+  it('brands the 403 page a check answers itself, and names the account it refused', async () => {
+    const jar = new CookieJar();
+    await signIn(gatehouse, jar, 'bob');
+    const response = await send(gatehouse.url, {
+      path: '/authz/ext-authz/deposits?box=7',
+      headers: {
+        host: 'vault.test',
+        accept: browserAccept,
+        cookie: jar.cookieHeader(gatehouse.url) ?? '',
+      },
+    });
+    expect(response.status).toBe(403);
+    const html = response.body;
+    expectBranded(html, String(response.headers['content-security-policy']));
+    expect(html).toContain('<code id="reason">missing-role</code>');
+    expect(html).toMatch(
+      /<p id="signed-in-as">Signed in as <strong>bob@example\.com<\/strong> via Dev provider\.<\/p>/,
+    );
+    // Switch account: sign out, then back to the refused address.
+    const switchHref = /id="switch-account" href="([^"]*)"/
+      .exec(html)?.[1]
+      ?.replaceAll('&amp;', '&');
+    expect(switchHref).toBeDefined();
+    const signOut = new URL(switchHref ?? '');
+    expect(`${signOut.origin}${signOut.pathname}`).toBe(`${gatehouse.url}/oauth2/sign_out`);
+    expect(signOut.searchParams.get('rd')).toMatch(/^https?:\/\/vault\.test\/deposits\?box=7$/);
   });
 });
 

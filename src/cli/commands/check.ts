@@ -16,8 +16,10 @@ import {
   defaultCliSource,
   describeMatch,
   parseHeaderOption,
+  parseSignedInAgo,
   ruleKey,
   sourceProblem,
+  type CliAuthentication,
   type CliSubject,
 } from '../decision-inputs.ts';
 import { operatorExplanations } from '../../authz/reason-explanations.ts';
@@ -78,6 +80,11 @@ Identity (default: anonymous):
                           --config; without --config, "provider/default", which is also the
                           only source unqualified subjects then match)
   --audience AUD          a bearer token's aud (repeatable; --source issuer/NAME only)
+  --signed-in-ago AGE     how long ago the caller signed in (auth_time; 90s, 20m, 1h), for
+                          rules with authentication.maxAge (step-up). Omitted: unknown, which
+                          meets no maxAge, as a session from before step-up
+  --acr VALUE             the sign-in's acr (rules with authentication.acr)
+  --amr VALUE             a method of the sign-in's amr (repeatable; authentication.amr)
   --anonymous             no identity (the default; refuses identity options)
 
 Request (besides METHOD and URL, whose query counts for queryParams conditions):
@@ -201,7 +208,10 @@ export function checkReport(
     outcome: decision.outcome,
     status: outcomeStatus[decision.outcome],
     reason: decision.reason,
-    explanation: reasonExplanations[decision.reason],
+    explanation:
+      decision.stepUp === undefined
+        ? reasonExplanations[decision.reason]
+        : `${reasonExplanations[decision.reason]} (not met: ${decision.stepUp.join(', ')})`,
     mode: rule?.mode ?? null,
     auditOverride: isAuditOverride(decision),
     policy:
@@ -393,6 +403,9 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
       organisation: { type: 'string' },
       source: { type: 'string' },
       audience: { type: 'string', multiple: true },
+      'signed-in-ago': { type: 'string' },
+      acr: { type: 'string' },
+      amr: { type: 'string', multiple: true },
       anonymous: { type: 'boolean' },
       header: { type: 'string', multiple: true },
       'client-address': { type: 'string' },
@@ -416,6 +429,20 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
   const groups = values.group ?? [];
   const claims = parseClaims(values.claim ?? []);
   const audiences = values.audience ?? [];
+  const amr = values.amr ?? [];
+  let signedInAgo: number | undefined;
+  if (values['signed-in-ago'] !== undefined) {
+    const ago = parseSignedInAgo(values['signed-in-ago']);
+    if (typeof ago === 'string') throw new UsageError(`--signed-in-ago ${ago}`);
+    signedInAgo = ago;
+  }
+  const authentication: CliAuthentication | undefined =
+    signedInAgo === undefined && values.acr === undefined && amr.length === 0
+      ? undefined
+      : {
+          ...definedFields({ signedInAgo, acr: values.acr }),
+          ...(amr.length === 0 ? {} : { amr }),
+        };
   const named = values.user !== undefined || values.email !== undefined;
   const hasIdentityOptions =
     named ||
@@ -423,15 +450,16 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
     Object.keys(claims).length > 0 ||
     values.organisation !== undefined ||
     values.source !== undefined ||
-    audiences.length > 0;
+    audiences.length > 0 ||
+    authentication !== undefined;
   if (values.anonymous === true && hasIdentityOptions) {
     throw new UsageError(
-      '--anonymous cannot be combined with --user, --email, --group, --claim, --organisation, --source or --audience',
+      '--anonymous cannot be combined with --user, --email, --group, --claim, --organisation, --source, --audience, --signed-in-ago, --acr or --amr',
     );
   }
   if (!named && hasIdentityOptions)
     throw new UsageError(
-      '--group, --claim, --organisation, --source and --audience need --user or --email',
+      '--group, --claim, --organisation, --source, --audience, --signed-in-ago, --acr and --amr need --user or --email',
     );
   if (values.source !== undefined) {
     const problem = sourceProblem(values.source);
@@ -463,6 +491,7 @@ function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
             source: values.source,
           }),
           ...(audiences.length === 0 ? {} : { audiences }),
+          ...definedFields({ authentication }),
           groups,
           claims,
         }
@@ -560,11 +589,14 @@ export const checkCommand: CliCommand = {
       return checkExitStatus.usageOrLoadError;
     }
     const { snapshot } = setup.policies;
+    // One instant for the identity's auth_time and the decision's clock (step-up maxAge).
+    const now = Date.now();
     const identity =
       parsed.subject === null
         ? null
-        : cliIdentity({ source: setup.defaultSource, ...parsed.subject });
-    const decideFor = (request: AuthRequest) => decide(request, identity, snapshot, setup.options);
+        : cliIdentity({ source: setup.defaultSource, ...parsed.subject }, now);
+    const options = { ...setup.options, now: () => now };
+    const decideFor = (request: AuthRequest) => decide(request, identity, snapshot, options);
     const decision = decideFor(parsed.request);
     const variants = stricterVariants(parsed.request, decision, decideFor, ruleKey);
     const report = checkReport(parsed.request, decision, variants);

@@ -25,6 +25,7 @@ import {
   cliUnqualifiedSources,
   defaultCliSource,
   describeMatch,
+  parseSignedInAgo,
   ruleKey,
   sourceProblem,
 } from '../decision-inputs.ts';
@@ -52,7 +53,9 @@ FILE:
                                 #   omitted: unknown); the url's query counts for queryParams
       identity: null            # or { user, email, groups: [...], claims: {...}, organisation,
                                 #   source: provider/NAME | issuer/NAME | preauth | basic,
-                                #   audiences: [...] (issuer/NAME only) }; omitted: anonymous.
+                                #   audiences: [...] (issuer/NAME only), signedInAgo: 20m,
+                                #   acr, amr: [...] (how the caller signed in, for rules with
+                                #   authentication: step-up) }; omitted: anonymous.
                                 #   source defaults to the first unqualifiedSubjectSources entry
       expect:
         outcome: unauthenticated          # allow | unauthenticated | forbidden
@@ -362,7 +365,21 @@ function parseIdentity(
       problem([key], `unknown field; known fields here: ${identityFields.join(', ')}`);
     }
   }
-  const { user, email, groups, claims, organisation, source, audiences } = value;
+  const { user, email, groups, claims, organisation, source, audiences, signedInAgo, acr, amr } =
+    value;
+  let ago: number | undefined;
+  if (signedInAgo !== undefined) {
+    const parsedAgo =
+      typeof signedInAgo === 'string' || typeof signedInAgo === 'number'
+        ? parseSignedInAgo(String(signedInAgo))
+        : 'must be a duration such as 20m';
+    if (typeof parsedAgo === 'string') problem(['signedInAgo'], parsedAgo);
+    else ago = parsedAgo;
+  }
+  if (acr !== undefined && (typeof acr !== 'string' || acr === ''))
+    problem(['acr'], "must be a non-empty string (the sign-in's acr)");
+  if (amr !== undefined && !isStringList(amr))
+    problem(['amr'], "must be a list of authentication methods (the sign-in's amr)");
   if (organisation !== undefined && (typeof organisation !== 'string' || organisation === ''))
     problem(['organisation'], 'must be a non-empty string');
   if (source !== undefined) {
@@ -389,18 +406,45 @@ function parseIdentity(
   if (claims !== undefined && !isRecord(claims))
     problem(['claims'], 'must be a mapping of claim names to values');
   if (found.problems > 0) return undefined;
-  return cliIdentity({
-    ...(typeof user === 'string' ? { user } : {}),
-    ...(typeof email === 'string' ? { email } : {}),
-    ...(isStringList(groups) ? { groups } : {}),
-    ...(isRecord(claims) ? { claims } : {}),
-    ...(typeof organisation === 'string' ? { organisation } : {}),
-    source: typeof source === 'string' ? source : defaultSource,
-    ...(isStringList(audiences) ? { audiences } : {}),
-  });
+  const authentication = {
+    ...(ago === undefined ? {} : { signedInAgo: ago }),
+    ...(typeof acr === 'string' ? { acr } : {}),
+    ...(isStringList(amr) ? { amr } : {}),
+  };
+  return cliIdentity(
+    {
+      ...(typeof user === 'string' ? { user } : {}),
+      ...(typeof email === 'string' ? { email } : {}),
+      ...(isStringList(groups) ? { groups } : {}),
+      ...(isRecord(claims) ? { claims } : {}),
+      ...(typeof organisation === 'string' ? { organisation } : {}),
+      source: typeof source === 'string' ? source : defaultSource,
+      ...(isStringList(audiences) ? { audiences } : {}),
+      ...(Object.keys(authentication).length === 0 ? {} : { authentication }),
+    },
+    caseInstantMs,
+  );
 }
 
-const identityFields = ['user', 'email', 'groups', 'claims', 'organisation', 'source', 'audiences'];
+/**
+ * The instant every case is decided at. Cases give a sign-in's age (`signedInAgo`), never a
+ * timestamp, so one fixed instant makes a case at the edge of a rule's `maxAge` decide the same
+ * way on every run.
+ */
+const caseInstantMs = Date.UTC(2026, 0, 1);
+
+const identityFields = [
+  'user',
+  'email',
+  'groups',
+  'claims',
+  'organisation',
+  'source',
+  'audiences',
+  'signedInAgo',
+  'acr',
+  'amr',
+];
 
 // ---------------------------------------------------------------------------------------------
 // Running
@@ -559,7 +603,10 @@ export const policyTestCommand: CliCommand = {
     const results = parsed.file.cases.map((testCase) =>
       runCase(
         testCase,
-        decide(testCase.request, testCase.identity, loaded.snapshot, parsed.file.settings),
+        decide(testCase.request, testCase.identity, loaded.snapshot, {
+          ...parsed.file.settings,
+          now: () => caseInstantMs,
+        }),
       ),
     );
     const failed = results.filter((result) => !result.passed).length;

@@ -24,6 +24,8 @@ export function chooserPage(options: {
     readonly action: string;
     readonly rd: string;
     readonly loginHint: string;
+    /** Step-up parameters of the start link (oidc/step-up.ts), kept as hidden fields. */
+    readonly stepUp?: readonly (readonly [string, string])[];
   };
   /** Shown above the choices (why the chooser came back). */
   readonly notice?: string;
@@ -42,7 +44,7 @@ export function chooserPage(options: {
       ? ''
       : `<form method="get" action="${escapeHtml(options.discovery.action)}">
 <input type="hidden" name="rd" value="${escapeHtml(options.discovery.rd)}">
-<p><label for="login-hint">Your work e-mail address</label><br>
+${(options.discovery.stepUp ?? []).map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">\n`).join('')}<p><label for="login-hint">Your work e-mail address</label><br>
 <input type="email" id="login-hint" name="login_hint" autocomplete="email" maxlength="254" required value="${escapeHtml(options.discovery.loginHint)}">
 <button type="submit" id="continue">Continue</button></p>
 </form>

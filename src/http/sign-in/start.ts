@@ -2,12 +2,18 @@ import type { Context, Middleware } from 'koa';
 import { startLogin } from '../../oidc/login.ts';
 import { signInPaths, type SignInOptions } from '../../oidc/sign-in-options.ts';
 import type { LoginStateStore } from '../../sessions/login-state-store.ts';
+import type { StepUpSignInOptions } from '../../oidc/step-up.ts';
 import { themeOf, type PageOptions } from './page-branding.ts';
 import { chooserPage, signInErrorPage } from './pages.ts';
 import { redirect, requestIdOf, sendPage, singleParam } from './respond.ts';
 
-/** `GET <prefix>/start?rd=…&provider=…&login_hint=…`: the chooser, or a 302 to the provider. */
-export function startHandler(options: SignInOptions<LoginStateStore> & PageOptions): Middleware {
+/**
+ * `GET <prefix>/start?rd=…&provider=…&login_hint=…` (and step-up's `max_age`, `acr_values`,
+ * `prompt=login`, oidc/step-up.ts): the chooser, or a 302 to the provider.
+ */
+export function startHandler(
+  options: SignInOptions<LoginStateStore> & PageOptions & StepUpSignInOptions,
+): Middleware {
   const paths = signInPaths(options);
   const theme = themeOf(options);
   return async (ctx) => {
@@ -19,6 +25,11 @@ export function startHandler(options: SignInOptions<LoginStateStore> & PageOptio
       cookieHeader: ctx.get('cookie') || undefined,
       requestId,
       clientAddress: clientAddressOf(ctx, options),
+      stepUp: {
+        maxAge: singleParam(ctx, 'max_age'),
+        acrValues: singleParam(ctx, 'acr_values'),
+        prompt: singleParam(ctx, 'prompt'),
+      },
     });
     switch (outcome.kind) {
       case 'redirect':

@@ -171,6 +171,16 @@ const invalidObjects: [string, Manifest, RegExp][] = [
     /spec\.rules\[0\]: Invalid value: .*a rule needs roles or action: Deny/,
   ],
   [
+    'a step-up rule that admits guest',
+    ruleWith({ roles: ['guest'], authentication: { maxAge: '15m' } }),
+    /spec\.rules\[0\]: Invalid value: .*the rule cannot admit guest/,
+  ],
+  [
+    'a step-up maxAge that is not a duration in seconds',
+    ruleWith({ authentication: { maxAge: '1.5h' } }),
+    /spec\.rules\[0\]\.authentication\.maxAge: Invalid value: "1\.5h": .*should match/,
+  ],
+  [
     'a path not starting with /',
     matchWith(path('api')),
     /spec\.rules\[0\]\.match\[0\]\.path\.value: Invalid value: "api": .*should match '\^\/'/,
