@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { loadConfig, type LoadConfigResult } from '../config/load.ts';
 import { definedFields } from '../defined-fields.ts';
 
@@ -37,4 +38,15 @@ export function loadCommandConfig(
   const file = configOption ?? io.env['GATEHOUSE_CONFIG'];
   const loaded = loadConfig({ ...definedFields({ file }), env: io.env, cwd: io.cwd });
   return { file, loaded };
+}
+
+/**
+ * A subcommand's arguments, parsed strictly (an unknown option is a usage error, never ignored)
+ * with positionals allowed: how `check`, `test` and `diff` read theirs.
+ */
+export function parseCommandLine<const O extends ParseArgsOptionsConfig>(
+  args: readonly string[],
+  options: O,
+) {
+  return parseArgs({ args: [...args], allowPositionals: true, strict: true, options });
 }

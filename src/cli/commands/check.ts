@@ -5,7 +5,6 @@
  * the service builds it, so the answer is the service's.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { subjectSource } from '../../authz/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
 import { isAuditOverride } from '../../authz/audit-mode.ts';
@@ -36,7 +35,7 @@ import type { Reason } from '../../authz/reasons.ts';
 import { SubjectSources } from '../../authz/roles.ts';
 import { loadConfig } from '../../config/load.ts';
 import { formatProblems } from '../../config/problems.ts';
-import type { CliCommand, CliIo } from '../command.ts';
+import { parseCommandLine, type CliCommand, type CliIo } from '../command.ts';
 import { describeVariant, stricterVariants } from '../path-variants.ts';
 import type { PathVariant } from '../path-variants.ts';
 import {
@@ -387,32 +386,27 @@ interface ParsedCheck {
 }
 
 function parseCheckArgs(args: readonly string[]): ParsedCheck | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...args],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      policies: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      config: { type: 'string', short: 'c' },
-      user: { type: 'string' },
-      email: { type: 'string' },
-      group: { type: 'string', multiple: true },
-      claim: { type: 'string', multiple: true },
-      organisation: { type: 'string' },
-      source: { type: 'string' },
-      audience: { type: 'string', multiple: true },
-      'signed-in-ago': { type: 'string' },
-      acr: { type: 'string' },
-      amr: { type: 'string', multiple: true },
-      anonymous: { type: 'boolean' },
-      header: { type: 'string', multiple: true },
-      'client-address': { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      'strict-audit': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals } = parseCommandLine(args, {
+    policies: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    user: { type: 'string' },
+    email: { type: 'string' },
+    group: { type: 'string', multiple: true },
+    claim: { type: 'string', multiple: true },
+    organisation: { type: 'string' },
+    source: { type: 'string' },
+    audience: { type: 'string', multiple: true },
+    'signed-in-ago': { type: 'string' },
+    acr: { type: 'string' },
+    amr: { type: 'string', multiple: true },
+    anonymous: { type: 'boolean' },
+    header: { type: 'string', multiple: true },
+    'client-address': { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    'strict-audit': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help === true) return 'help';
   if (positionals.length !== 2) throw new UsageError('expected METHOD and URL');

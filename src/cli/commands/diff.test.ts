@@ -1,21 +1,22 @@
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { runCli } from '../../../test/fixtures/builders/cli.ts';
+import { policy as app, prefix } from '../../../test/fixtures/builders/policy.ts';
 import { useTempDirectory } from '../../../test/fixtures/builders/temp-directory.ts';
 import { diffCommand, diffExitStatus } from './diff.ts';
 
-const policy = (adminRoles: string) => `apiVersion: gatehouse.dev/v1alpha1
-kind: AccessPolicy
-metadata: { name: app, namespace: demo }
-spec:
-  hosts: [app.example.com]
-  rules:
-    - name: admin
-      match: [{ path: { type: PathPrefix, value: /admin } }]
-      roles: [${adminRoles}]
-    - name: app
-      match: [{ path: { type: PathPrefix, value: / } }]
-      roles: [authenticated]
-`;
+/** The demo app's policy as a manifest, its admin area open to `adminRoles`. */
+const policy = (adminRoles: string) =>
+  stringify(
+    app({
+      name: 'app',
+      hosts: ['app.example.com'],
+      rules: [
+        prefix('admin', '/admin', adminRoles.split(', ')),
+        prefix('app', '/', ['authenticated']),
+      ],
+    }),
+  );
 
 describe('gatehouse diff', () => {
   const folder = useTempDirectory('gatehouse-diff-');

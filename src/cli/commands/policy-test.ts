@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { Identity } from '../../authz/identity.ts';
 import type { AuthRequest } from '../../authz/auth-request.ts';
@@ -15,7 +14,7 @@ import type { DecideOptions } from '../../authz/decide.ts';
 import type { Decision, Outcome } from '../../authz/decision.ts';
 import { allReasons } from '../../authz/reasons.ts';
 import type { Reason } from '../../authz/reasons.ts';
-import type { CliCommand } from '../command.ts';
+import { parseCommandLine, type CliCommand } from '../command.ts';
 import { loadPoliciesFromDirectory, reportPolicyLoad } from '../policy-loading.ts';
 import { SubjectSources } from '../../authz/roles.ts';
 import { isAuditOverride } from '../../authz/audit-mode.ts';
@@ -545,15 +544,10 @@ export const policyTestCommand: CliCommand = {
     let policiesOverride: string | undefined;
     let json: boolean;
     try {
-      const { values, positionals } = parseArgs({
-        args: [...args],
-        allowPositionals: true,
-        strict: true,
-        options: {
-          policies: { type: 'string' },
-          output: { type: 'string', short: 'o' },
-          help: { type: 'boolean', short: 'h' },
-        },
+      const { values, positionals } = parseCommandLine(args, {
+        policies: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        help: { type: 'boolean', short: 'h' },
       });
       if (values.help === true) {
         io.stdout(usage);

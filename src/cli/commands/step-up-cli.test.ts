@@ -28,60 +28,35 @@ async function policies(): Promise<string> {
   return `${temp.path}/policies`;
 }
 
+/** `gatehouse check --policies <the step-up policies> …ARGS GET https://intranet.example.com/PATH`. */
+async function checkIntranet(path: string, ...args: string[]) {
+  const dir = await policies();
+  return runCli(checkCommand, [
+    '--policies',
+    dir,
+    ...args,
+    'GET',
+    `https://intranet.example.com${path}`,
+  ]);
+}
+
 describe('gatehouse check with step-up facts', () => {
   it('says which part of the step-up a sign-in does not meet', async () => {
-    const dir = await policies();
-    const stale = await runCli(checkCommand, [
-      '--policies',
-      dir,
-      '--user',
-      'alice',
-      '--signed-in-ago',
-      '20m',
-      'GET',
-      'https://intranet.example.com/billing',
-    ]);
+    const stale = await checkIntranet('/billing', '--user', 'alice', '--signed-in-ago', '20m');
     expect(stale.status).toBe(3);
     expect(stale.stdout).toMatch(/^reason: +step-up-required: .+\(not met: maxAge\)$/m);
-    const fresh = await runCli(checkCommand, [
-      '--policies',
-      dir,
-      '--user',
-      'alice',
-      '--signed-in-ago',
-      '14m',
-      '--amr',
-      'pwd',
-      '--amr',
-      'hwk',
-      'GET',
-      'https://intranet.example.com/billing',
-    ]);
+    const fresh = await checkIntranet(
+      '/billing',
+      ...['--user', 'alice', '--signed-in-ago', '14m', '--amr', 'pwd', '--amr', 'hwk'],
+    );
     expect(fresh.stdout).toContain('outcome:        allow (200)\n');
   });
 
   it('refuses a malformed --signed-in-ago, and step-up facts without a user', async () => {
-    const dir = await policies();
-    const bad = await runCli(checkCommand, [
-      '--policies',
-      dir,
-      '--user',
-      'alice',
-      '--signed-in-ago',
-      'a while',
-      'GET',
-      'https://intranet.example.com/billing',
-    ]);
+    const bad = await checkIntranet('/billing', '--user', 'alice', '--signed-in-ago', 'a while');
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--signed-in-ago "a while" is not a duration in whole seconds');
-    const anonymous = await runCli(checkCommand, [
-      '--policies',
-      dir,
-      '--acr',
-      'gold',
-      'GET',
-      'https://intranet.example.com/billing',
-    ]);
+    const anonymous = await checkIntranet('/billing', '--acr', 'gold');
     expect(anonymous.status).toBe(2);
     expect(anonymous.stderr).toContain('need --user or --email');
   });
