@@ -68,7 +68,8 @@ describe('providers[].tokenEndpointAuthMethod', () => {
       if (url.endsWith('/token')) {
         tokenRequests.push({
           authorization: new Headers(init?.headers).get('authorization'),
-          body: new URLSearchParams(String(init?.body)),
+          // openid-client sends the token request's form as URLSearchParams.
+          body: new URLSearchParams(init?.body instanceof URLSearchParams ? init.body : undefined),
         });
       }
       return fetch(input, init);
