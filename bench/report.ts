@@ -184,7 +184,9 @@ export function markdownTable(results: readonly ScenarioResult[]): string {
     const halfText =
       half === undefined
         ? ''
-        : `${fixed(half.latencyMs.p50, 2)} / ${fixed(half.latencyMs.p99, 2)} / ${fixed(half.latencyMs.p999, 2)} @ ${fixed(half.targetRate, 0)}/s${
+        : // The generator's own send lag (p99) beside every half-load figure (issue #17): a tail
+          // no larger than the lag may be the generator's, not the server's.
+          `${fixed(half.latencyMs.p50, 2)} / ${fixed(half.latencyMs.p99, 2)} / ${fixed(half.latencyMs.p999, 2)} @ ${fixed(half.targetRate, 0)}/s, send lag p99 ${fixed(half.sendLagMs.p99, 2)}${
             // Not holding the rate means the server (or a busy machine) fell behind: say so.
             half.achievedRate < half.targetRate * 0.95
               ? ` (held only ${fixed(half.achievedRate, 0)}/s)`
