@@ -1,7 +1,7 @@
 import type { AuthRequest } from '../authz/auth-request.ts';
 import type { Decision } from '../authz/decision.ts';
 import { Reasons } from '../authz/reasons.ts';
-import { definedFields } from '../defined-fields.ts';
+import { credentialsOf } from './build-auth-request.ts';
 import { assertionHeaderName } from '../identity/reserved-header-names.ts';
 import { forbiddenResponse, unauthorizedResponse } from './check-responses.ts';
 import type { CheckResponse, Dialect, IncomingCheck } from './dialect.ts';
@@ -51,7 +51,6 @@ function loggedMethod(check: IncomingCheck): string {
  */
 function credentialsOnly(check: IncomingCheck, trust: ProxyTrust, requestId: string): AuthRequest {
   const { headers } = check;
-  const { cookie, authorization } = headers;
   return {
     dialect: 'oauth2-proxy',
     method: loggedMethod(check),
@@ -63,7 +62,7 @@ function credentialsOnly(check: IncomingCheck, trust: ProxyTrust, requestId: str
     requestId,
     // The answer goes to a proxy that follows its own `auth-signin`: never a page to render.
     acceptsRedirect: false,
-    credentials: { ...definedFields({ cookie, authorization }), headers },
+    credentials: credentialsOf(headers),
   };
 }
 
