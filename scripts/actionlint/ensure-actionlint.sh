@@ -51,38 +51,9 @@ case "${1:-build}" in
   *) die "unknown argument '$1' (expected: --print-path, --check or nothing)" ;;
 esac
 
-if [[ -x "${actionlint_bin}" ]]; then
-  log "actionlint ${ACTIONLINT_VERSION}: already built at ${actionlint_bin} (delete the folder to rebuild)"
-  printf '%s\n' "${actionlint_bin}"
-  exit 0
-fi
-
-go_env "actionlint ${ACTIONLINT_VERSION}, which lints .github/workflows/ (make actionlint, make lint)"
-export GOFLAGS="${GOFLAGS} -trimpath"
-take_lock actionlint-build
-# The build we waited for may have produced the binary.
-if [[ -x "${actionlint_bin}" ]]; then
-  printf '%s\n' "${actionlint_bin}"
-  exit 0
-fi
-
-log "Go: $("${go_bin}" version) (${go_bin}); go build -p=${parallelism}, nice 10"
-started=${SECONDS}
-staging="${out_dir}.partial"
-rm -rf "${staging}"
-mkdir -p "${staging}" "${out_dir}"
 # actionlint's releases stamp the version through ldflags (its .goreleaser.yaml:
 # -X github.com/rhysd/actionlint.version=...); the same stamp here makes `actionlint -version`
 # print the pinned version whatever the build info says.
-ldflags="-s -w -X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION#v}"
-cmd=(go install "-ldflags=${ldflags}" "${ACTIONLINT_PACKAGE}@${ACTIONLINT_VERSION}")
-# Run outside any module so the repository has no say in the build.
-(cd "${staging}" && GOBIN="${staging}" go_ "${cmd[@]:1}") ||
-  die "go install ${ACTIONLINT_PACKAGE}@${ACTIONLINT_VERSION} failed (is the Go module proxy reachable, and does Go $("${go_bin}" env GOVERSION) satisfy its go.mod?)"
-[[ -x "${staging}/actionlint" ]] || die "go install reported success but ${staging}/actionlint is missing"
-mv -f "${staging}/actionlint" "${actionlint_bin}"
-rm -rf "${staging}"
-seconds=$((SECONDS - started))
-write_build_info "${out_dir}" actionlint "${ACTIONLINT_VERSION}" "${seconds}" "GOBIN=${out_dir} ${cmd[*]}"
-log "actionlint ${ACTIONLINT_VERSION}: built ${actionlint_bin} in ${seconds}s"
-printf '%s\n' "${actionlint_bin}"
+go_install_tool actionlint "${ACTIONLINT_VERSION}" "${out_dir}" "${ACTIONLINT_PACKAGE}@${ACTIONLINT_VERSION}" \
+  "-s -w -X github.com/rhysd/actionlint.version=${ACTIONLINT_VERSION#v}" \
+  "which lints .github/workflows/ (make actionlint, make lint)"

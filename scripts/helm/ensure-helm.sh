@@ -48,36 +48,8 @@ case "${1:-build}" in
   *) die "unknown argument '$1' (expected: --print-path, --check or nothing)" ;;
 esac
 
-if [[ -x "${helm_bin}" ]]; then
-  log "helm ${HELM_VERSION}: already built at ${helm_bin} (delete the folder to rebuild)"
-  printf '%s\n' "${helm_bin}"
-  exit 0
-fi
-
-go_env "helm ${HELM_VERSION} for the chart tests"
-export GOFLAGS="${GOFLAGS} -trimpath"
-take_lock helm-build
-# The build we waited for may have produced the binary.
-if [[ -x "${helm_bin}" ]]; then
-  printf '%s\n' "${helm_bin}"
-  exit 0
-fi
-
-log "Go: $("${go_bin}" version) (${go_bin}); go build -p=${parallelism}, nice 10"
-started=${SECONDS}
-staging="${out_dir}.partial"
-rm -rf "${staging}"
-mkdir -p "${staging}" "${out_dir}"
 # Helm stamps its version through ldflags (Makefile: LDFLAGS += -X helm.sh/helm/v3/internal/version.version=...);
 # without it `helm version` reports v3.x-dev.
-ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-cmd=(go install "-ldflags=${ldflags}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}")
-# Run outside any module so the repository has no say in the build.
-(cd "${staging}" && GOBIN="${staging}" go_ "${cmd[@]:1}") ||
-  die "go install helm.sh/helm/v3/cmd/helm@${HELM_VERSION} failed"
-mv -f "${staging}/helm" "${helm_bin}"
-rm -rf "${staging}"
-seconds=$((SECONDS - started))
-write_build_info "${out_dir}" helm "${HELM_VERSION}" "${seconds}" "GOBIN=${out_dir} ${cmd[*]}"
-log "helm ${HELM_VERSION}: built ${helm_bin} in ${seconds}s"
-printf '%s\n' "${helm_bin}"
+go_install_tool helm "${HELM_VERSION}" "${out_dir}" "helm.sh/helm/v3/cmd/helm@${HELM_VERSION}" \
+  "-s -w -X helm.sh/helm/v3/internal/version.version=${HELM_VERSION} -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
+  "for the chart tests"

@@ -62,3 +62,40 @@ write_build_info() { # <out-dir> <name> <version> <seconds> <command...>
     printf 'command=%s\n' "$*"
   } >"${dir}/build-info.txt"
 }
+
+# go_install_tool <name> <version> <out-dir> <package@version> <ldflags> <what it is for>
+# The rest of an ensure script that builds one binary with `go install`: prints <out-dir>/<name>
+# when it is cached; otherwise builds it under a lock (outside any module, so the repository has
+# no say in the build), writes build-info.txt and prints the path.
+go_install_tool() {
+  local name=$1 version=$2 out_dir=$3 package=$4 ldflags=$5 purpose=$6
+  local bin="${out_dir}/${name}"
+  if [[ -x "${bin}" ]]; then
+    log "${name} ${version}: already built at ${bin} (delete the folder to rebuild)"
+    printf '%s\n' "${bin}"
+    return 0
+  fi
+  go_env "${name} ${version} ${purpose}"
+  export GOFLAGS="${GOFLAGS} -trimpath"
+  take_lock "${name}-build"
+  # The build we waited for may have produced the binary.
+  if [[ -x "${bin}" ]]; then
+    printf '%s\n' "${bin}"
+    return 0
+  fi
+  log "Go: $("${go_bin}" version) (${go_bin}); go build -p=${parallelism}, nice 10"
+  local started=${SECONDS}
+  local staging="${out_dir}.partial"
+  rm -rf "${staging}"
+  mkdir -p "${staging}" "${out_dir}"
+  local cmd=(go install "-ldflags=${ldflags}" "${package}")
+  (cd "${staging}" && GOBIN="${staging}" go_ "${cmd[@]:1}") ||
+    die "go install ${package} failed (is the Go module proxy reachable, and does Go $("${go_bin}" env GOVERSION) satisfy its go.mod?)"
+  [[ -x "${staging}/${name}" ]] || die "go install reported success but ${staging}/${name} is missing"
+  mv -f "${staging}/${name}" "${bin}"
+  rm -rf "${staging}"
+  local seconds=$((SECONDS - started))
+  write_build_info "${out_dir}" "${name}" "${version}" "${seconds}" "GOBIN=${out_dir} ${cmd[*]}"
+  log "${name} ${version}: built ${bin} in ${seconds}s"
+  printf '%s\n' "${bin}"
+}
