@@ -13,6 +13,7 @@ import {
   extAuthzDialect,
   forwardAuthDialect,
   nginxDialect,
+  oauth2ProxyDialect,
   ProxyTrust,
 } from '../../src/dialects/dialects.ts';
 import type { Dialect, IncomingCheck } from '../../src/dialects/dialects.ts';
@@ -188,6 +189,57 @@ describe('dialect parsing (property)', () => {
       fc.assert(
         fc.property(incoming, (check) => {
           expectOnlyBadRequest(dialect, check);
+        }),
+        { numRuns: CASES },
+      );
+    },
+    timeoutFor(CASES),
+  );
+
+  // The oauth2-proxy drop-in (/oauth2/auth): only 400s on arbitrary queries and headers; with
+  // `host=` it parses as /authz/nginx does (the same checks hold), and without it the host is
+  // never taken from the client's X-Original-URL or Host: nothing host-bound may come from them.
+  const auth = fc
+    .tuple(
+      incoming,
+      fc.array(
+        fc.tuple(
+          fc.constantFrom(
+            'host',
+            'allowed_groups',
+            'allowed_emails',
+            'allowed_email_domains',
+            'rd',
+            'allowed_group',
+          ),
+          fc.oneof(hostLike, headerText, fc.constantFrom('admins', 'a@b.c', 'example.com', '')),
+        ),
+        { maxLength: 4 },
+      ),
+    )
+    .map(([check, pairs]): IncomingCheck => ({
+      ...check,
+      target: `/oauth2/auth${pairs.length === 0 ? '' : `?${new URLSearchParams(pairs).toString()}`}`,
+    }));
+
+  it(
+    `oauth2-proxy: parse throws nothing but BadRequestError, and takes no host from the client without host= (${String(CASES)} cases)`,
+    () => {
+      fc.assert(
+        fc.property(auth, (check) => {
+          let request;
+          try {
+            request = oauth2ProxyDialect.parse(check, trust, 'request-id');
+          } catch (error) {
+            expect(error).toBeInstanceOf(BadRequestError);
+            return;
+          }
+          if (new URLSearchParams(check.target.split('?')[1] ?? '').has('host')) {
+            expectOnlyBadRequest(oauth2ProxyDialect, check);
+          } else {
+            expect(request.host).toBe('');
+            expect(request.originalUrl).toBe('');
+          }
         }),
         { numRuns: CASES },
       );
