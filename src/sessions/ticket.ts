@@ -1,4 +1,4 @@
-import { createHash, randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { hash, randomBytes as cryptoRandomBytes } from 'node:crypto';
 
 /**
  * Session tickets: the cookie value `v1.<id>.<secret>`.
@@ -75,7 +75,9 @@ export function parseTicket(text: unknown): SessionTicket | null {
  * of the id that may be stored, published or logged.
  */
 export function sessionKeyOf(id: string): string {
-  return createHash('sha256').update(Buffer.from(id, 'base64url')).digest('base64url');
+  // The one-shot `hash` (Node ≥ 21.7) builds no Hash object: this runs on every check that
+  // reaches the store (issue #17).
+  return hash('sha256', Buffer.from(id, 'base64url'), 'base64url');
 }
 
 function randomPart(random: (size: number) => Buffer): string {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
+import { OpenedSessions } from '../opened-sessions.ts';
+import { sealSessionRecord } from '../session-cipher.ts';
 import { LOCK_BUSY, type LockBusy } from '../locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
 import type { RevocationListener } from '../revocation-bus.ts';
@@ -15,7 +16,7 @@ import {
 } from '../token-revocations.ts';
 import { summariseUserAgent } from '../user-agent-summary.ts';
 import { assertStorageName, assertTtl } from '../storage-names.ts';
-import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
+import { buildSession, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
 import {
   isLive,
@@ -91,12 +92,15 @@ export class MemorySessionStore implements SessionBackend {
     Expiring<{ readonly window: number; readonly count: number }>
   >();
   readonly #listeners: ListenerSet<readonly string[]>;
+  /** Records opened before, so an unchanged one is not decrypted again (opened-sessions.ts). */
+  readonly #opened: OpenedSessions;
 
   constructor(options: MemorySessionStoreOptions) {
     this.#timing = resolveTiming(options);
     this.#maxSessions = options.maxSessions ?? 10_000;
     this.#maxEntries = options.maxEntries ?? 10_000;
     this.#now = options.now ?? Date.now;
+    this.#opened = new OpenedSessions({ now: this.#now });
     this.#randomBytes = options.randomBytes;
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#listeners = new ListenerSet(this.#logger, 'revocation listener failed');
@@ -142,18 +146,15 @@ export class MemorySessionStore implements SessionBackend {
       this.#remove(key);
       return Promise.resolve(null);
     }
-    const record = openSessionRecord(stored.sealed, { secret: ticket.secret, storageKey: key });
-    const session = record === null ? null : fromSessionRecord(record, key, stored.idleExpiresAt);
-    if (session === null) return Promise.resolve(null);
     // The absolute expiry fixed at login wins over whatever a later update sealed.
-    const absoluteExpiresAt = Math.min(session.absoluteExpiresAt, stored.absoluteExpiresAt);
+    const session = this.#opened.open(stored.sealed, ticket, key, stored);
+    if (session === null) return Promise.resolve(null);
     const slid = slidIdleExpiry(stored, now, this.#timing);
-    if (slid !== null) {
-      // Last use is written when the expiry slides, as the Redis store does (session-directory.ts).
-      stored.idleExpiresAt = slid;
-      stored.lastUsedAt = now;
-    }
-    return Promise.resolve({ ...session, absoluteExpiresAt, idleExpiresAt: stored.idleExpiresAt });
+    if (slid === null) return Promise.resolve(session);
+    // Last use is written when the expiry slides, as the Redis store does (session-directory.ts).
+    stored.idleExpiresAt = slid;
+    stored.lastUsedAt = now;
+    return Promise.resolve({ ...session, idleExpiresAt: slid });
   }
 
   update(ticket: SessionTicket, session: Session): Promise<boolean> {

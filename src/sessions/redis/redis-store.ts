@@ -3,7 +3,8 @@ import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DependencyError } from '../../errors.ts';
-import { openSessionRecord, sealSessionRecord } from '../session-cipher.ts';
+import { OpenedSessions } from '../opened-sessions.ts';
+import { sealSessionRecord } from '../session-cipher.ts';
 import { LOCK_BUSY, type LockBusy } from '../locks.ts';
 import type { LoginStateLimits, LoginStatePut, WindowCount } from '../login-state-store.ts';
 import type { RevocationListener } from '../revocation-bus.ts';
@@ -18,7 +19,7 @@ import {
 } from '../token-revocations.ts';
 import { isUserAgentSummary, summariseUserAgent } from '../user-agent-summary.ts';
 import { STORAGE_KEY_PATTERN, assertStorageName, assertTtl } from '../storage-names.ts';
-import { buildSession, fromSessionRecord, toSessionRecord } from '../session.ts';
+import { buildSession, toSessionRecord } from '../session.ts';
 import type { NewSession, Session } from '../session.ts';
 import {
   isLive,
@@ -77,6 +78,8 @@ export class RedisSessionStore implements SessionBackend {
   readonly #logger: Logger;
   readonly #listeners: ListenerSet<readonly string[]>;
   readonly #tokenListeners: ListenerSet<readonly RevokedToken[]>;
+  /** Records opened before, so an unchanged one is not decrypted again (opened-sessions.ts). */
+  readonly #opened: OpenedSessions;
   #subscriber: RedisClient | undefined;
   #subscribed: Promise<void> | undefined;
   #closed = false;
@@ -88,6 +91,7 @@ export class RedisSessionStore implements SessionBackend {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.#now = options.now ?? Date.now;
     this.#randomBytes = options.randomBytes ?? cryptoRandomBytes;
+    this.#opened = new OpenedSessions({ now: this.#now });
     this.#logger = options.logger ?? pino({ level: 'silent' });
     this.#listeners = new ListenerSet(this.#logger, 'revocation listener failed');
     this.#tokenListeners = new ListenerSet(this.#logger, 'token revocation listener failed');
@@ -154,20 +158,14 @@ export class RedisSessionStore implements SessionBackend {
     const stored = { idleExpiresAt: Number(idle), absoluteExpiresAt: Number(absolute) };
     const now = this.#now();
     if (!isLive(stored, now)) return null;
-    const record = openSessionRecord(sealed, { secret: ticket.secret, storageKey: key });
-    if (record === null) return null;
-    const session = fromSessionRecord(record, key, stored.idleExpiresAt);
-    if (session === null) return null;
-    // The plain `a` field bounds the TTL; the sealed one is authenticated. Honour the earlier.
-    const absoluteExpiresAt = Math.min(session.absoluteExpiresAt, stored.absoluteExpiresAt);
-    if (now >= absoluteExpiresAt) return null;
-    const slid = slidIdleExpiry({ ...stored, absoluteExpiresAt }, now, this.#timing);
-    if (slid !== null) {
-      await this.#run('touch', () =>
-        runScript(this.#client, TOUCH_SESSION, sessionKey, [slid, now]),
-      );
-    }
-    return { ...session, absoluteExpiresAt, idleExpiresAt: slid ?? stored.idleExpiresAt };
+    // The plain `a` field bounds the TTL; the sealed one is authenticated: the session carries
+    // the earlier of the two.
+    const session = this.#opened.open(sealed, ticket, key, stored);
+    if (session === null || now >= session.absoluteExpiresAt) return null;
+    const slid = slidIdleExpiry(session, now, this.#timing);
+    if (slid === null) return session;
+    await this.#run('touch', () => runScript(this.#client, TOUCH_SESSION, sessionKey, [slid, now]));
+    return { ...session, idleExpiresAt: slid };
   }
 
   async update(ticket: SessionTicket, session: Session): Promise<boolean> {
