@@ -81,3 +81,21 @@ describe('ProxyTrust', () => {
     expect(trust.clientAddress('10.0.0.2', { 'x-real-ip': '198.51.100.4' })).toBe('10.0.0.2');
   });
 });
+
+describe('remembered answers', () => {
+  it('answers the same for an address asked again, also after many other addresses were asked', () => {
+    const trust = new ProxyTrust(['10.0.0.0/8', '::1']);
+    expect(trust.isTrusted('10.1.2.3')).toBe(true);
+    expect(trust.isTrusted('::ffff:10.1.2.3')).toBe(true);
+    expect(trust.isTrusted('11.1.2.3')).toBe(false);
+    // More distinct (client-chosen) addresses than the memory holds: answers stay right.
+    for (let index = 0; index < 3000; index++) {
+      const address = `192.0.${String(index >> 8)}.${String(index & 255)}`;
+      expect(trust.isTrusted(address)).toBe(false);
+    }
+    expect(trust.isTrusted('10.1.2.3')).toBe(true);
+    expect(trust.isTrusted('::1')).toBe(true);
+    expect(trust.isTrusted('not an address')).toBe(false);
+    expect(trust.isTrusted('11.1.2.3')).toBe(false);
+  });
+});

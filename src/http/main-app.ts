@@ -73,7 +73,8 @@ export function createMainHandler(options: MainAppOptions): RequestListener {
       req.socket.remoteAddress,
       options.check.proxyTrust,
     );
-    res.setHeader('X-Request-ID', requestId);
+    // X-Request-ID is written with the check's answer (check-route.ts writeResponse) or its
+    // error (error-response.ts), not set here: one writeHead with every field is cheaper.
     handleCheck(req, res, requestId, dialect, options.check, proxyRequestId).catch(
       (error: unknown) => {
         writeErrorResponse(res, error, requestId, options.logger);
