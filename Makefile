@@ -96,6 +96,7 @@ soak: install prerequisites ## 10-minute mixed soak through nginx (logins, check
 .PHONY: soak-load
 soak-load: install prerequisites ## 10-minute soak of (c) at half load: zero errors, RSS growth under 10% after warm-up
 	bash scripts/bench/ensure-tools.sh wrk
+	bash scripts/bench/ensure-tools.sh openloop
 	node bench/soak.ts $(BENCH_ARGS)
 
 # --- fault tests (test/faults/) ---------------------------------------------------------------

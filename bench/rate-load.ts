@@ -58,6 +58,10 @@ export interface RateLoadResult {
   readonly unexpectedStatuses: number;
   readonly firstUnexpectedStatus: number;
   readonly firstError?: string;
+  /** Which generator sent the load: openloop (bench/openloop/openloop.c) or this file's Node loop. */
+  readonly generator?: 'openloop' | 'node';
+  /** Whether idle spinners kept the cores from halting meanwhile (bench/openloop.ts). */
+  readonly coresKeptAwake?: boolean;
 }
 
 /** When request `index` is due, in the clock of `start` (ms), for `rate` requests per second. */
@@ -180,6 +184,7 @@ export async function runRateLoad(options: RateLoadOptions): Promise<RateLoadRes
     unexpectedStatuses: unexpected,
     firstUnexpectedStatus: firstUnexpected,
     ...(firstError === undefined ? {} : { firstError }),
+    generator: 'node',
   };
 }
 

@@ -79,6 +79,21 @@ describe('targetChecks', () => {
     expect(byName.get('(c) / (a′) req/s')?.met).toBe(true);
     expect(byName.get('(c) / (a) req/s')?.value).toBeCloseTo(0.54);
     expect(byName.get('(c) / (h) oauth2-proxy req/s')?.met).toBeNull();
+    // (b) did not run: its ratio is open, not failed.
+    expect(byName.get('(b) / (a′) req/s')?.met).toBeNull();
+  });
+
+  it("holds (c)'s peak RSS to 1.3 × (a′)'s, the bound itself included", () => {
+    const withRss = (id: string, mb: number): ScenarioResult => ({
+      ...ok(id, id, 10_000),
+      medians: mediansOf([run(10_000)], mb * 1024 * 1024),
+    });
+    const rssCheck = (c: number) =>
+      targetChecks([withRss('a2', 100), withRss('c', c)]).find(
+        (check) => check.name === '(c) peak RSS / (a′) peak RSS',
+      );
+    expect(rssCheck(130)?.met).toBe(true);
+    expect(rssCheck(131)?.met).toBe(false);
   });
 });
 

@@ -92,20 +92,43 @@ function below(name: string, value: number | null, maximum: number, shown: strin
   return { name, value, target: shown, met: value === null ? null : value < maximum };
 }
 
-/** Issue 8 item 2's targets that one run can judge (the soak is `make soak`). */
+function peakRssMb(results: readonly ScenarioResult[], id: string): number | null {
+  const found = results.find((result) => result.id === id);
+  return found?.status === 'ok' && found.medians !== undefined ? found.medians.peakRssMb : null;
+}
+
+function halfLoadP99(results: readonly ScenarioResult[], id: string): number | null {
+  const found = results.find((result) => result.id === id);
+  return found?.status === 'ok' && found.halfLoad !== undefined
+    ? found.halfLoad.latencyMs.p99
+    : null;
+}
+
+/**
+ * The targets one run can judge: issue 8's, tightened by issue 17 ((b)/(a′), (d)/(h) ≥ 1.2,
+ * (c)'s peak RSS, and (a)'s half-load tail, which says whether the generator can be trusted).
+ * The soak is `make soak-load`.
+ */
 export function targetChecks(results: readonly ScenarioResult[]): TargetCheck[] {
+  const rssA2 = peakRssMb(results, 'a2');
+  const rssC = peakRssMb(results, 'c');
   const checks: TargetCheck[] = [
     atLeast('(c) / (a′) req/s', ratio(results, 'c', 'a2'), 0.85, '≥ 0.85'),
+    atLeast('(b) / (a′) req/s', ratio(results, 'b', 'a2'), 1.0, '≥ 1.0'),
     atLeast('(c) / (a) req/s', ratio(results, 'c', 'a'), 0.5, '≥ 0.50'),
     atLeast('(d) / (a′) req/s', ratio(results, 'd', 'a2'), 0.75, '≥ 0.75'),
     atLeast('(c) / (h) oauth2-proxy req/s', ratio(results, 'c', 'h'), 1.5, '≥ 1.5'),
-    atLeast('(d) / (h) oauth2-proxy req/s', ratio(results, 'd', 'h'), 1.0, '≥ 1.0'),
+    atLeast('(d) / (h) oauth2-proxy req/s', ratio(results, 'd', 'h'), 1.2, '≥ 1.2'),
+    below(
+      '(c) peak RSS / (a′) peak RSS',
+      rssA2 === null || rssC === null ? null : rssC / rssA2,
+      1.3 + 1e-9,
+      '≤ 1.3',
+    ),
+    below('(a) p99 at half load, ms (the generator)', halfLoadP99(results, 'a'), 1, '< 1'),
   ];
   for (const id of ['b', 'c', 'd', 'e', 'e-nocache']) {
-    const found = results.find((result) => result.id === id);
-    const p99 =
-      found?.status === 'ok' && found.halfLoad !== undefined ? found.halfLoad.latencyMs.p99 : null;
-    checks.push(below(`(${id}) p99 at half load, ms`, p99, 2, '< 2'));
+    checks.push(below(`(${id}) p99 at half load, ms`, halfLoadP99(results, id), 2, '< 2'));
   }
   const large = results.find((result) => result.id === 'f-10k');
   const scale = large?.policyScale;
@@ -186,7 +209,7 @@ export function markdownTable(results: readonly ScenarioResult[]): string {
         ? ''
         : // The generator's own send lag (p99) beside every half-load figure (issue #17): a tail
           // no larger than the lag may be the generator's, not the server's.
-          `${fixed(half.latencyMs.p50, 2)} / ${fixed(half.latencyMs.p99, 2)} / ${fixed(half.latencyMs.p999, 2)} @ ${fixed(half.targetRate, 0)}/s, send lag p99 ${fixed(half.sendLagMs.p99, 2)}${
+          `${fixed(half.latencyMs.p50, 2)} / ${fixed(half.latencyMs.p99, 2)} / ${fixed(half.latencyMs.p999, 2)} @ ${fixed(half.targetRate, 0)}/s, send lag p99 ${fixed(half.sendLagMs.p99, 2)} (${half.generator ?? 'node'}${half.coresKeptAwake === true ? ', cores kept awake' : ''})${
             // Not holding the rate means the server (or a busy machine) fell behind: say so.
             half.achievedRate < half.targetRate * 0.95
               ? ` (held only ${fixed(half.achievedRate, 0)}/s)`

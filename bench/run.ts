@@ -4,11 +4,16 @@
  *   node bench/run.ts [--quick] [--scenarios a,a2,b,c,d,e,f,g,h,t] [--runs N] [--duration 10s]
  *                     [--warmup 5s] [--connections 64] [--no-half-load] [--server-cpu 0]
  *                     [--load-cpu 1] [--redis-url redis://127.0.0.1:6379] [--results-dir DIR]
+ *                     [--half-load-generator openloop|node] [--no-keep-awake]
  *
  * Each scenario: its server(s) start pinned to the server core; one request checks the answer
  * has the expected status; a warm-up wrk run (discarded, but it must answer right too); N
  * measured wrk runs (wrk pinned to the load core) with the server's CPU time read from /proc
- * around each; then, for (b)–(e), the open-loop generator at half the median saturating rate.
+ * around each; then the open-loop generator at half the median saturating rate: openloop
+ * (bench/openloop/openloop.c, built by scripts/bench/ensure-tools.sh) unless
+ * `--half-load-generator node` asks for the Node one (bench/rate-load.ts), which cannot hold
+ * (a)'s rate (issue 17). While it runs, idle spinners keep both cores from halting (bench/
+ * openloop.ts says why; `--no-keep-awake` measures with halting cores).
  * Medians of the runs are reported. A scenario answering any wrong status FAILS and is not
  * measured further: wrong answers are never reported as speed.
  *
@@ -33,6 +38,8 @@ import type { PolicyScaleResult } from './policy-scale.ts';
 import { readMemory, readTotalCpuSeconds } from './proc-stats.ts';
 import { probe } from './probe.ts';
 import { runPinnedRateLoad } from './rate-load.ts';
+import { keepCoresAwake, runOpenLoop } from './openloop.ts';
+import { benchToolPaths } from './tool-paths.ts';
 import type { RateLoadResult } from './rate-load.ts';
 import {
   markdownTable,
@@ -59,6 +66,8 @@ export interface RunOptions {
   readonly warmupSeconds: number;
   readonly connections: number;
   readonly halfLoad: boolean;
+  readonly halfLoadGenerator: 'openloop' | 'node';
+  readonly keepAwake: boolean;
   readonly serverCpu: string;
   readonly loadCpu: string;
   readonly redisUrl: string;
@@ -85,6 +94,8 @@ export function parseRunOptions(args: readonly string[]): RunOptions {
       warmup: { type: 'string' },
       connections: { type: 'string', default: '64' },
       'no-half-load': { type: 'boolean', default: false },
+      'half-load-generator': { type: 'string', default: 'openloop' },
+      'no-keep-awake': { type: 'boolean', default: false },
       'server-cpu': { type: 'string', default: '0' },
       'load-cpu': { type: 'string', default: '1' },
       'redis-url': {
@@ -98,6 +109,10 @@ export function parseRunOptions(args: readonly string[]): RunOptions {
     strict: true,
   });
   const quick = values.quick;
+  const generator = values['half-load-generator'];
+  if (generator !== 'openloop' && generator !== 'node') {
+    throw new Error(`--half-load-generator must be openloop or node, got "${generator}"`);
+  }
   return {
     quick,
     groups:
@@ -110,6 +125,8 @@ export function parseRunOptions(args: readonly string[]): RunOptions {
     warmupSeconds: seconds(values.warmup ?? (quick ? '2s' : '5s')),
     connections: Number(values.connections),
     halfLoad: !quick && !values['no-half-load'],
+    halfLoadGenerator: generator,
+    keepAwake: !values['no-keep-awake'],
     serverCpu: values['server-cpu'],
     loadCpu: values['load-cpu'],
     redisUrl: values['redis-url'],
@@ -267,18 +284,29 @@ async function measure(
       say(
         `${scenario.label}: half load, ${rate.toFixed(0)} req/s open loop for ${String(options.durationSeconds)} s`,
       );
-      halfLoad = await runPinnedRateLoad(
-        {
-          url: target.request.url,
-          rate,
-          durationSeconds: options.durationSeconds,
-          warmupSeconds: Math.min(options.warmupSeconds, 3),
-          connections: options.connections,
-          headers: target.request.headers,
-          expectedStatus: expected,
-        },
-        options.loadCpu,
-      );
+      const rateOptions = {
+        url: target.request.url,
+        rate,
+        durationSeconds: options.durationSeconds,
+        warmupSeconds: Math.min(options.warmupSeconds, 3),
+        connections: options.connections,
+        headers: target.request.headers,
+        expectedStatus: expected,
+      };
+      const openLoop = context.settings.openLoopBinary;
+      const wake =
+        openLoop !== undefined && options.keepAwake
+          ? keepCoresAwake(openLoop, [options.serverCpu, options.loadCpu])
+          : undefined;
+      try {
+        const measured =
+          openLoop === undefined
+            ? await runPinnedRateLoad(rateOptions, options.loadCpu)
+            : await runOpenLoop(rateOptions, options.loadCpu, openLoop);
+        halfLoad = { ...measured, coresKeptAwake: wake !== undefined };
+      } finally {
+        wake?.();
+      }
       if (halfLoad.unexpectedStatuses > 0 || halfLoad.errors > 0) {
         throw new ScenarioFailure(
           `at half load ${String(halfLoad.unexpectedStatuses)} answers were not ${String(expected)} (first ${String(halfLoad.firstUnexpectedStatus)}) and ${String(halfLoad.errors)} failed${halfLoad.firstError === undefined ? '' : ` (${halfLoad.firstError})`}`,
@@ -336,13 +364,18 @@ export async function runSuite(options: RunOptions): Promise<number> {
   } catch {
     say('could not pin the runner to the load core (taskset -p); continuing');
   }
-  const oauth2ProxyBinary =
-    execFileSync('bash', [join(repoRoot, 'scripts/bench/ensure-tools.sh'), '--print-paths'], {
-      encoding: 'utf8',
-    })
-      .split('\n')
-      .find((line) => line.startsWith('OAUTH2_PROXY='))
-      ?.slice('OAUTH2_PROXY='.length) ?? '';
+  const tools = benchToolPaths();
+  const oauth2ProxyBinary = tools.OAUTH2_PROXY;
+  const openLoopBinary = tools.OPENLOOP;
+  const openLoopNeeded =
+    options.halfLoad &&
+    options.halfLoadGenerator === 'openloop' &&
+    selected.some((scenario) => scenario.halfLoad);
+  if (openLoopNeeded && !existsSync(openLoopBinary)) {
+    throw new Error(
+      `openloop is not built (${openLoopBinary}): run scripts/bench/ensure-tools.sh openloop (make bench does), or pass --no-half-load`,
+    );
+  }
   if (selected.some((scenario) => scenario.group === 'h') && !existsSync(oauth2ProxyBinary)) {
     throw new Error(
       `oauth2-proxy is not built (${oauth2ProxyBinary}): run scripts/bench/ensure-tools.sh (make bench does)`,
@@ -355,6 +388,7 @@ export async function runSuite(options: RunOptions): Promise<number> {
     redisUrl: options.redisUrl,
     scratchDirectory,
     oauth2ProxyBinary,
+    ...(openLoopNeeded ? { openLoopBinary } : {}),
     largePolicySet: {
       policies: options.largePolicies,
       rulesPerPolicy: 10,

@@ -33,6 +33,8 @@ export interface BenchSettings {
   readonly redisUrl: string;
   readonly scratchDirectory: string;
   readonly oauth2ProxyBinary: string;
+  /** The half-load generator (bench/openloop.ts); undefined: the Node one (bench/rate-load.ts). */
+  readonly openLoopBinary?: string;
   /** Policy set of scenario (f) (the issue: 10,000 × 10 over 5,000 hosts). */
   readonly largePolicySet: PolicySetShape;
 }
@@ -205,11 +207,18 @@ export class BenchContext {
 }
 
 /** Environment for a child: ours, without any GATEHOUSE_* of the person running the suite. */
+/**
+ * The runner's environment without its `GATEHOUSE_*` settings, plus `extra`.
+ * `BENCH_SERVER_NODE_OPTIONS` becomes the Node servers' `NODE_OPTIONS` (and only theirs), to
+ * profile a scenario: `BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'`.
+ */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('GATEHOUSE_')) env[name] = value;
+    if (!name.startsWith('GATEHOUSE_') && name !== 'BENCH_SERVER_NODE_OPTIONS') env[name] = value;
   }
+  const serverOptions = process.env['BENCH_SERVER_NODE_OPTIONS'];
+  if (serverOptions !== undefined && serverOptions !== '') env['NODE_OPTIONS'] = serverOptions;
   return { ...env, ...extra };
 }
 

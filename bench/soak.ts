@@ -7,21 +7,25 @@
  *   node bench/soak.ts [--scenario c] [--minutes 10] [--warmup-minutes 1] [--connections 64]
  *                      [--server-cpu 0] [--load-cpu 1] [--redis-url URL] [--results-dir DIR]
  *
- * The saturating rate is measured first with a 10 s wrk run on the same server. RSS is sampled
+ * The saturating rate is measured first with a 10 s wrk run on the same server; the load is then
+ * sent by openloop with the cores kept awake, as for the half-load figures (bench/openloop.ts).
+ * RSS is sampled
  * from /proc every 5 s; the figure judged is the largest sample of the last minute against the
  * first sample after the warm-up.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { probe } from './probe.ts';
 import { readMemory } from './proc-stats.ts';
-import { runPinnedRateLoad } from './rate-load.ts';
+import { keepCoresAwake, runOpenLoop } from './openloop.ts';
 import type { RateLoadResult } from './rate-load.ts';
 import { BenchContext, scenarios } from './scenarios.ts';
 import { deleteKeysWithPrefix } from './session-minter.ts';
+import { benchToolPaths } from './tool-paths.ts';
 import { runWrk } from './wrk.ts';
 
 export interface RssSample {
@@ -111,6 +115,12 @@ async function main(): Promise<number> {
   const totalSeconds = Number(values.minutes) * 60;
   const warmupSeconds = Number(values['warmup-minutes']) * 60;
   const say = (message: string) => process.stderr.write(`[soak] ${message}\n`);
+  const openLoop = benchToolPaths().OPENLOOP;
+  if (!existsSync(openLoop)) {
+    throw new Error(
+      `openloop is not built (${openLoop}): run scripts/bench/ensure-tools.sh openloop (make soak-load does)`,
+    );
+  }
   try {
     execFileSync('taskset', ['-pc', values['load-cpu'], String(process.pid)], { stdio: 'ignore' });
   } catch {
@@ -161,8 +171,10 @@ async function main(): Promise<number> {
       });
     }, 5_000);
     let load: RateLoadResult;
+    // The generator and the idle spinners of the half-load figures (bench/openloop.ts).
+    const wake = keepCoresAwake(openLoop, [values['server-cpu'], values['load-cpu']]);
     try {
-      load = await runPinnedRateLoad(
+      load = await runOpenLoop(
         {
           url: target.request.url,
           rate,
@@ -173,8 +185,10 @@ async function main(): Promise<number> {
           expectedStatus: target.request.expectedStatus,
         },
         values['load-cpu'],
+        openLoop,
       );
     } finally {
+      wake();
       clearInterval(sampler);
     }
     const verdict = judgeSoak(samples, warmupSeconds, totalSeconds, load);

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the tools the benchmark suite (bench/run.ts, `make bench`) drives are present:
 #   - wrk, the closed-loop HTTP load generator, from Debian (installed when missing; root);
+#   - openloop, the open-loop generator of the half-load figures (bench/openloop/openloop.c,
+#     built with the system C compiler): Debian has no wrk2, a Node generator could not hold
+#     (a)'s half-load rate and vegeta's Go timers round sub-millisecond sleeps up (issue 17);
 #   - oauth2-proxy, the reference point of scenario (h), built from its Go module (pinned
 #     below) into the tools cache, because release binaries cannot be downloaded in our
 #     build environments; only the Go module proxy is reachable.
@@ -11,8 +14,9 @@
 # Usage:
 #   scripts/bench/ensure-tools.sh                 install wrk and build oauth2-proxy if missing
 #   scripts/bench/ensure-tools.sh wrk             only wrk
+#   scripts/bench/ensure-tools.sh openloop        only openloop
 #   scripts/bench/ensure-tools.sh oauth2-proxy    only oauth2-proxy
-#   scripts/bench/ensure-tools.sh --print-paths   print WRK=<path> and OAUTH2_PROXY=<path>, exit
+#   scripts/bench/ensure-tools.sh --print-paths   print WRK=, OPENLOOP= and OAUTH2_PROXY=<path>, exit
 #
 # Environment:
 #   GATEHOUSE_TOOLS_DIR              cache root (default: <repo>/.tools, git-ignored)
@@ -21,6 +25,7 @@
 #
 # Output (delete the folder to rebuild):
 #   $GATEHOUSE_TOOLS_DIR/oauth2-proxy/<OAUTH2_PROXY_VERSION>/oauth2-proxy (+ build-info.txt)
+#   $GATEHOUSE_TOOLS_DIR/openloop/<first 16 hex of the source's SHA-256>/openloop
 set -euo pipefail
 
 # The newest v7 on the module proxy when the suite was written; its go.mod says `go 1.26.0`,
@@ -34,19 +39,23 @@ TOOL_LOG_PREFIX=bench-tools
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/go-tool.sh"
 oauth2_proxy_dir="${tools_dir}/oauth2-proxy/${OAUTH2_PROXY_VERSION}"
 oauth2_proxy_bin="${oauth2_proxy_dir}/oauth2-proxy"
+openloop_source="${tool_repo_root}/bench/openloop/openloop.c"
+# Keyed by the source, so an edited generator is rebuilt and an old binary never measures.
+openloop_dir="${tools_dir}/openloop/$(sha256sum "${openloop_source}" | cut -c1-16)"
 
 mode=${1:-all}
 case "${mode}" in
   --print-paths)
-    printf 'WRK=%s\nOAUTH2_PROXY=%s\n' "$(command -v wrk || echo /usr/bin/wrk)" "${oauth2_proxy_bin}"
+    printf 'WRK=%s\nOPENLOOP=%s\nOAUTH2_PROXY=%s\n' "$(command -v wrk || echo /usr/bin/wrk)" \
+      "${openloop_dir}/openloop" "${oauth2_proxy_bin}"
     exit 0
     ;;
-  all | wrk | oauth2-proxy) ;;
+  all | wrk | openloop | oauth2-proxy) ;;
   -h | --help)
     sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
     exit 0
     ;;
-  *) die "unknown argument '${mode}' (expected: all, wrk, oauth2-proxy, --print-paths)" ;;
+  *) die "unknown argument '${mode}' (expected: all, wrk, openloop, oauth2-proxy, --print-paths)" ;;
 esac
 
 ensure_wrk() {
@@ -123,11 +132,28 @@ GO
   log "oauth2-proxy ${OAUTH2_PROXY_VERSION}: built ${oauth2_proxy_bin} in ${seconds}s"
 }
 
+ensure_openloop() {
+  if [[ -x "${openloop_dir}/openloop" ]]; then
+    log "openloop: ok (${openloop_dir}/openloop)"
+    return
+  fi
+  local cc=${CC:-cc}
+  command -v "${cc}" >/dev/null 2>&1 ||
+    die "no C compiler (${cc}) to build bench/openloop/openloop.c for the half-load figures: install gcc (apt-get install gcc), set CC, or skip them with node bench/run.ts --no-half-load"
+  mkdir -p "${openloop_dir}"
+  "${cc}" -O2 -Wall -Wextra -Werror -o "${openloop_dir}/openloop.partial" "${openloop_source}" ||
+    die "compiling ${openloop_source} failed"
+  mv -f "${openloop_dir}/openloop.partial" "${openloop_dir}/openloop"
+  log "openloop: built ${openloop_dir}/openloop"
+}
+
 case "${mode}" in
   all)
     ensure_wrk
+    ensure_openloop
     ensure_oauth2_proxy
     ;;
   wrk) ensure_wrk ;;
+  openloop) ensure_openloop ;;
   oauth2-proxy) ensure_oauth2_proxy ;;
 esac
