@@ -43,7 +43,7 @@ export async function startGatehouse(config: Config, options: StartOptions): Pro
   if (tracingParts !== undefined) closers.add(tracingParts.shutdown);
   const tracing = tracingParts?.tracing;
 
-  const policy = buildPolicySource(config, runtime);
+  const policy = await buildPolicySource(config, runtime);
   closers.add(() => policy.stop());
   const snapshot = () => policy.current();
   const decideOptions = decideOptionsFor(config);

@@ -9,17 +9,18 @@ import { SubjectSources, unqualifiedSubjectSources } from '../authz/roles.ts';
 import type { Config } from '../config/schema.ts';
 import type { PolicySource } from '../policy/policy-source.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
-import { FilePolicySource } from '../policy/sources/files/file-source.ts';
-import { createKubernetesPolicySource } from '../policy/sources/kubernetes/kubernetes-source.ts';
 import type { Runtime } from './runtime.ts';
 
 /** The serving snapshot; null until the first policy load succeeded. */
 export type CurrentSnapshot = () => PolicySnapshot | null;
 
 /** The configured source, not started yet (`startPolicySource`); stop it at shutdown. */
-export function buildPolicySource(config: Pick<Config, 'policy'>, runtime: Runtime): PolicySource {
+export async function buildPolicySource(
+  config: Pick<Config, 'policy'>,
+  runtime: Runtime,
+): Promise<PolicySource> {
   const { metrics, audit, now } = runtime;
-  const policy = createPolicySource(config, runtime);
+  const policy = await createPolicySource(config, runtime);
   policy.onReload((result) => {
     metrics.policyReloads.inc({ source: policy.name, result: result.ok ? 'success' : 'failure' });
     if (result.ok) {
@@ -40,22 +41,37 @@ export function buildPolicySource(config: Pick<Config, 'policy'>, runtime: Runti
   return policy;
 }
 
-function createPolicySource(config: Pick<Config, 'policy'>, runtime: Runtime): PolicySource {
+/**
+ * Only the configured source's module is imported (issue 17). The Kubernetes source brings
+ * @kubernetes/client-node and what it pulls in (openid-client, ws, js-yaml, jsonpath-plus,
+ * node-fetch, tar-fs, socks...): about 970 modules and 14.5 MB of source, which a `files`
+ * gatehouse never uses and which cost it 41 MB of idle RSS (179 → 138 MB measured with the
+ * benchmark's (c) configuration) and 18 MB of live heap.
+ */
+async function createPolicySource(
+  config: Pick<Config, 'policy'>,
+  runtime: Runtime,
+): Promise<PolicySource> {
   const { logger, metrics, now } = runtime;
   switch (config.policy.source) {
-    case 'files':
+    case 'files': {
+      const { FilePolicySource } = await import('../policy/sources/files/file-source.ts');
       return new FilePolicySource({
         directory: config.policy.files.directory,
         watch: config.policy.files.watch,
         logger: logger.child({ component: 'policy' }),
         now,
       });
-    case 'kubernetes':
+    }
+    case 'kubernetes': {
+      const { createKubernetesPolicySource } =
+        await import('../policy/sources/kubernetes/kubernetes-source.ts');
       return createKubernetesPolicySource(config.policy.kubernetes, {
         logger: logger.child({ component: 'policy', source: 'kubernetes' }),
         metrics,
         now,
       });
+    }
   }
   throw new Error(`unknown policy.source "${String(config.policy.source)}"`);
 }
