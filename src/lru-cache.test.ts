@@ -45,6 +45,31 @@ describe('LruCache', () => {
     expect(cache.get('a')).toBeUndefined();
   });
 
+  it('keeps the exact order when the newest entry is hit again and after deletes', () => {
+    const cache = new LruCache<string, number>({ maxEntries: 2 });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(cache.get('b')).toBe(2);
+    expect(cache.get('b')).toBe(2);
+    expect(cache.get('a')).toBe(1); // a is now the most recent: b goes first
+    cache.set('c', 3);
+    expect(cache.get('b')).toBeUndefined();
+    expect(cache.get('a')).toBe(1);
+    // The newest entry deleted: the next hit on another entry moves that one to the end.
+    cache.delete('a');
+    cache.set('d', 4);
+    expect(cache.get('c')).toBe(3);
+    cache.set('e', 5);
+    expect(cache.get('d')).toBeUndefined();
+    expect(cache.get('c')).toBe(3);
+    cache.clear();
+    cache.set('f', 6);
+    cache.set('g', 7);
+    expect(cache.get('f')).toBe(6);
+    cache.set('h', 8);
+    expect(cache.get('g')).toBeUndefined();
+  });
+
   it('rejects a non-positive bound', () => {
     expect(() => new LruCache({ maxEntries: 0 })).toThrow(RangeError);
   });
