@@ -208,17 +208,30 @@ export class BenchContext {
 
 /** Environment for a child: ours, without any GATEHOUSE_* of the person running the suite. */
 /**
- * The runner's environment without its `GATEHOUSE_*` settings, plus `extra`.
- * `BENCH_SERVER_NODE_OPTIONS` becomes the Node servers' `NODE_OPTIONS` (and only theirs), to
- * profile a scenario: `BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'`.
+ * V8 flags every Node server under test runs with: the ones the image and the chart set
+ * (Dockerfile `NODE_OPTIONS`, chart `heap.maxSemiSpaceMiB`), so the figures are the deployed
+ * configuration's, and (a)/(a′) run with them too. bench/deployed-node-flags.test.ts keeps the
+ * three in step. (The chart's old-space limit is left out: it follows the container's memory
+ * limit, and the benchmark servers have none.)
  */
+export const deployedNodeFlags: readonly string[] = ['--max-semi-space-size=8'];
+
+/**
+ * Node flags for the servers under test only (not the runner), from `BENCH_SERVER_NODE_OPTIONS`,
+ * to profile a scenario: `BENCH_SERVER_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof'`. They
+ * are passed on the command line, so flags Node refuses in NODE_OPTIONS (`--trace-gc`) work too.
+ */
+function serverNodeFlags(): string[] {
+  const extra = process.env['BENCH_SERVER_NODE_OPTIONS']?.trim() ?? '';
+  return [...deployedNodeFlags, ...(extra === '' ? [] : extra.split(/\s+/))];
+}
+
+/** The runner's environment without its `GATEHOUSE_*` settings, plus `extra`. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (!name.startsWith('GATEHOUSE_') && name !== 'BENCH_SERVER_NODE_OPTIONS') env[name] = value;
   }
-  const serverOptions = process.env['BENCH_SERVER_NODE_OPTIONS'];
-  if (serverOptions !== undefined && serverOptions !== '') env['NODE_OPTIONS'] = serverOptions;
   return { ...env, ...extra };
 }
 
@@ -234,7 +247,7 @@ async function startNodeServer(
   return startPinnedProcess({
     name,
     command: process.execPath,
-    args: [new URL(script, import.meta.url).pathname],
+    args: [...serverNodeFlags(), new URL(script, import.meta.url).pathname],
     env: cleanEnv(env),
     cpu: context.settings.serverCpu,
     logPath: join(

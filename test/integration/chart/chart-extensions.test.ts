@@ -191,7 +191,7 @@ describe('ci/extensions-values.yaml', () => {
   });
 
   it('uses an explicit heap.maxOldSpaceMiB', () => {
-    expect(nodeOptions(objects)).toBe('--max-old-space-size=320');
+    expect(nodeOptions(objects)).toBe('--max-old-space-size=320 --max-semi-space-size=8');
   });
 });
 
@@ -210,7 +210,9 @@ describe('defaults the extension points replace', () => {
       requests: { cpu: '100m', memory: '192Mi' },
       limits: { memory: '384Mi' },
     });
-    expect(nodeOptions(objects, 'gatehouse')).toBe('--max-old-space-size=288');
+    expect(nodeOptions(objects, 'gatehouse')).toBe(
+      '--max-old-space-size=288 --max-semi-space-size=8',
+    );
   });
 
   it('keeps the safe rollout: never a pod down before its replacement is ready', () => {
@@ -228,18 +230,23 @@ describe('defaults the extension points replace', () => {
   });
 
   it.each([
-    [['resources.limits.memory=1Gi'], '--max-old-space-size=768'],
-    [['resources.limits.memory=1000M'], '--max-old-space-size=714'],
-    [['resources.limits.memory=536870912'], '--max-old-space-size=384'],
-    [['resources.limits.memory=512Mi', 'heap.percentOfMemoryLimit=50'], '--max-old-space-size=256'],
-    [['resources.limits=null'], undefined],
+    [['resources.limits.memory=1Gi'], '--max-old-space-size=768 --max-semi-space-size=8'],
+    [['resources.limits.memory=1000M'], '--max-old-space-size=714 --max-semi-space-size=8'],
+    [['resources.limits.memory=536870912'], '--max-old-space-size=384 --max-semi-space-size=8'],
+    [
+      ['resources.limits.memory=512Mi', 'heap.percentOfMemoryLimit=50'],
+      '--max-old-space-size=256 --max-semi-space-size=8',
+    ],
+    [['resources.limits=null'], '--max-semi-space-size=8'],
+    [['heap.maxSemiSpaceMiB=16'], '--max-old-space-size=288 --max-semi-space-size=16'],
+    [['resources.limits=null', 'heap.maxSemiSpaceMiB=0'], undefined],
   ])('with --set %j, NODE_OPTIONS is %s', async (set, expected) => {
     expect(nodeOptions(await render({ set }), 'gatehouse')).toBe(expected);
   });
 
-  it('gives Node 24 an old-space limit it honours', async () => {
+  it('gives Node 24 an old-space and a semi-space limit it honours', async () => {
     const value = nodeOptions(objects, 'gatehouse');
-    expect(value).toBe('--max-old-space-size=288');
+    expect(value).toBe('--max-old-space-size=288 --max-semi-space-size=8');
     const heapLimitMiB = async (options: string): Promise<number> => {
       const { stdout } = await run(
         process.execPath,
@@ -251,10 +258,10 @@ describe('defaults the extension points replace', () => {
       );
       return Number(stdout) / 2 ** 20;
     };
-    // heap_size_limit is the old space plus the young generation's reserve, which V8 sizes from
-    // the memory it sees (Node passes it the cgroup limit), not from this flag: measure the
-    // reserve with a known old space and take it off.
-    const reserve = (await heapLimitMiB('--max-old-space-size=100')) - 100;
+    // heap_size_limit is the old space plus the young generation's reserve, three semi-spaces:
+    // measure the reserve with a known old space and the chart's semi-space, and take it off.
+    const reserve = (await heapLimitMiB('--max-old-space-size=100 --max-semi-space-size=8')) - 100;
+    expect(reserve).toBe(3 * 8);
     expect((await heapLimitMiB(value ?? '')) - reserve).toBe(288);
   });
 
