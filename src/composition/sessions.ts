@@ -50,7 +50,7 @@ export async function openSessions(
   const store = new SessionCache({
     store: new InstrumentedSessionStore(backingStore, metrics, tracing?.tracer),
     onLookup: (hit) => {
-      metrics.sessionCacheLookups.inc({ result: hit ? 'hit' : 'miss' });
+      metrics.countSessionCacheLookup(hit);
     },
     ttlMs: config.sessions.cache.ttl,
     maxEntries: config.sessions.cache.maxEntries,

@@ -98,4 +98,21 @@ describe('remembered answers', () => {
     expect(trust.isTrusted('not an address')).toBe(false);
     expect(trust.isTrusted('11.1.2.3')).toBe(false);
   });
+
+  it('walks X-Forwarded-For the same way every time, also past the memory bound', () => {
+    const trust = new ProxyTrust(['10.0.0.0/8']);
+    const read = (xff: string) => ({
+      client: trust.clientAddress('10.0.0.2', { 'x-forwarded-for': xff }),
+      reported: trust.reportedClientAddress('10.0.0.2', { 'x-forwarded-for': xff }),
+    });
+    const first = read('198.51.100.7, 10.1.1.1');
+    expect(first).toEqual({ client: '198.51.100.7', reported: '198.51.100.7' });
+    for (let index = 0; index < 3000; index++) {
+      const client = `203.0.${String(index >> 8)}.${String(index & 255)}`;
+      expect(read(`${client}, 10.1.1.1`)).toEqual({ client, reported: client });
+    }
+    expect(read('198.51.100.7, 10.1.1.1')).toEqual(first);
+    // An element that is not an address: the closest trusted hop, and no reported client.
+    expect(read('junk, 10.1.1.1')).toEqual({ client: '10.1.1.1', reported: null });
+  });
 });

@@ -41,6 +41,12 @@ function forwardedAddress(element: string): CanonicalAddress | null {
   return canonicalAddress(value);
 }
 
+/** What the walk of an `X-Forwarded-For` value found (ProxyTrust #walkForwardedFor). */
+interface ForwardedForWalk {
+  readonly address: string | null;
+  readonly stopped: boolean;
+}
+
 /** Bound of ProxyTrust's remembered answers: far more peers than a deployment has proxies. */
 const MAX_REMEMBERED_ANSWERS = 1024;
 
@@ -66,6 +72,8 @@ export class ProxyTrust {
    * clients cannot grow it without bound.
    */
   readonly #answers = new Map<string, boolean>();
+  /** Walks of `X-Forwarded-For` values already done (#walkForwardedFor). */
+  readonly #walks = new Map<string, ForwardedForWalk>();
 
   /** @throws Error naming the offending entry when a CIDR or address cannot be parsed. */
   constructor(cidrs: readonly string[]) {
@@ -170,16 +178,24 @@ export class ProxyTrust {
    * the closest trusted hop before it (null when it was the right-most element): clientAddress()
    * settles for that, reportedClientAddress() does not (it cannot tell what the element hides).
    */
-  #walkForwardedFor(forwardedFor: string): {
-    readonly address: string | null;
-    readonly stopped: boolean;
-  } {
+  #walkForwardedFor(forwardedFor: string): ForwardedForWalk {
+    // Both readings walk the same header of every check (the answer depends on nothing else):
+    // remembered like isTrusted()'s answers, and emptied when full for the same reason.
+    const known = this.#walks.get(forwardedFor);
+    if (known !== undefined) return known;
+    const walked = this.#walk(forwardedFor);
+    if (this.#walks.size >= MAX_REMEMBERED_ANSWERS) this.#walks.clear();
+    this.#walks.set(forwardedFor, walked);
+    return walked;
+  }
+
+  #walk(forwardedFor: string): ForwardedForWalk {
     const elements = forwardedFor.split(',');
     let closest: string | null = null;
     for (let index = elements.length - 1; index >= 0; index -= 1) {
       const element = forwardedAddress(elements[index] ?? '');
       if (element === null) return { address: closest, stopped: true };
-      if (!this.#trusted.check(element.address, element.family)) {
+      if (!this.isTrusted(element.address)) {
         return { address: element.address, stopped: false };
       }
       closest = element.address;

@@ -301,8 +301,7 @@ async function check(
       decision = refusal('unauthenticated', Reasons.InvalidCredentials);
     } else {
       const identity = authn.kind === 'identified' ? authn.identity : null;
-      if (identity !== null)
-        deps.metrics.authentications.inc({ method: identity.method, result: 'identified' });
+      if (identity !== null) deps.metrics.countIdentified(identity.method);
       // decide() is pure and knows nothing of tracing; its span is opened here, at the edge.
       // A dialect with its own contract (oauth2-proxy's `/oauth2/auth`) judges around decide().
       const judge = (who: Identity | null): Decision => {

@@ -88,6 +88,29 @@ export class Metrics {
     counter.inc();
   }
 
+  readonly #identifiedCounters = new Map<string, Counter.Internal>();
+
+  /** `authentications{method, result="identified"}`, label-bound like countDecision. */
+  countIdentified(method: string): void {
+    let counter = this.#identifiedCounters.get(method);
+    if (counter === undefined) {
+      counter = this.authentications.labels({ method, result: 'identified' });
+      this.#identifiedCounters.set(method, counter);
+    }
+    counter.inc();
+  }
+
+  #cacheHits: Counter.Internal | undefined;
+  #cacheMisses: Counter.Internal | undefined;
+
+  /** `session_cache_lookups{result}`, label-bound: counted on every session check. */
+  countSessionCacheLookup(hit: boolean): void {
+    const counter = hit
+      ? (this.#cacheHits ??= this.sessionCacheLookups.labels({ result: 'hit' }))
+      : (this.#cacheMisses ??= this.sessionCacheLookups.labels({ result: 'miss' }));
+    counter.inc();
+  }
+
   observeDecisionDuration(dialect: string, seconds: number): void {
     let histogram = this.#durationHistograms.get(dialect);
     if (histogram === undefined) {
