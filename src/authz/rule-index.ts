@@ -1,6 +1,7 @@
 /**
- * The precompiled host → rules index that decide() searches. Everything costly happens in
- * build(): grouping by host key, sorting by precedence (precedence.ts), method bitmasks. find()
+ * The precompiled host → rules index that decide() searches. Everything costly happens while
+ * it is built (RuleIndexBuilder): grouping by host key, sorting by precedence (precedence.ts),
+ * method bitmasks. find()
  * does one Map get for the exact host and one per label suffix for wildcards, then a linear scan
  * of an already sorted list, returning the first match: no allocation besides the suffix strings.
  *
@@ -14,11 +15,11 @@
  * group by group, is the winner. Header, query and client-address conditions are evaluated only
  * for candidates whose path and method already match (match-conditions.ts).
  */
-import type { MatchDescription, MatchedRule, PolicyMode, PolicyRef } from './decision.ts';
+import type { MatchDescription, MatchedRule, PolicyRef } from './decision.ts';
 import { isWildcardHost, wildcardSuffix } from './host.ts';
 import { conditionsHold } from './match-conditions.ts';
 import type { ConditionFacts, MatchConditions } from './match-conditions.ts';
-import { comparePrecedence } from './precedence.ts';
+import { comparePrecedence, pathRanks } from './precedence.ts';
 import type { PathType, PrecedenceFacts } from './precedence.ts';
 import type { LinearRegex } from './regex.ts';
 
@@ -42,8 +43,13 @@ export function methodMaskOf(methods: readonly string[]): number {
   return (mask & getBit) === 0 ? mask : mask | headBit;
 }
 
-/** One `match` entry of one rule, ready to be tested against a request. */
-export interface CompiledMatch extends PrecedenceFacts {
+/**
+ * One `match` entry of one rule, ready to be tested against a request: only what find() and
+ * decide() read. The precedence facts that ordered it live only while the index is built
+ * (RuleIndexBuilder; issue 17: 100,000 matches carried 11 sort keys each for as long as the
+ * snapshot served).
+ */
+export interface CompiledMatch {
   /** Shared, frozen: decide() puts this very object into the Decision. */
   readonly rule: MatchedRule;
   /** Role scope: the policy's namespace, or "" for a ClusterAccessPolicy (cluster mappings only). */
@@ -60,9 +66,72 @@ export interface CompiledMatch extends PrecedenceFacts {
   readonly conditions: MatchConditions | null;
   /** The match as the policy wrote it, for `gatehouse check` and logs (decision.ts). */
   readonly description: MatchDescription;
+}
+
+/** What a CompiledMatch holds; the rest it reads from its rule and description. */
+export interface CompiledMatchFields {
+  readonly rule: MatchedRule;
+  readonly path: string;
+  readonly pathRegex: LinearRegex | null;
+  readonly methodMask: number;
+  readonly conditions: MatchConditions | null;
+  readonly description: MatchDescription;
+}
+
+/**
+ * A frozen CompiledMatch. `scope`, `deny` and `pathType` are read from the rule and the
+ * description rather than stored a second time: 24 bytes less for each of the 100,000 matches of
+ * scenario (f) (issue 17). All matches share this one class, so find() stays monomorphic.
+ */
+class Match implements CompiledMatch {
+  readonly rule: MatchedRule;
+  readonly path: string;
+  readonly pathRegex: LinearRegex | null;
+  readonly methodMask: number;
+  readonly conditions: MatchConditions | null;
+  readonly description: MatchDescription;
+
+  constructor(fields: CompiledMatchFields) {
+    this.rule = fields.rule;
+    this.path = fields.path;
+    this.pathRegex = fields.pathRegex;
+    this.methodMask = fields.methodMask;
+    this.conditions = fields.conditions;
+    this.description = fields.description;
+    Object.freeze(this);
+  }
+
+  /** The policy's namespace, which is also its rule's (MatchedRule.namespace). */
+  get scope(): string {
+    return this.rule.namespace;
+  }
+
+  get deny(): boolean {
+    return this.rule.action === 'Deny';
+  }
+
+  get pathType(): PathType {
+    return this.description.path.type;
+  }
+}
+
+/**
+ * The CompiledMatch of `fields`; `description.path.type` is the match's path type and
+ * `rule.namespace` its role scope.
+ */
+export function compiledMatch(fields: CompiledMatchFields): CompiledMatch {
+  return new Match(fields);
+}
+
+/** What every match of one policy shares for precedence (precedence.ts steps 7–9) and preflights. */
+export interface PolicyOrder {
+  readonly cluster: boolean;
+  /** Epoch milliseconds of the policy's creationTimestamp. */
+  readonly createdAt: number;
+  /** `namespace/name` (`/name` for cluster-scoped policies). */
+  readonly objectKey: string;
   /** The policy, when it sets `preflight: Allow` (decide.ts). */
   readonly preflight: PolicyRef | null;
-  readonly mode: PolicyMode;
 }
 
 /** The facts of a request that matches are tested against. */
@@ -142,10 +211,53 @@ function findInHost(rules: HostRules, facts: MatchFacts, methodBit: number): Fou
   return null;
 }
 
-export interface IndexEntry {
-  /** A host of the policy: exact or `*.suffix`. */
-  readonly host: string;
+/** A match with its precedence facts, while one host's candidates are sorted. */
+interface Candidate extends PrecedenceFacts {
   readonly match: CompiledMatch;
+}
+
+/**
+ * The matches listed under one host pattern, in the order they were added, with what orders
+ * them, column by column: no object per entry, as the 100,000 entries of scenario (f) all live
+ * until the end of the build (issue 17).
+ */
+interface HostEntries {
+  readonly matches: CompiledMatch[];
+  readonly policies: PolicyOrder[];
+  /** When each was added (RuleIndexBuilder.add). */
+  readonly positions: number[];
+}
+
+/**
+ * The candidates of one host with their precedence facts (precedence.ts), built only while that
+ * host is sorted so that they die young instead of living as long as the build. Matches are
+ * added policy by policy, rule by rule, match by match, so for two matches of the same policy the
+ * order of addition is the order of step 10 (rule order, then match order): the position stands
+ * for both indexes. Matches of different policies are told apart by step 9 before.
+ */
+function candidatesOf({ matches, policies, positions }: HostEntries): Candidate[] {
+  return matches.map((match, index) => {
+    const policy = policies[index];
+    const position = positions[index];
+    if (policy === undefined || position === undefined) {
+      throw new Error('rule index: host entries out of step'); // never: add() fills all three
+    }
+    const { conditions } = match;
+    return {
+      match,
+      pathRank: pathRanks[match.pathType],
+      pathLength: match.path.length,
+      hasMethods: match.methodMask !== 0,
+      headerCount: conditions?.headers.length ?? 0,
+      queryCount: conditions?.query.length ?? 0,
+      hasSources: conditions !== null && conditions.sources !== null,
+      cluster: policy.cluster,
+      createdAt: policy.createdAt,
+      objectKey: policy.objectKey,
+      ruleIndex: position,
+      matchIndex: 0,
+    };
+  });
 }
 
 /**
@@ -159,17 +271,54 @@ interface PreflightHosts {
 
 const noPreflightHosts: PreflightHosts = { exact: new Map(), wildcards: new Map() };
 
-function preflightHostsOf(entries: readonly IndexEntry[]): PreflightHosts {
-  const exact = new Map<string, PolicyRef | null>();
-  const wildcards = new Map<string, PolicyRef | null>();
-  for (const { host, match } of entries) {
-    const target = isWildcardHost(host) ? wildcards : exact;
-    const key = isWildcardHost(host) ? wildcardSuffix(host) : host;
-    if (!target.has(key) || (target.get(key) === null && match.preflight !== null)) {
-      target.set(key, match.preflight);
+/** Exact hosts and wildcard suffixes, each with its entries. */
+interface HostGroups {
+  readonly exact: Map<string, HostEntries>;
+  readonly wildcards: Map<string, HostEntries>;
+}
+
+/**
+ * Collects the matches of a snapshot under the hosts of their policies, then builds the index.
+ * Matches must be added policy by policy, and within a policy in rule and match order
+ * (candidatesOf).
+ */
+export class RuleIndexBuilder {
+  readonly #ordinary: HostGroups = { exact: new Map(), wildcards: new Map() };
+  readonly #guardrails: HostGroups = { exact: new Map(), wildcards: new Map() };
+  readonly #preflightExact = new Map<string, PolicyRef | null>();
+  readonly #preflightWildcards = new Map<string, PolicyRef | null>();
+  #added = 0;
+
+  /** Lists `match` of the policy ordered by `policy` under `host` (exact or `*.suffix`). */
+  add(host: string, match: CompiledMatch, policy: PolicyOrder): void {
+    const wildcard = isWildcardHost(host);
+    const key = wildcard ? wildcardSuffix(host) : host;
+    const groups = match.rule.enforcement === 'Guardrail' ? this.#guardrails : this.#ordinary;
+    const target = wildcard ? groups.wildcards : groups.exact;
+    let entries = target.get(key);
+    if (entries === undefined) {
+      entries = { matches: [], policies: [], positions: [] };
+      target.set(key, entries);
+    }
+    entries.matches.push(match);
+    entries.policies.push(policy);
+    entries.positions.push(this.#added++);
+    const preflight = wildcard ? this.#preflightWildcards : this.#preflightExact;
+    if (!preflight.has(key) || (preflight.get(key) === null && policy.preflight !== null)) {
+      preflight.set(key, policy.preflight);
     }
   }
-  return { exact, wildcards };
+
+  build(): RuleIndex {
+    const guardrails = this.#guardrails;
+    return RuleIndex.of(
+      this.#ordinary,
+      guardrails.exact.size + guardrails.wildcards.size === 0
+        ? null
+        : RuleIndex.of(guardrails, null, noPreflightHosts),
+      { exact: this.#preflightExact, wildcards: this.#preflightWildcards },
+    );
+  }
 }
 
 export class RuleIndex {
@@ -194,35 +343,18 @@ export class RuleIndex {
     Object.freeze(this);
   }
 
-  static build(entries: Iterable<IndexEntry>): RuleIndex {
-    const all = [...entries];
-    const ordinary: IndexEntry[] = [];
-    const guardrails: IndexEntry[] = [];
-    for (const entry of all) {
-      (entry.match.rule.enforcement === 'Guardrail' ? guardrails : ordinary).push(entry);
-    }
-    return RuleIndex.#of(
-      ordinary,
-      guardrails.length === 0 ? null : RuleIndex.#of(guardrails, null, noPreflightHosts),
-      preflightHostsOf(all),
-    );
-  }
-
-  static #of(
-    entries: readonly IndexEntry[],
+  /** The index of grouped entries; RuleIndexBuilder.build() is the way to make one. */
+  static of(
+    groups: HostGroups,
     guardrails: RuleIndex | null,
     preflight: PreflightHosts,
   ): RuleIndex {
-    const exactHosts = new Map<string, CompiledMatch[]>();
-    const wildcards = new Map<string, CompiledMatch[]>();
-    for (const { host, match } of entries) {
-      const target = isWildcardHost(host) ? wildcards : exactHosts;
-      const key = isWildcardHost(host) ? wildcardSuffix(host) : host;
-      const list = target.get(key);
-      if (list === undefined) target.set(key, [match]);
-      else list.push(match);
-    }
-    return new RuleIndex(compileHosts(exactHosts), compileHosts(wildcards), guardrails, preflight);
+    return new RuleIndex(
+      compileHosts(groups.exact),
+      compileHosts(groups.wildcards),
+      guardrails,
+      preflight,
+    );
   }
 
   /**
@@ -285,17 +417,21 @@ export class RuleIndex {
   }
 }
 
-function compileHosts(byHost: Map<string, CompiledMatch[]>): ReadonlyMap<string, HostRules> {
+const noMatches: readonly CompiledMatch[] = Object.freeze([]);
+const noExactPaths: ReadonlyMap<string, readonly CompiledMatch[]> = new Map();
+
+function compileHosts(byHost: ReadonlyMap<string, HostEntries>): ReadonlyMap<string, HostRules> {
   const compiled = new Map<string, HostRules>();
-  for (const [host, matches] of byHost) {
-    matches.sort(comparePrecedence);
-    const exact = new Map<string, CompiledMatch[]>();
+  for (const [host, entries] of byHost) {
+    const candidates = candidatesOf(entries).sort(comparePrecedence);
+    let exact: Map<string, CompiledMatch[]> | null = null;
     const prefixes: CompiledMatch[] = [];
     const patterns: CompiledMatch[] = [];
-    for (const match of matches) {
+    for (const { match } of candidates) {
       if (match.pathType === 'PathPrefix') prefixes.push(match);
       else if (match.pathType === 'RegularExpression') patterns.push(match);
       else {
+        exact ??= new Map();
         const list = exact.get(match.path);
         if (list === undefined) exact.set(match.path, [match]);
         else list.push(match);
@@ -304,9 +440,9 @@ function compileHosts(byHost: Map<string, CompiledMatch[]>): ReadonlyMap<string,
     compiled.set(
       host,
       Object.freeze({
-        exact,
-        prefixes: Object.freeze(prefixes),
-        patterns: Object.freeze(patterns),
+        exact: exact ?? noExactPaths,
+        prefixes: prefixes.length === 0 ? noMatches : Object.freeze(prefixes),
+        patterns: patterns.length === 0 ? noMatches : Object.freeze(patterns),
       }),
     );
   }

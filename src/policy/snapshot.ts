@@ -8,16 +8,15 @@ import type { DecisionIndex } from '../authz/decision-index.ts';
 import type {
   MatchDescription,
   MatchedRule,
-  PolicyRef,
   UpstreamTokens,
   ValueMatchDescription,
 } from '../authz/decision.ts';
 import { SourceRanges } from '../authz/match-conditions.ts';
 import type { MatchConditions, ValueCondition } from '../authz/match-conditions.ts';
-import { pathRanks } from '../authz/precedence.ts';
+import type { PathType } from '../authz/precedence.ts';
 import { linearRegex } from '../authz/regex.ts';
-import { RuleIndex, methodMaskOf } from '../authz/rule-index.ts';
-import type { CompiledMatch, IndexEntry } from '../authz/rule-index.ts';
+import { RuleIndexBuilder, compiledMatch, methodMaskOf } from '../authz/rule-index.ts';
+import type { PolicyOrder, RuleIndex } from '../authz/rule-index.ts';
 import { RoleIndex } from '../authz/roles.ts';
 import { parseMaxAge } from '../authz/step-up.ts';
 import type { StepUpRequirement } from '../authz/step-up.ts';
@@ -165,97 +164,189 @@ function compileConditions(match: RuleMatch): {
   };
 }
 
+/**
+ * One frozen copy of each distinct list of strings in a snapshot: `requiredRoles: [guest]` or
+ * `methods: [GET, HEAD]` repeat across thousands of rules (issue 17). A list that is frozen
+ * already (the file source's compact copies, policy/compact.ts) is used as it is.
+ */
+class StringLists {
+  readonly #lists = new Map<string, readonly string[]>();
+
+  of<T extends string>(list: readonly T[]): readonly T[] {
+    if (Object.isFrozen(list)) return list;
+    const key = JSON.stringify(list);
+    const known = this.#lists.get(key);
+    if (known !== undefined) return known as readonly T[];
+    const frozen = Object.freeze([...list]);
+    this.#lists.set(key, frozen);
+    return frozen;
+  }
+}
+
+const noRoles: readonly string[] = Object.freeze([]);
+
+/** Whether `object`'s own keys are exactly `keys`, in that order. */
+function hasKeys(object: object, keys: readonly string[]): boolean {
+  const own = Object.keys(object);
+  return own.length === keys.length && own.every((key, index) => key === keys[index]);
+}
+
+const pathKeys = ['type', 'value'];
+const matchKeys = ['path'];
+const matchWithMethodsKeys = ['path', 'methods'];
+
+/**
+ * The description of a match (decision.ts): the match as written, its path defaulted. A frozen
+ * written match that already reads exactly like its description (a path with `type` and `value`,
+ * maybe methods, nothing else, in that order) is its own description, which saves two objects
+ * for each of the 100,000 matches of scenario (f); any other is described by a new object, as
+ * before.
+ */
+function describeMatch(
+  match: RuleMatch,
+  pathType: PathType,
+  value: string,
+  headers: readonly ValueMatchDescription[] | undefined,
+  queryParams: readonly ValueMatchDescription[] | undefined,
+  lists: StringLists,
+): MatchDescription {
+  const written = match.path;
+  const pathReusable =
+    written !== undefined && Object.isFrozen(written) && hasKeys(written, pathKeys);
+  if (
+    pathReusable &&
+    Object.isFrozen(match) &&
+    (match.methods === undefined
+      ? hasKeys(match, matchKeys)
+      : Object.isFrozen(match.methods) && hasKeys(match, matchWithMethodsKeys))
+  ) {
+    return match as MatchDescription;
+  }
+  return Object.freeze({
+    path: pathReusable ? written : Object.freeze({ type: pathType, value }),
+    ...(match.methods === undefined ? {} : { methods: lists.of(match.methods) }),
+    ...definedFields({ headers, queryParams }),
+    ...(match.sourceCIDRs === undefined ? {} : { sourceCIDRs: lists.of(match.sourceCIDRs) }),
+  });
+}
+
+/** What every rule of a policy repeats in its MatchedRule after the required fields. */
+type PolicyRuleFields = Pick<
+  MatchedRule,
+  'identityHeaders' | 'basicAuth' | 'upstreamTokens' | 'providers' | 'bearerAudiences'
+>;
+
+function policyRuleFields(policy: AnyAccessPolicy, lists: StringLists): PolicyRuleFields {
+  const authentication = policy.spec.authentication;
+  return {
+    ...definedFields({ identityHeaders: policy.spec.identityHeaders }),
+    ...(authentication?.basic === true ? { basicAuth: true } : {}),
+    ...definedFields({ upstreamTokens: upstreamTokensOf(policy) }),
+    ...(authentication?.providers === undefined
+      ? {}
+      : { providers: lists.of(authentication.providers) }),
+    ...(authentication?.bearer === undefined
+      ? {}
+      : { bearerAudiences: lists.of(authentication.bearer.audiences) }),
+  };
+}
+
+/**
+ * The frozen MatchedRule of one rule. Most rules have none of the optional fields: those are
+ * built as one literal of exactly the seven required ones (80 bytes; with spreads V8 reserved
+ * room for 14), in the same key order as the others.
+ */
+function matchedRuleOf(
+  required: Pick<
+    MatchedRule,
+    'kind' | 'namespace' | 'policy' | 'rule' | 'requiredRoles' | 'action' | 'mode'
+  >,
+  guardrail: boolean,
+  policyFields: PolicyRuleFields,
+  policyHasFields: boolean,
+  stepUp: StepUpRequirement | undefined,
+): MatchedRule {
+  const { kind, namespace, policy, rule, requiredRoles, action, mode } = required;
+  if (!guardrail && !policyHasFields && stepUp === undefined) {
+    return Object.freeze({ kind, namespace, policy, rule, requiredRoles, action, mode });
+  }
+  return Object.freeze({
+    kind,
+    namespace,
+    policy,
+    rule,
+    requiredRoles,
+    action,
+    mode,
+    ...(guardrail ? { enforcement: 'Guardrail' as const } : {}),
+    ...policyFields,
+    ...definedFields({ stepUp }),
+  });
+}
+
 function compilePolicy(
   object: SnapshotObject,
   policy: AnyAccessPolicy,
   admitHost: BuildSnapshotOptions['admitHost'],
-  entries: IndexEntry[],
+  index: RuleIndexBuilder,
+  lists: StringLists,
 ): void {
   const cluster = policy.kind === 'ClusterAccessPolicy';
-  const createdAt = timestampMillis(object.creationTimestamp);
-  const objectKeyForOrder = `${object.namespace}/${object.name}`;
   const hosts = [...new Set(policy.spec.hosts)].filter(
     (host) => admitHost === undefined || admitHost(object, host),
   );
   if (hosts.length === 0) return;
   const mode = policy.spec.mode ?? 'Enforce';
-  const preflight: PolicyRef | null =
-    policy.spec.preflight === 'Allow'
-      ? Object.freeze({ kind: policy.kind, namespace: object.namespace, policy: object.name })
-      : null;
-  const upstreamTokens = upstreamTokensOf(policy);
-  const authentication = policy.spec.authentication;
+  const order: PolicyOrder = {
+    cluster,
+    createdAt: timestampMillis(object.creationTimestamp),
+    objectKey: `${object.namespace}/${object.name}`,
+    preflight:
+      policy.spec.preflight === 'Allow'
+        ? Object.freeze({ kind: policy.kind, namespace: object.namespace, policy: object.name })
+        : null,
+  };
+  const policyFields = policyRuleFields(policy, lists);
+  const policyHasFields = Object.keys(policyFields).length > 0;
 
-  policy.spec.rules.forEach((rule, ruleIndex) => {
+  for (const rule of policy.spec.rules) {
     const deny = rule.action === 'Deny';
-    const requiredRoles = Object.freeze(deny ? [] : [...(rule.roles ?? [])]);
+    const requiredRoles = deny || rule.roles === undefined ? noRoles : lists.of(rule.roles);
     // Only platform admins write ClusterAccessPolicies; validation refuses guardrails elsewhere,
     // and this check keeps a namespaced one from ever becoming a guardrail.
     const guardrail = cluster && rule.enforcement === 'Guardrail';
-    // Audit mode never turns a guardrail off.
-    const ruleMode = guardrail ? 'Enforce' : mode;
-    const stepUp = deny ? undefined : stepUpOf(rule);
-    const matched: MatchedRule = Object.freeze({
-      kind: policy.kind,
-      namespace: object.namespace,
-      policy: object.name,
-      rule: rule.name,
-      requiredRoles,
-      action: deny ? 'Deny' : 'Allow',
-      mode: ruleMode,
-      ...(guardrail ? { enforcement: 'Guardrail' as const } : {}),
-      ...definedFields({ identityHeaders: policy.spec.identityHeaders }),
-      ...(policy.spec.authentication?.basic === true ? { basicAuth: true } : {}),
-      ...definedFields({ upstreamTokens }),
-      ...(authentication?.providers === undefined
-        ? {}
-        : { providers: Object.freeze([...authentication.providers]) }),
-      ...(authentication?.bearer === undefined
-        ? {}
-        : { bearerAudiences: Object.freeze([...authentication.bearer.audiences]) }),
-      ...definedFields({ stepUp }),
-    });
-    rule.match.forEach((match, matchIndex) => {
+    const matched = matchedRuleOf(
+      {
+        kind: policy.kind,
+        namespace: object.namespace,
+        policy: object.name,
+        rule: rule.name,
+        requiredRoles,
+        action: deny ? 'Deny' : 'Allow',
+        // Audit mode never turns a guardrail off.
+        mode: guardrail ? 'Enforce' : mode,
+      },
+      guardrail,
+      policyFields,
+      policyHasFields,
+      deny ? undefined : stepUpOf(rule),
+    );
+    for (const match of rule.match) {
       const pathType = match.path?.type ?? 'PathPrefix';
       const value = match.path?.value ?? '/';
       const path = pathType !== 'PathPrefix' || !value.endsWith('/') ? value : value.slice(0, -1);
-      const methodMask = methodMaskOf(match.methods ?? []);
       const { conditions, headers, queryParams } = compileConditions(match);
-      const description: MatchDescription = Object.freeze({
-        path: Object.freeze({ type: pathType, value }),
-        ...(match.methods === undefined ? {} : { methods: Object.freeze([...match.methods]) }),
-        ...definedFields({ headers, queryParams }),
-        ...(match.sourceCIDRs === undefined
-          ? {}
-          : { sourceCIDRs: Object.freeze([...match.sourceCIDRs]) }),
-      });
-      const compiled: CompiledMatch = Object.freeze({
+      const compiled = compiledMatch({
         rule: matched,
-        scope: object.namespace,
-        deny,
-        pathType,
         path,
         pathRegex: pathType === 'RegularExpression' ? linearRegex(value) : null,
-        methodMask,
+        methodMask: methodMaskOf(match.methods ?? []),
         conditions,
-        description,
-        preflight,
-        mode: ruleMode,
-        pathRank: pathRanks[pathType],
-        pathLength: path.length,
-        hasMethods: methodMask !== 0,
-        headerCount: match.headers?.length ?? 0,
-        queryCount: match.queryParams?.length ?? 0,
-        hasSources: match.sourceCIDRs !== undefined,
-        cluster,
-        createdAt,
-        objectKey: objectKeyForOrder,
-        ruleIndex,
-        matchIndex,
+        description: describeMatch(match, pathType, value, headers, queryParams, lists),
       });
-      for (const host of hosts) entries.push({ host, match: compiled });
-    });
-  });
+      for (const host of hosts) index.add(host, compiled, order);
+    }
+  }
 }
 
 /**
@@ -280,13 +371,14 @@ export function buildSnapshot(
     ResourceKind,
     number
   >;
-  const entries: IndexEntry[] = [];
+  const index = new RuleIndexBuilder();
   const grants: RoleGrant[] = [];
+  const lists = new StringLists();
   for (const object of objects) {
     counts[object.kind]++;
     const { resource } = object;
     if (isAccessPolicy(resource)) {
-      compilePolicy(object, resource, options.admitHost, entries);
+      compilePolicy(object, resource, options.admitHost, index, lists);
     } else {
       grants.push({
         scope: object.namespace,
@@ -301,7 +393,7 @@ export function buildSnapshot(
     builtAt: (options.now ?? Date.now)(),
     counts: Object.freeze(counts),
     objects,
-    rules: RuleIndex.build(entries),
+    rules: index.build(),
     roles: RoleIndex.build(grants),
   });
 }

@@ -1,13 +1,15 @@
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Identity } from '../../../authz/identity.ts';
 import type { AuthRequest } from '../../../authz/auth-request.ts';
 import { decide } from '../../../authz/decide.ts';
 import type { PolicyChangeEvent, ReloadResult } from '../../policy-source.ts';
+import type { PolicyResource } from '../../resources.ts';
+import { buildSnapshot } from '../../snapshot.ts';
 import type { PolicySnapshot } from '../../snapshot.ts';
-import { FilePolicySource, loadPolicyDocuments } from './file-source.ts';
+import { FilePolicySource, PolicyDocumentLoader, loadPolicyDocuments } from './file-source.ts';
 import { authRequest } from '../../../../test/fixtures/builders/auth-request.ts';
 import { person } from '../../../../test/fixtures/builders/identity.ts';
 import { examplePolicyCounts } from '../../../../test/fixtures/builders/policy.ts';
@@ -173,6 +175,40 @@ describe('FilePolicySource in a temporary directory', () => {
     });
     expect(reloads.map((r) => r.ok)).toEqual([true, true, false, true]);
     await source.stop();
+  });
+
+  it('rescans unchanged files without parsing them again, and still sees the next edit', async () => {
+    const { logger } = capturingLogger();
+    const source = new FilePolicySource({ directory: temp.path, logger, watch: false });
+    await writeFile(join(temp.path, 'shop.yaml'), goodPolicy);
+    await source.start();
+    const first = source.current()!;
+    // Parsing 10,000 policies costs seconds of CPU: the periodic rescan must not pay it for
+    // files that did not change (issue 17).
+    const parsed = vi.spyOn(PolicyDocumentLoader.prototype, 'add');
+    try {
+      await expect(source.reload()).resolves.toEqual({
+        ok: true,
+        version: first.version,
+        changed: false,
+        counts: first.counts,
+      });
+      expect(parsed).not.toHaveBeenCalled();
+      await writeFile(join(temp.path, 'shop.yaml'), brokenPolicy);
+      await expect(source.reload()).resolves.toMatchObject({ ok: false });
+      // Back to the bytes of the last good load: nothing to parse, nothing to swap.
+      await writeFile(join(temp.path, 'shop.yaml'), goodPolicy);
+      parsed.mockClear();
+      await expect(source.reload()).resolves.toMatchObject({ ok: true, changed: false });
+      expect(parsed).not.toHaveBeenCalled();
+      await writeFile(join(temp.path, 'shop.yaml'), goodPolicy.replace('shop.test]', 'b.test]'));
+      await expect(source.reload()).resolves.toMatchObject({ ok: true, changed: true });
+      expect(parsed).toHaveBeenCalledTimes(1);
+      expect(decide(get('b.test', '/'), null, source.current()!, options).outcome).toBe('allow');
+    } finally {
+      parsed.mockRestore();
+      await source.stop();
+    }
   });
 
   it('is not ready while the first load fails', async () => {
@@ -359,7 +395,94 @@ describe('FilePolicySource and files written in place (non-atomic writes)', () =
   });
 });
 
+/** Policies beyond the examples: a guardrail, step-up, matches a description cannot be. */
+const unusualPolicies = `
+apiVersion: gatehouse.dev/v1alpha1
+kind: ClusterAccessPolicy
+metadata: { name: guard }
+spec:
+  hosts: [app.localhost, '*.unusual.test']
+  rules:
+    - name: no-debug
+      enforcement: Guardrail
+      match: [{ methods: [GET], path: { type: PathPrefix, value: /debug/ } }]
+      action: Deny
+---
+apiVersion: gatehouse.dev/v1alpha1
+kind: AccessPolicy
+metadata: { name: unusual, namespace: demo }
+spec:
+  hosts: [a.unusual.test]
+  mode: Audit
+  rules:
+    - name: default-path
+      match: [{ methods: [POST] }]
+      roles: [authenticated]
+    - name: exact-first
+      match:
+        - path: { value: /admin, type: Exact }
+        - path: { type: PathPrefix, value: /admin/ }
+          headers: [{ name: X-Tenant, value: blue }]
+      roles: [app-admin]
+      authentication: { maxAge: 5m }
+`;
+
 describe('loadPolicyDocuments', () => {
+  it('yields frozen copies that decide exactly as the objects the Kubernetes API hands over', async () => {
+    const files = [{ path: 'unusual.yaml', text: unusualPolicies }];
+    for (const name of ['api.yaml', 'app.yaml', 'fallback.yaml', 'role-mappings.yaml']) {
+      files.push({ path: name, text: await readFile(join(examples, name), 'utf8') });
+    }
+    const loaded = loadPolicyDocuments(files);
+    expect(loaded.problems).toEqual([]);
+    expect(loaded.resources.every((resource) => Object.isFrozen(resource.spec))).toBe(true);
+    // What the Kubernetes source builds from: plain, unfrozen objects decoded from JSON.
+    const plain = JSON.parse(JSON.stringify(loaded.resources)) as PolicyResource[];
+    const fromFiles = buildSnapshot(loaded.resources, { now: () => 0 });
+    const fromApi = buildSnapshot(plain, { now: () => 0 });
+    expect(fromFiles.version).toBe(fromApi.version);
+
+    const people = [
+      null,
+      person('alice', { email: 'alice@example.com' }),
+      person('root', { groups: ['gatehouse-admins', 'admins'] }),
+      person('robot', {
+        claims: { client_id: 'ci-deployer' },
+        method: 'bearer',
+        provider: 'ci',
+        audiences: ['demo-api'],
+      }),
+    ];
+    const hosts = ['app.localhost', 'api.localhost', 'grafana.localhost', 'a.unusual.test'];
+    const targets = ['/', '/public/x', '/admin', '/admin/', '/admin/x', '/metrics', '/debug/x'];
+    targets.push('/healthz', '/healthz/live', '/v1/items', '/v1/reports?format=csv', '/other');
+    const reasons = new Set<string>();
+    let compared = 0;
+    for (const host of hosts) {
+      for (const target of targets) {
+        for (const method of ['GET', 'HEAD', 'POST', 'OPTIONS']) {
+          const request = authRequest({
+            host,
+            target,
+            method,
+            headers: { 'x-tenant': 'blue', 'user-agent': 'legacy-sync/1.2' },
+          });
+          for (const who of people) {
+            const decided = decide(request, who, fromFiles, options);
+            // Byte for byte: the same rule, match description and key order in logs and output.
+            expect(JSON.stringify(decided)).toBe(
+              JSON.stringify(decide(request, who, fromApi, options)),
+            );
+            reasons.add(decided.reason);
+            compared++;
+          }
+        }
+      }
+    }
+    expect(compared).toBe(768);
+    expect(reasons.size).toBeGreaterThanOrEqual(6);
+  });
+
   it('reads multi-document files, lists and defaults, and reports duplicates with their origin', () => {
     const loaded = loadPolicyDocuments(
       [
@@ -409,17 +532,26 @@ describe('loadPolicyDocuments', () => {
     ]);
   });
 
-  it('refuses duplicate keys and alias bombs', () => {
+  it('refuses duplicate keys, alias bombs and recursive aliases', () => {
     const loaded = loadPolicyDocuments([
       { path: 'd.yaml', text: 'kind: AccessPolicy\nkind: RoleMapping\n' },
       {
         path: 'e.yaml',
         text: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [${'*a, '.repeat(50)}*a]\nc: [${'*b, '.repeat(50)}*b]\n`,
       },
+      // A valid policy whose free-form annotations hold an anchor used inside its own node.
+      {
+        path: 'f.yaml',
+        text: goodPolicy.replace(
+          'namespace: shop }',
+          'namespace: shop, annotations: &n { x: *n } }',
+        ),
+      },
     ]);
     expect(loaded.problems.map((p) => [p.file, p.message.split(':')[0]])).toEqual([
       ['d.yaml', 'YAML syntax error'],
       ['e.yaml', 'cannot read YAML'],
+      ['f.yaml', 'cannot read YAML'],
     ]);
   });
 });
