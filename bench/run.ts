@@ -418,8 +418,12 @@ export async function runSuite(options: RunOptions): Promise<number> {
   } finally {
     await context.close();
     await deleteKeysWithPrefix(options.redisUrl, context.sessionKeyPrefix).catch(() => 0);
-    if (!keepScratch) await rm(scratchDirectory, { recursive: true, force: true });
-    else say(`server logs kept in ${scratchDirectory}`);
+    // BENCH_KEEP_SCRATCH keeps the servers' logs (say, with BENCH_SERVER_NODE_OPTIONS=--trace-gc).
+    if (keepScratch || process.env['BENCH_KEEP_SCRATCH'] !== undefined) {
+      say(`kept the scratch directory (server logs): ${scratchDirectory}`);
+    } else {
+      await rm(scratchDirectory, { recursive: true, force: true });
+    }
   }
 
   const checks = targetChecks(results);
