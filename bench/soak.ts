@@ -222,7 +222,12 @@ async function main(): Promise<number> {
     await target.stop();
     await context.close();
     await deleteKeysWithPrefix(values['redis-url'], context.sessionKeyPrefix).catch(() => 0);
-    await rm(scratchDirectory, { recursive: true, force: true });
+    // BENCH_KEEP_SCRATCH keeps the server's log, as bench/run.ts does.
+    if (process.env['BENCH_KEEP_SCRATCH'] === undefined) {
+      await rm(scratchDirectory, { recursive: true, force: true });
+    } else {
+      say(`kept the scratch directory (server log): ${scratchDirectory}`);
+    }
   }
 }
 
