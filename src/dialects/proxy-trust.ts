@@ -1,4 +1,5 @@
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { LruCache } from '../lru-cache.ts';
 
 type Family = 'ipv4' | 'ipv6';
 
@@ -68,12 +69,12 @@ export class ProxyTrust {
    * Answers already given, by address as written. A check asks about the same peer (its proxy's
    * keep-alive connection) three times per request, and `BlockList.check` cost about 2% of bench
    * scenario (d)'s CPU (issue #17). The configured list never changes after construction, so an
-   * answer never goes stale; the map is emptied when full so that forwarded addresses chosen by
-   * clients cannot grow it without bound.
+   * answer never goes stale; the cache is bounded so that forwarded addresses chosen by clients
+   * cannot grow it.
    */
-  readonly #answers = new Map<string, boolean>();
+  readonly #answers = new LruCache<string, boolean>({ maxEntries: MAX_REMEMBERED_ANSWERS });
   /** Walks of `X-Forwarded-For` values already done (#walkForwardedFor). */
-  readonly #walks = new Map<string, ForwardedForWalk>();
+  readonly #walks = new LruCache<string, ForwardedForWalk>({ maxEntries: MAX_REMEMBERED_ANSWERS });
 
   /** @throws Error naming the offending entry when a CIDR or address cannot be parsed. */
   constructor(cidrs: readonly string[]) {
@@ -110,7 +111,6 @@ export class ProxyTrust {
     if (known !== undefined) return known;
     const canonical = canonicalAddress(address);
     const trusted = canonical !== null && this.#trusted.check(canonical.address, canonical.family);
-    if (this.#answers.size >= MAX_REMEMBERED_ANSWERS) this.#answers.clear();
     this.#answers.set(address, trusted);
     return trusted;
   }
@@ -180,11 +180,10 @@ export class ProxyTrust {
    */
   #walkForwardedFor(forwardedFor: string): ForwardedForWalk {
     // Both readings walk the same header of every check (the answer depends on nothing else):
-    // remembered like isTrusted()'s answers, and emptied when full for the same reason.
+    // remembered like isTrusted()'s answers, bounded for the same reason.
     const known = this.#walks.get(forwardedFor);
     if (known !== undefined) return known;
     const walked = this.#walk(forwardedFor);
-    if (this.#walks.size >= MAX_REMEMBERED_ANSWERS) this.#walks.clear();
     this.#walks.set(forwardedFor, walked);
     return walked;
   }
