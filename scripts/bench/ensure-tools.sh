@@ -138,8 +138,16 @@ ensure_openloop() {
     return
   fi
   local cc=${CC:-cc}
+  if ! command -v "${cc}" >/dev/null 2>&1 && [[ -z "${CC:-}" ]]; then
+    # As for wrk: Debian's compiler, installed when missing (root only).
+    command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" -eq 0 ]] ||
+      die "no C compiler to build bench/openloop/openloop.c for the half-load figures: install gcc (apt-get install gcc), set CC, or skip them with node bench/run.ts --no-half-load"
+    log "openloop: installing gcc from Debian"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null
+  fi
   command -v "${cc}" >/dev/null 2>&1 ||
-    die "no C compiler (${cc}) to build bench/openloop/openloop.c for the half-load figures: install gcc (apt-get install gcc), set CC, or skip them with node bench/run.ts --no-half-load"
+    die "no C compiler (${cc}) to build bench/openloop/openloop.c: install gcc (apt-get install gcc), set CC, or skip the half-load figures with node bench/run.ts --no-half-load"
   mkdir -p "${openloop_dir}"
   "${cc}" -O2 -Wall -Wextra -Werror -o "${openloop_dir}/openloop.partial" "${openloop_source}" ||
     die "compiling ${openloop_source} failed"
