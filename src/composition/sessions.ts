@@ -52,6 +52,9 @@ export async function openSessions(
     onLookup: (hit) => {
       metrics.countSessionCacheLookup(hit);
     },
+    onRefresh: (result) => {
+      metrics.sessionCacheRefreshes.inc({ result });
+    },
     ttlMs: config.sessions.cache.ttl,
     maxEntries: config.sessions.cache.maxEntries,
     now,

@@ -66,6 +66,7 @@ export class Metrics {
   readonly sessionStoreDuration: Histogram<'operation'>;
   readonly sessionStoreErrors: Counter<'operation'>;
   readonly sessionCacheLookups: Counter<'result'>;
+  readonly sessionCacheRefreshes: Counter<'result'>;
   readonly providerDiscovery: Counter<'provider' | 'result'>;
 
   // -- dependencies ----------------------------------------------------------------------------
@@ -337,6 +338,12 @@ export class Metrics {
     this.sessionCacheLookups = new Counter({
       name: 'gatehouse_session_cache_lookups_total',
       help: 'Per-replica session cache lookups by result (hit, miss).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.sessionCacheRefreshes = new Counter({
+      name: 'gatehouse_session_cache_refreshes_total',
+      help: 'Background re-reads of sessions in use (refresh-ahead) by result (ok, failed).',
       labelNames: ['result'],
       registers,
     });

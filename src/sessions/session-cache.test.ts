@@ -44,12 +44,147 @@ describe('SessionCache', () => {
     const { cache, reads, advance, login } = setup();
     const ticket = await login();
     const first = await cache.get(ticket);
-    advance(2999);
+    advance(1499);
     expect(await cache.get(ticket)).toBe(first);
     expect(reads).toHaveBeenCalledTimes(1);
-    advance(1);
+    // Unused in the second half of its TTL, the entry is not refreshed and simply expires.
+    advance(1501);
     expect(await cache.get(ticket)).toEqual(first);
     expect(reads).toHaveBeenCalledTimes(2);
+  });
+
+  it('shares one store read among concurrent misses of the same ticket', async () => {
+    const { cache, reads, login } = setup();
+    const ticket = await login();
+    const other = await login('bob');
+    const answers = await Promise.all([
+      cache.get(ticket),
+      cache.get(ticket),
+      cache.get(ticket),
+      cache.get(other),
+    ]);
+    expect(reads).toHaveBeenCalledTimes(2);
+    expect(answers[0]).not.toBeNull();
+    expect(answers[1]).toBe(answers[0]);
+    expect(answers[2]).toBe(answers[0]);
+    expect(answers[3]?.subject).toBe('bob');
+  });
+
+  it('never shares a read with a ticket of another secret', async () => {
+    const { cache, reads, login } = setup();
+    const ticket = await login();
+    const forged = { id: ticket.id, secret: issueTicket().secret };
+    const [good, bad] = await Promise.all([cache.get(ticket), cache.get(forged)]);
+    expect(good).not.toBeNull();
+    expect(bad).toBeNull();
+    expect(reads).toHaveBeenCalledTimes(2);
+  });
+
+  it('fails every check that shared a failed read, and reads again on the next', async () => {
+    const { cache, reads, login } = setup();
+    const ticket = await login();
+    reads.mockRejectedValueOnce(new Error('Command timed out'));
+    const results = await Promise.allSettled([cache.get(ticket), cache.get(ticket)]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(await cache.get(ticket)).not.toBeNull();
+    expect(reads).toHaveBeenCalledTimes(2);
+  });
+
+  it('does not let a lookup after a revocation join a read that started before it', async () => {
+    const { store, cache, reads, login } = setup();
+    const ticket = await login();
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const original = MemorySessionStore.prototype.get.bind(store);
+    reads.mockImplementationOnce(async (ticketArg) => {
+      const session = await original(ticketArg);
+      await gate;
+      return session;
+    });
+    const before = cache.get(ticket);
+    await store.deleteByUser('idp\u0000alice');
+    const after = cache.get(ticket);
+    release();
+    expect(await before).not.toBeNull();
+    expect(await after).toBeNull();
+    expect(reads).toHaveBeenCalledTimes(2);
+  });
+
+  it('refreshes a session in use in the background once its entry is half its TTL old', async () => {
+    const refreshes: string[] = [];
+    const { store, now, advance } = memorySessionsOnClock();
+    const reads = vi.spyOn(store, 'get');
+    const cache = new SessionCache({
+      store,
+      ttlMs: 3000,
+      now,
+      onRefresh: (outcome) => refreshes.push(outcome),
+    });
+    const ticket = issueTicket();
+    await cache.create(
+      {
+        provider: 'idp',
+        subject: 'alice',
+        identity: { user: 'alice', groups: [], claims: {} },
+        tokens: { accessToken: 'at' },
+      },
+      ticket,
+    );
+    const first = await cache.get(ticket);
+    advance(1500);
+    // Served from memory at once; one background read starts, however many checks arrive.
+    expect(await cache.get(ticket)).toBe(first);
+    expect(await cache.get(ticket)).toBe(first);
+    expect(reads).toHaveBeenCalledTimes(2);
+    await settle();
+    expect(refreshes).toEqual(['ok']);
+    // The refreshed entry lives a full TTL from its own read: past the first entry's expiry, the
+    // session is still served from memory (and, half that TTL on, refreshed again).
+    const refreshed: unknown = await reads.mock.results[1]?.value;
+    advance(2000);
+    expect(await cache.get(ticket)).toBe(refreshed);
+    expect(reads).toHaveBeenCalledTimes(3);
+    await settle();
+    expect(refreshes).toEqual(['ok', 'ok']);
+
+    // A refresh that fails fails no check and is not retried on every check; the entry then
+    // expires on time and the next check reads the store itself.
+    advance(1500);
+    reads.mockRejectedValueOnce(new Error('Command timed out'));
+    expect(await cache.get(ticket)).not.toBeNull();
+    await settle();
+    expect(refreshes).toEqual(['ok', 'ok', 'failed']);
+    advance(1499);
+    expect(await cache.get(ticket)).not.toBeNull();
+    await settle();
+    expect(reads).toHaveBeenCalledTimes(4);
+    advance(1);
+    expect(await cache.get(ticket)).not.toBeNull();
+    expect(reads).toHaveBeenCalledTimes(5);
+  });
+
+  it('does not cache a background refresh that a revocation overtook', async () => {
+    const { store, cache, reads, advance, login } = setup({ ttlMs: 60_000 });
+    const ticket = await login();
+    await cache.get(ticket);
+    advance(30_000);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const original = MemorySessionStore.prototype.get.bind(store);
+    reads.mockImplementationOnce(async (ticketArg) => {
+      const session = await original(ticketArg);
+      await gate;
+      return session;
+    });
+    expect(await cache.get(ticket)).not.toBeNull();
+    await store.deleteByUser('idp\u0000alice');
+    release();
+    await settle();
+    expect(await cache.get(ticket)).toBeNull();
   });
 
   it('refuses a cached session to a ticket with the wrong secret', async () => {
@@ -165,3 +300,8 @@ describe('SessionCache', () => {
     expect(listener).not.toHaveBeenCalled();
   });
 });
+
+/** Lets background reads (memory store: a few promise turns) finish. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

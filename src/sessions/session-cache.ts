@@ -27,7 +27,15 @@ import type { RevokedToken, TokenRevocationListener } from './token-revocations.
  * - a cached entry is served only to a ticket whose secret matches, as the store itself would
  *   require: compared as SHA-256 digests in constant time, or found by the exact id and secret
  *   of a ticket the store already accepted (`#verified`);
- * - at most `maxEntries` sessions, least recently used evicted first.
+ * - at most `maxEntries` sessions, least recently used evicted first;
+ * - concurrent misses for one ticket share one store read (a page load's burst, or every check
+ *   in flight when a busy session's entry expires, costs one round trip, not one per check);
+ * - a session in use is read again in the background once its entry is half its `ttlMs` old
+ *   (refresh-ahead), so a busy session never waits on the store, and a store that answers late
+ *   or fails for less than half the TTL fails no check (issue #17's soak: one Redis read that
+ *   timed out took the ~60 checks waiting on it down with it). A failed refresh is not retried:
+ *   the entry expires as usual and the next check after that reads the store. An entry is never
+ *   served past `ttlMs` after the read that produced it, so staleness stays bounded by `ttlMs`.
  * `ttlMs: 0` disables caching (benchmarks, or to trade latency for immediate consistency).
  *
  * Staleness is bounded by `ttlMs`: a token refresh on another replica is seen here after at most
@@ -42,12 +50,23 @@ export interface SessionCacheOptions {
   readonly now?: () => number;
   /** Told of every lookup the cache answers (hit) or passes to the store (miss), for metrics. */
   readonly onLookup?: (hit: boolean) => void;
+  /** Told how each background refresh ended (`ok`: the store answered, null or not). */
+  readonly onRefresh?: (outcome: 'ok' | 'failed') => void;
 }
 
 interface CacheEntry {
   readonly session: Session;
   readonly secretDigest: Buffer;
   readonly expiresAt: number;
+  /** From then on, a hit starts a background read of the session (refresh-ahead). */
+  readonly refreshAt: number;
+}
+
+/** One store read that concurrent lookups of the same ticket share. */
+interface InFlightRead {
+  /** The revocation generation it started in: a lookup after a revocation does not join it. */
+  readonly generation: number;
+  readonly read: Promise<Session | null>;
 }
 
 export class SessionCache implements SessionBackend {
@@ -67,6 +86,9 @@ export class SessionCache implements SessionBackend {
   readonly #verified = new Map<string, string>();
   readonly #maxVerified: number;
   readonly #onLookup: ((hit: boolean) => void) | undefined;
+  readonly #onRefresh: ((outcome: 'ok' | 'failed') => void) | undefined;
+  /** Store reads in flight, by ticket (id and secret: only the same credential shares a read). */
+  readonly #inFlight = new Map<string, InFlightRead>();
 
   constructor(options: SessionCacheOptions) {
     const ttlMs = options.ttlMs ?? 3000;
@@ -79,6 +101,7 @@ export class SessionCache implements SessionBackend {
     this.#entries = new LruCache({ maxEntries: options.maxEntries ?? 10_000, now: this.#now });
     this.#maxVerified = 2 * (options.maxEntries ?? 10_000);
     this.#onLookup = options.onLookup;
+    this.#onRefresh = options.onRefresh;
     this.#unsubscribe = this.#store.onRevocation((keys) => {
       this.#forget(keys);
     });
@@ -95,10 +118,11 @@ export class SessionCache implements SessionBackend {
     if (options.bypassCache !== true) {
       const verifiedKey = this.#verified.get(fingerprint);
       const hit = verifiedKey === undefined ? undefined : this.#entries.get(verifiedKey);
-      if (hit !== undefined) {
+      if (verifiedKey !== undefined && hit !== undefined) {
         const now = this.#now();
         if (now < hit.expiresAt && isLive(hit.session, now)) {
           this.#onLookup?.(true);
+          if (now >= hit.refreshAt) this.#refresh(ticket, fingerprint, verifiedKey, hit);
           return hit.session;
         }
       }
@@ -115,21 +139,70 @@ export class SessionCache implements SessionBackend {
       this.#entries.delete(key);
     }
     this.#onLookup?.(false);
-    const generation = this.#generation;
-    const session = await this.#store.get(ticket);
-    if (session === null) {
-      this.#entries.delete(key);
-    } else if (generation === this.#generation) {
-      const expiresAt = Math.min(
-        this.#now() + this.#ttlMs,
-        session.idleExpiresAt,
-        session.absoluteExpiresAt,
-      );
-      this.#entries.set(key, { session, secretDigest, expiresAt }, expiresAt);
-      if (this.#verified.size >= this.#maxVerified) this.#verified.clear();
-      this.#verified.set(fingerprint, key);
+    // A bypassing read (a refresh holding its lock) must see the store now, not a read that
+    // started before it; every other miss joins a read of the same ticket already under way.
+    if (options.bypassCache !== true) {
+      const inFlight = this.#inFlight.get(fingerprint);
+      if (inFlight !== undefined && inFlight.generation === this.#generation) return inFlight.read;
     }
-    return session;
+    return this.#read(ticket, fingerprint, key, secretDigest);
+  }
+
+  /**
+   * Reads the session from the store and caches it, unless a revocation arrived meanwhile; the
+   * read is shared, through `#inFlight`, with every lookup of the same ticket until it settles.
+   */
+  #read(
+    ticket: SessionTicket,
+    fingerprint: string,
+    key: string,
+    secretDigest: Buffer,
+  ): Promise<Session | null> {
+    const generation = this.#generation;
+    const read = this.#store.get(ticket).then((session) => {
+      if (session === null) {
+        this.#entries.delete(key);
+      } else if (generation === this.#generation) {
+        const readAt = this.#now();
+        const expiresAt = Math.min(
+          readAt + this.#ttlMs,
+          session.idleExpiresAt,
+          session.absoluteExpiresAt,
+        );
+        const refreshAt = readAt + Math.floor(this.#ttlMs / 2);
+        this.#entries.set(key, { session, secretDigest, expiresAt, refreshAt }, expiresAt);
+        if (this.#verified.size >= this.#maxVerified) this.#verified.clear();
+        this.#verified.set(fingerprint, key);
+      }
+      return session;
+    });
+    const shared: InFlightRead = { generation, read };
+    this.#inFlight.set(fingerprint, shared);
+    const settled = (): void => {
+      if (this.#inFlight.get(fingerprint) === shared) this.#inFlight.delete(fingerprint);
+    };
+    read.then(settled, settled);
+    return read;
+  }
+
+  /**
+   * Refresh-ahead: one background read per ticket; its failure fails no check. After a failure
+   * the entry is not refreshed again (a store that is down is not asked once per check): it
+   * expires on time, and the next check after that reads the store itself.
+   */
+  #refresh(ticket: SessionTicket, fingerprint: string, key: string, entry: CacheEntry): void {
+    const inFlight = this.#inFlight.get(fingerprint);
+    if (inFlight !== undefined && inFlight.generation === this.#generation) return;
+    this.#read(ticket, fingerprint, key, entry.secretDigest).then(
+      () => this.#onRefresh?.('ok'),
+      // The store's own instrumentation counts the failure (instrumented-store.ts).
+      () => {
+        this.#onRefresh?.('failed');
+        if (this.#entries.get(key) !== entry) return;
+        const unrefreshed = { ...entry, refreshAt: Number.POSITIVE_INFINITY };
+        this.#entries.set(key, unrefreshed, entry.expiresAt);
+      },
+    );
   }
 
   create(fields: NewSession, ticket: SessionTicket): Promise<Session> {
