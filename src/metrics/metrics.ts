@@ -1,5 +1,11 @@
 import { buildInfo } from '../build-info.ts';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  PendingCounts,
+  TalliedHistogram,
+  type CountSlot,
+  type DurationSeries,
+} from './hot-path-metrics.ts';
 
 /**
  * Every metric gatehouse exports, in one place so that the names, labels and help texts form one
@@ -11,7 +17,7 @@ export class Metrics {
 
   // -- decisions -----------------------------------------------------------------------------
   readonly decisions: Counter<'dialect' | 'outcome' | 'reason'>;
-  readonly decisionDuration: Histogram<'dialect'>;
+  readonly decisionDuration: TalliedHistogram<'dialect'>;
   readonly forgedIdentityHeaders: Counter<'dialect'>;
   readonly malformedRequests: Counter<'dialect'>;
 
@@ -73,52 +79,60 @@ export class Metrics {
   readonly dependencyUp: Gauge<'dependency'>;
 
   /**
-   * Label-bound children of the two per-check metrics, so the hot path does not hash a label
-   * object on every request (prom-client sorts and joins label names each time otherwise).
+   * The per-check metrics, counted in slots resolved once per label set and added to the
+   * prom-client metrics at each scrape (hot-path-metrics.ts): prom-client hashes the label
+   * object on every `inc`/`observe`, even through a label-bound child.
    */
-  readonly #decisionCounters = new Map<string, Counter.Internal>();
-  readonly #durationHistograms = new Map<string, Histogram.Internal<'dialect'>>();
+  readonly #decisionCounts = new PendingCounts<'dialect' | 'outcome' | 'reason'>();
+  readonly #decisionSlots = new Map<string, Map<string, Map<string, CountSlot>>>();
+  readonly #durationSeries = new Map<string, DurationSeries<'dialect'>>();
+  readonly #authenticationCounts = new PendingCounts<'method' | 'result'>();
+  readonly #identifiedSlots = new Map<string, CountSlot>();
+  readonly #cacheLookupCounts = new PendingCounts<'result'>();
+  readonly #cacheHits = this.#cacheLookupCounts.slot({ result: 'hit' });
+  readonly #cacheMisses = this.#cacheLookupCounts.slot({ result: 'miss' });
 
   countDecision(dialect: string, outcome: string, reason: string): void {
-    const key = `${dialect}\u0000${outcome}\u0000${reason}`;
-    let counter = this.#decisionCounters.get(key);
-    if (counter === undefined) {
-      counter = this.decisions.labels({ dialect, outcome, reason });
-      this.#decisionCounters.set(key, counter);
+    let byOutcome = this.#decisionSlots.get(dialect);
+    if (byOutcome === undefined) {
+      byOutcome = new Map();
+      this.#decisionSlots.set(dialect, byOutcome);
     }
-    counter.inc();
+    let byReason = byOutcome.get(outcome);
+    if (byReason === undefined) {
+      byReason = new Map();
+      byOutcome.set(outcome, byReason);
+    }
+    let slot = byReason.get(reason);
+    if (slot === undefined) {
+      slot = this.#decisionCounts.slot({ dialect, outcome, reason });
+      byReason.set(reason, slot);
+    }
+    slot.pending += 1;
   }
 
-  readonly #identifiedCounters = new Map<string, Counter.Internal>();
-
-  /** `authentications{method, result="identified"}`, label-bound like countDecision. */
+  /** `authentications{method, result="identified"}`, counted like countDecision. */
   countIdentified(method: string): void {
-    let counter = this.#identifiedCounters.get(method);
-    if (counter === undefined) {
-      counter = this.authentications.labels({ method, result: 'identified' });
-      this.#identifiedCounters.set(method, counter);
+    let slot = this.#identifiedSlots.get(method);
+    if (slot === undefined) {
+      slot = this.#authenticationCounts.slot({ method, result: 'identified' });
+      this.#identifiedSlots.set(method, slot);
     }
-    counter.inc();
+    slot.pending += 1;
   }
 
-  #cacheHits: Counter.Internal | undefined;
-  #cacheMisses: Counter.Internal | undefined;
-
-  /** `session_cache_lookups{result}`, label-bound: counted on every session check. */
+  /** `session_cache_lookups{result}`, counted on every session check. */
   countSessionCacheLookup(hit: boolean): void {
-    const counter = hit
-      ? (this.#cacheHits ??= this.sessionCacheLookups.labels({ result: 'hit' }))
-      : (this.#cacheMisses ??= this.sessionCacheLookups.labels({ result: 'miss' }));
-    counter.inc();
+    (hit ? this.#cacheHits : this.#cacheMisses).pending += 1;
   }
 
   observeDecisionDuration(dialect: string, seconds: number): void {
-    let histogram = this.#durationHistograms.get(dialect);
-    if (histogram === undefined) {
-      histogram = this.decisionDuration.labels({ dialect });
-      this.#durationHistograms.set(dialect, histogram);
+    let series = this.#durationSeries.get(dialect);
+    if (series === undefined) {
+      series = this.decisionDuration.series({ dialect });
+      this.#durationSeries.set(dialect, series);
     }
-    histogram.observe(seconds);
+    series.observe(seconds);
   }
 
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
@@ -139,13 +153,17 @@ export class Metrics {
       registers,
     }).set({ version: build.version, commit: build.commit, node: build.node }, 1);
 
+    const decisionCounts = this.#decisionCounts;
     this.decisions = new Counter({
       name: 'gatehouse_decisions_total',
       help: 'Authorization decisions by proxy dialect, outcome (allow, unauthenticated, forbidden, error) and reason code.',
       labelNames: ['dialect', 'outcome', 'reason'],
       registers,
+      collect() {
+        decisionCounts.flushInto(this);
+      },
     });
-    this.decisionDuration = new Histogram({
+    this.decisionDuration = new TalliedHistogram({
       name: 'gatehouse_decision_duration_seconds',
       help: 'Time to answer one external-auth check, from request to response, including authentication.',
       labelNames: ['dialect'],
@@ -164,11 +182,15 @@ export class Metrics {
       labelNames: ['dialect'],
       registers,
     });
+    const authenticationCounts = this.#authenticationCounts;
     this.authentications = new Counter({
       name: 'gatehouse_authentications_total',
       help: 'Credentials examined, by method (bearer, session, header, basic) and result (identified, rejected, error).',
       labelNames: ['method', 'result'],
       registers,
+      collect() {
+        authenticationCounts.flushInto(this);
+      },
     });
     this.preauthIgnored = new Counter({
       name: 'gatehouse_preauth_ignored_total',
@@ -335,11 +357,15 @@ export class Metrics {
       labelNames: ['operation'],
       registers,
     });
+    const cacheLookupCounts = this.#cacheLookupCounts;
     this.sessionCacheLookups = new Counter({
       name: 'gatehouse_session_cache_lookups_total',
       help: 'Per-replica session cache lookups by result (hit, miss).',
       labelNames: ['result'],
       registers,
+      collect() {
+        cacheLookupCounts.flushInto(this);
+      },
     });
     this.sessionCacheRefreshes = new Counter({
       name: 'gatehouse_session_cache_refreshes_total',
