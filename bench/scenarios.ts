@@ -4,9 +4,13 @@
  * issuer, identity provider, generated policy sets, the nginx stack of (g)) are started on first
  * use through `BenchContext` and stopped by it.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { startDevIdentityProvider } from '../dev/identity-provider.ts';
 import { findFreePort } from '../test/fixtures/gatehouse/free-port.ts';
@@ -175,6 +179,36 @@ export class BenchContext {
     );
   }
 
+  /**
+   * gatehouse compiled as the image and the npm package ship it (`tsc -p tsconfig.build.json`,
+   * the Dockerfile's `npm run build`), so the servers run what is deployed. Running the
+   * TypeScript sources instead makes Node strip types at load, which keeps its WebAssembly
+   * stripper and every module's source text in memory: 13 MB more RSS at rest (issue #17), which
+   * Koa's (a′) server, one small file, barely pays. Built once per run, into the scratch
+   * directory, beside a copy of package.json (ES modules; build-info reads the version) and a
+   * link to node_modules.
+   */
+  gatehouseBuild(): Promise<string> {
+    return this.shared(
+      'gatehouse-build',
+      async () => {
+        const root = join(this.settings.scratchDirectory, 'gatehouse-build');
+        const dist = join(root, 'dist');
+        await mkdir(root, { recursive: true });
+        await copyFile(join(repositoryRoot, 'package.json'), join(root, 'package.json'));
+        await symlink(join(repositoryRoot, 'node_modules'), join(root, 'node_modules'), 'dir');
+        const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+        await promisify(execFile)(
+          process.execPath,
+          [tsc, '-p', join(repositoryRoot, 'tsconfig.build.json'), '--outDir', dist],
+          { cwd: repositoryRoot },
+        );
+        return dist;
+      },
+      () => Promise.resolve(),
+    );
+  }
+
   /** The small policy directory of (b)–(e) and (g). */
   benchPolicyDirectory(): Promise<string> {
     return this.shared(
@@ -205,6 +239,8 @@ export class BenchContext {
     );
   }
 }
+
+const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 /** Environment for a child: ours, without any GATEHOUSE_* of the person running the suite. */
 /**
@@ -329,6 +365,7 @@ async function startGatehouse(context: BenchContext, name: string, variant: Gate
   return startNodeServer(context, name, './servers/gatehouse.ts', {
     ...env,
     BENCH_CONFIG: configPath,
+    BENCH_GATEHOUSE_BUILD: await context.gatehouseBuild(),
   });
 }
 

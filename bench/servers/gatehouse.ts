@@ -5,12 +5,27 @@
  * `GATEHOUSE_SESSIONS__CACHE__TTL=0`). Logs go to standard error so standard output carries only
  * the ready line.
  */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config/load.ts';
-import { formatProblems } from '../../src/config/problems.ts';
-import { redactedPaths } from '../../src/logger.ts';
-import { startGatehouse } from '../../src/main.ts';
+import type * as ConfigLoading from '../../src/config/load.ts';
+import type * as ConfigProblems from '../../src/config/problems.ts';
+import type * as Logging from '../../src/logger.ts';
+import type * as Composition from '../../src/main.ts';
 import { announceReady } from './ready-line.ts';
+
+// gatehouse as deployed: compiled by `tsc -p tsconfig.build.json` into BENCH_GATEHOUSE_BUILD
+// (scenarios.ts `gatehouseBuild`); without it (a server started by hand), the sources.
+const build = process.env['BENCH_GATEHOUSE_BUILD'];
+function moduleUrl(module: string): string {
+  return build === undefined || build === ''
+    ? new URL(`../../src/${module}.ts`, import.meta.url).href
+    : pathToFileURL(join(build, `${module}.js`)).href;
+}
+const { loadConfig } = (await import(moduleUrl('config/load'))) as typeof ConfigLoading;
+const { formatProblems } = (await import(moduleUrl('config/problems'))) as typeof ConfigProblems;
+const { redactedPaths } = (await import(moduleUrl('logger'))) as typeof Logging;
+const { startGatehouse } = (await import(moduleUrl('main'))) as typeof Composition;
 
 const file = process.env['BENCH_CONFIG'];
 const loaded = loadConfig({ ...(file === undefined ? {} : { file }), env: process.env });
