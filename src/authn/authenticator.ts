@@ -30,8 +30,15 @@ export interface Authenticator {
    * check route refuses them from anyone else and has Envoy remove them before the upstream.
    */
   readonly trustedSenderHeaders?: readonly TrustedSenderHeaders[];
-  authenticate(request: AuthRequest): Promise<AuthnResult>;
+  /**
+   * A result known at once (no credential of this kind, a cached verdict) is returned as it is,
+   * not wrapped in a promise: every check runs the whole chain, and each await of an already
+   * settled promise is a trip through the microtask queue (issue #17).
+   */
+  authenticate(request: AuthRequest): AuthnResult | Promise<AuthnResult>;
 }
+
+const absent: AuthnResult = Object.freeze({ kind: 'absent' });
 
 /**
  * Runs authenticators in order; the first one that finds its credential decides. A rejected
@@ -50,11 +57,28 @@ export class AuthenticatorChain implements Authenticator {
     );
   }
 
-  async authenticate(request: AuthRequest): Promise<AuthnResult> {
-    for (const authenticator of this.#authenticators) {
-      const result = await authenticator.authenticate(request);
+  authenticate(request: AuthRequest): AuthnResult | Promise<AuthnResult> {
+    return this.#from(0, request);
+  }
+
+  /** The chain from authenticator `index` on, synchronous until one answers with a promise. */
+  #from(index: number, request: AuthRequest): AuthnResult | Promise<AuthnResult> {
+    const authenticators = this.#authenticators;
+    for (let at = index; at < authenticators.length; at++) {
+      const result = authenticators[at]?.authenticate(request);
+      if (result === undefined) continue;
+      if (result instanceof Promise) return this.#settle(result, at, request);
       if (result.kind !== 'absent') return result;
     }
-    return { kind: 'absent' };
+    return absent;
+  }
+
+  async #settle(
+    pending: Promise<AuthnResult>,
+    index: number,
+    request: AuthRequest,
+  ): Promise<AuthnResult> {
+    const result = await pending;
+    return result.kind === 'absent' ? this.#from(index + 1, request) : result;
   }
 }

@@ -118,11 +118,14 @@ export class BasicAuthenticator implements Authenticator {
     return this.#challenge;
   }
 
-  async authenticate(request: AuthRequest): Promise<AuthnResult> {
+  authenticate(request: AuthRequest): AuthnResult | Promise<AuthnResult> {
     const credential = parseBasicAuthorization(request.credentials.authorization);
     if (credential.kind === 'absent') return { kind: 'absent' };
     if (credential.kind === 'malformed') return this.#reject(BasicRejections.Malformed);
-    const { user, password } = credential;
+    return this.#verify(request, credential.user, credential.password);
+  }
+
+  async #verify(request: AuthRequest, user: string, password: string): Promise<AuthnResult> {
     const clientIp = request.clientIp;
 
     const ban = await this.#throttle.isBanned(user, clientIp);

@@ -569,7 +569,7 @@ describe('BearerTokenAuthenticator: identity provider outage', () => {
 
     started = performance.now();
     const burst = await Promise.allSettled(
-      Array.from({ length: 20 }, () => auth.authenticate(request(`Bearer ${token}`))),
+      Array.from({ length: 20 }, async () => auth.authenticate(request(`Bearer ${token}`))),
     );
     expect(performance.now() - started).toBeLessThan(250);
     for (const outcome of burst) {

@@ -192,7 +192,7 @@ export class BearerTokenAuthenticator implements Authenticator {
       : undefined;
   }
 
-  async authenticate(request: AuthRequest): Promise<AuthnResult> {
+  authenticate(request: AuthRequest): AuthnResult | Promise<AuthnResult> {
     const credential = parseBearerAuthorization(request.credentials.authorization);
     if (credential.kind === 'absent') return credential;
     if (credential.kind === 'malformed') return this.#reject(TokenRejections.Malformed);
@@ -206,8 +206,12 @@ export class BearerTokenAuthenticator implements Authenticator {
       if (this.#isRevoked(cached)) return this.#rejectRevoked(cached.identity.provider);
       return { kind: 'identified', identity: cached.identity };
     }
+    return this.#verifyAndCache(credential.token, cacheKey);
+  }
 
-    const outcome = await this.#verify(credential.token);
+  /** A token not in the cache: verified (JWKS may be fetched), then cached until its `exp`. */
+  async #verifyAndCache(token: string, cacheKey: string): Promise<AuthnResult> {
+    const outcome = await this.#verify(token);
     if (outcome.kind !== 'verified') return outcome;
     const { verified } = outcome;
     if (this.#isRevoked(verified)) return this.#rejectRevoked(verified.identity.provider);

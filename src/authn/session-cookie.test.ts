@@ -3,6 +3,7 @@ import type { AuthRequest } from '../authz/auth-request.ts';
 import { DependencyError } from '../errors.ts';
 import { Metrics } from '../metrics/metrics.ts';
 import { MemorySessionStore } from '../sessions/memory/memory-store.ts';
+import { SessionCache } from '../sessions/session-cache.ts';
 import type { SessionBackend } from '../sessions/session-backend.ts';
 import type { NewSession, Session } from '../sessions/session.ts';
 import { issueTicket } from '../sessions/ticket.ts';
@@ -164,5 +165,66 @@ describe('SessionCookieAuthenticator', () => {
       kind: 'absent',
     });
     expect(calls).toHaveLength(1);
+  });
+
+  describe('behind the per-replica cache', () => {
+    function cached(refresher?: SessionRefresher) {
+      const base = setup();
+      const cache = new SessionCache({ store: base.store, ttlMs: 60_000 });
+      const authenticator = new SessionCookieAuthenticator({
+        store: cache,
+        cookieName: '_gatehouse',
+        metrics: new Metrics({ collectProcessMetrics: false }),
+        refresher,
+      });
+      return { ...base, cache, authenticator };
+    }
+
+    it('answers a session the cache holds without waiting, and the same as a first read', async () => {
+      const { authenticator, signIn } = cached();
+      const { ticket } = await signIn();
+      const first = authenticator.authenticate(request(`_gatehouse=${ticket.text}`));
+      expect(first).toBeInstanceOf(Promise);
+      const read = await first;
+      const again = authenticator.authenticate(request(`_gatehouse=${ticket.text}`));
+      expect(again).not.toBeInstanceOf(Promise);
+      expect(again).toEqual(read);
+      expect(read.kind).toBe('identified');
+    });
+
+    it('takes the full path when the first cookie is not the cached one', async () => {
+      const { authenticator, signIn } = cached();
+      const { ticket, session } = await signIn();
+      await authenticator.authenticate(request(`_gatehouse=${ticket.text}`));
+      const cookie = `_gatehouse=${issueTicket().text}; _gatehouse=${ticket.text}`;
+      const result = authenticator.authenticate(request(cookie));
+      expect(result).toBeInstanceOf(Promise);
+      const settled = await result;
+      expect(settled.kind === 'identified' ? settled.identity.sessionId : null).toBe(session.key);
+    });
+
+    it('takes the full path when a refresh is due, and a revoked session is not served', async () => {
+      let due = false;
+      const refreshed: string[] = [];
+      const { authenticator, signIn, store } = cached({
+        needsRefresh: () => due,
+        refreshSession: (_ticket, session) => {
+          refreshed.push(session.key);
+          return Promise.resolve(session);
+        },
+      });
+      const { ticket, session } = await signIn();
+      await authenticator.authenticate(request(`_gatehouse=${ticket.text}`));
+      due = true;
+      expect((await authenticator.authenticate(request(`_gatehouse=${ticket.text}`))).kind).toBe(
+        'identified',
+      );
+      expect(refreshed).toEqual([session.key]);
+      due = false;
+      await store.deleteByUser(session.userKey);
+      expect(await authenticator.authenticate(request(`_gatehouse=${ticket.text}`))).toEqual({
+        kind: 'absent',
+      });
+    });
   });
 });

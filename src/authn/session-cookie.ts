@@ -9,6 +9,17 @@ import { parseTicket, type SessionTicket } from '../sessions/ticket.ts';
 import type { Authenticator, AuthnResult } from './authenticator.ts';
 import type { Identity } from '../authz/identity.ts';
 
+const absent: AuthnResult = Object.freeze({ kind: 'absent' });
+
+/** The ticket of the first cookie value that is one (the full path skips the others too). */
+function firstTicket(values: readonly string[]): SessionTicket | null {
+  for (const value of values) {
+    const ticket = parseTicket(value);
+    if (ticket !== null) return ticket;
+  }
+  return null;
+}
+
 /** Renews tokens close to expiry (oidc/token-refresh.ts `TokenRefresher`). */
 export interface SessionRefresher {
   /** Cheap, no I/O: whether `refreshSession` should run before answering. */
@@ -69,9 +80,28 @@ export class SessionCookieAuthenticator implements Authenticator {
     this.#options = options;
   }
 
-  async authenticate(request: AuthRequest): Promise<AuthnResult> {
-    const found = await this.findSession(request.credentials.cookie);
-    if (found === null) return { kind: 'absent' };
+  authenticate(request: AuthRequest): AuthnResult | Promise<AuthnResult> {
+    const values = cookieValues(request.credentials.cookie, this.#options.cookieName);
+    if (values.length === 0) return absent;
+    // The common case answered at once: the first well-formed cookie names a session the
+    // per-replica cache holds for this very ticket, with no refresh due. Otherwise (a miss, a
+    // refresh, a stale first cookie followed by a live one) the full path decides.
+    const ticket = firstTicket(values);
+    const cached = ticket === null ? undefined : this.#options.store.cached?.(ticket);
+    if (
+      ticket !== null &&
+      cached !== undefined &&
+      cached.impersonation === undefined &&
+      this.#options.refresher?.needsRefresh(cached) !== true
+    ) {
+      return this.#identifiedBy(cached);
+    }
+    return this.#authenticate(values);
+  }
+
+  async #authenticate(values: readonly string[]): Promise<AuthnResult> {
+    const found = await this.#findSessionIn(values);
+    if (found === null) return absent;
     const { session, ticket } = found;
     const effective = this.#options.effectiveIdentity;
     if (session.impersonation !== undefined && effective !== undefined) {
@@ -85,9 +115,14 @@ export class SessionCookieAuthenticator implements Authenticator {
       await this.#endImpersonation(ticket, session);
       return this.#identified(identityOfSession(session), session);
     }
+    return this.#identifiedBy(session);
+  }
+
+  /** The identity of a session record, built once per record. */
+  #identifiedBy(session: Session): AuthnResult {
     let identity = this.#identities.get(session);
     if (identity === undefined) {
-      identity = (effective ?? identityOfSession)(session);
+      identity = (this.#options.effectiveIdentity ?? identityOfSession)(session);
       this.#identities.set(session, identity);
     }
     return this.#identified(identity, session);
@@ -118,10 +153,15 @@ export class SessionCookieAuthenticator implements Authenticator {
    * The first live session named by the cookies in `cookieHeader`, with its ticket (for sign-out
    * and userinfo, which share this reading of the cookie), or null.
    */
-  async findSession(
+  findSession(
     cookieHeader: string | undefined,
   ): Promise<{ readonly session: Session; readonly ticket: SessionTicket } | null> {
-    const values = cookieValues(cookieHeader, this.#options.cookieName);
+    return this.#findSessionIn(cookieValues(cookieHeader, this.#options.cookieName));
+  }
+
+  async #findSessionIn(
+    values: readonly string[],
+  ): Promise<{ readonly session: Session; readonly ticket: SessionTicket } | null> {
     if (values.length === 0) return null;
     for (const value of values) {
       const ticket = parseTicket(value);

@@ -45,9 +45,9 @@ const fromGeorchestra = (extra: Record<string, string> = {}): AuthRequest =>
   request({ ...georchestra, ...extra, 'x-gatehouse-preauth-secret': secret });
 
 describe('TrustedHeaderAuthenticator', () => {
-  it('accepts the geOrchestra form from a trusted front with the secret, decoding {base64}', async () => {
+  it('accepts the geOrchestra form from a trusted front with the secret, decoding {base64}', () => {
     const { auth, ignored } = authenticator();
-    const result = await auth.authenticate(fromGeorchestra());
+    const result = auth.authenticate(fromGeorchestra());
     expect(result).toEqual({
       kind: 'identified',
       identity: {
@@ -67,9 +67,9 @@ describe('TrustedHeaderAuthenticator', () => {
     expect(ignored).toEqual([]);
   });
 
-  it('carries preauth-provider and preauth-provider-id into the claims', async () => {
+  it('carries preauth-provider and preauth-provider-id into the claims', () => {
     const { auth } = authenticator();
-    const result = await auth.authenticate(
+    const result = auth.authenticate(
       fromGeorchestra({
         'preauth-provider': 'proconnect',
         'preauth-provider-id': '{base64}' + Buffer.from('ü-4711').toString('base64'),
@@ -82,15 +82,15 @@ describe('TrustedHeaderAuthenticator', () => {
     expect(result.kind === 'identified' ? result.identity.organisation : null).toBe('PSC');
   });
 
-  it('rejects a preauth-provider-id that does not decode', async () => {
+  it('rejects a preauth-provider-id that does not decode', () => {
     const { auth } = authenticator();
-    const result = await auth.authenticate(fromGeorchestra({ 'preauth-provider-id': 'a\u0001b' }));
+    const result = auth.authenticate(fromGeorchestra({ 'preauth-provider-id': 'a\u0001b' }));
     expect(result).toEqual({ kind: 'rejected', code: 'malformed-preauth' });
   });
 
-  it('accepts an IPv4-mapped IPv6 peer (dual-stack socket) and the flag in any case', async () => {
+  it('accepts an IPv4-mapped IPv6 peer (dual-stack socket) and the flag in any case', () => {
     const { auth } = authenticator();
-    const result = await auth.authenticate(
+    const result = auth.authenticate(
       request(
         {
           'sec-georchestra-preauthenticated': 'TRUE',
@@ -109,9 +109,9 @@ describe('TrustedHeaderAuthenticator', () => {
     expect(result.identity).not.toHaveProperty('email');
   });
 
-  it('accepts the plain remote-user form', async () => {
+  it('accepts the plain remote-user form', () => {
     const { auth } = authenticator();
-    const result = await auth.authenticate(
+    const result = auth.authenticate(
       request({ 'remote-user': 'svc-backup', 'x-gatehouse-preauth-secret': secret }),
     );
     expect(result).toEqual({
@@ -127,20 +127,20 @@ describe('TrustedHeaderAuthenticator', () => {
     });
   });
 
-  it('ignores the remote-user header when no remote-user header is configured', async () => {
+  it('ignores the remote-user header when no remote-user header is configured', () => {
     const { auth, ignored } = authenticator({ remoteUserHeader: undefined });
-    const result = await auth.authenticate(
+    const result = auth.authenticate(
       request({ 'remote-user': 'svc-backup', 'x-gatehouse-preauth-secret': secret }),
     );
     expect(result).toEqual({ kind: 'absent' });
     expect(ignored).toEqual([]);
   });
 
-  it('is absent without any pre-authentication header, and counts nothing', async () => {
+  it('is absent without any pre-authentication header, and counts nothing', () => {
     const { auth, ignored } = authenticator();
-    expect(await auth.authenticate(request({ accept: 'text/html' }))).toEqual({ kind: 'absent' });
+    expect(auth.authenticate(request({ accept: 'text/html' }))).toEqual({ kind: 'absent' });
     expect(
-      await auth.authenticate(request({ 'x-gatehouse-preauth-secret': secret }, '198.51.100.1')),
+      auth.authenticate(request({ 'x-gatehouse-preauth-secret': secret }, '198.51.100.1')),
     ).toEqual({ kind: 'absent' });
     expect(ignored).toEqual([]);
   });
@@ -160,31 +160,31 @@ describe('TrustedHeaderAuthenticator', () => {
     ],
     ['a trusted client address with a shorter secret', frontAddress, 'x', 'bad-secret'],
     ['a trusted client address without the secret', frontAddress, undefined, 'missing-secret'],
-  ] as const)('ignores the headers from %s and reports why', async (_, peer, sent, reason) => {
+  ] as const)('ignores the headers from %s and reports why', (_, peer, sent, reason) => {
     const { auth, ignored } = authenticator();
     const headers: Record<string, string> = { ...georchestra };
     if (sent !== undefined) headers['x-gatehouse-preauth-secret'] = sent;
-    expect(await auth.authenticate(request(headers, peer))).toEqual({ kind: 'absent' });
+    expect(auth.authenticate(request(headers, peer))).toEqual({ kind: 'absent' });
     expect(ignored).toEqual([reason]);
   });
 
-  it('treats a client address that is not an address as untrusted', async () => {
+  it('treats a client address that is not an address as untrusted', () => {
     const { auth, ignored } = authenticator();
-    const result = await auth.authenticate(
+    const result = auth.authenticate(
       request({ 'remote-user': 'root', 'x-gatehouse-preauth-secret': secret }, 'unknown'),
     );
     expect(result).toEqual({ kind: 'absent' });
     expect(ignored).toEqual(['untrusted-client']);
   });
 
-  it('does not take preauth-* headers without the geOrchestra flag', async () => {
+  it('does not take preauth-* headers without the geOrchestra flag', () => {
     const { auth } = authenticator({ remoteUserHeader: undefined });
     const { 'sec-georchestra-preauthenticated': _flag, ...withoutFlag } = georchestra;
     expect(
-      await auth.authenticate(request({ ...withoutFlag, 'x-gatehouse-preauth-secret': secret })),
+      auth.authenticate(request({ ...withoutFlag, 'x-gatehouse-preauth-secret': secret })),
     ).toEqual({ kind: 'absent' });
     expect(
-      await auth.authenticate(fromGeorchestra({ 'sec-georchestra-preauthenticated': 'false' })),
+      auth.authenticate(fromGeorchestra({ 'sec-georchestra-preauthenticated': 'false' })),
     ).toEqual({ kind: 'absent' });
   });
 
@@ -196,21 +196,21 @@ describe('TrustedHeaderAuthenticator', () => {
     ['a blank user name', { 'preauth-username': '  ' }],
     ['no user name', { 'preauth-username': undefined }],
     ['an undecodable group', { 'preauth-groups': 'ok,{base64}%%' }],
-  ])('rejects a trusted request with %s', async (_, override) => {
+  ])('rejects a trusted request with %s', (_, override) => {
     const { auth } = authenticator();
     const headers: Record<string, string> = { 'x-gatehouse-preauth-secret': secret };
     for (const [name, value] of Object.entries({ ...georchestra, ...override })) {
       if (value !== undefined) headers[name] = value;
     }
-    expect(await auth.authenticate(request(headers))).toEqual({
+    expect(auth.authenticate(request(headers))).toEqual({
       kind: 'rejected',
       code: 'malformed-preauth',
     });
   });
 
-  it('rejects a remote-user value with control characters', async () => {
+  it('rejects a remote-user value with control characters', () => {
     const { auth } = authenticator();
-    const result = await auth.authenticate(
+    const result = auth.authenticate(
       request({ 'remote-user': 'bob\u0000', 'x-gatehouse-preauth-secret': secret }),
     );
     expect(result).toEqual({ kind: 'rejected', code: 'malformed-preauth' });

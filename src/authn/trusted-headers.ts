@@ -143,11 +143,7 @@ export class TrustedHeaderAuthenticator implements Authenticator {
     ]);
   }
 
-  authenticate(request: AuthRequest): Promise<AuthnResult> {
-    return Promise.resolve(this.#authenticate(request));
-  }
-
-  #authenticate(request: AuthRequest): AuthnResult {
+  authenticate(request: AuthRequest): AuthnResult {
     const headers = request.credentials.headers;
     if (!this.#assertingHeaders.some((name) => headers[name] !== undefined)) {
       return { kind: 'absent' };

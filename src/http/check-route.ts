@@ -12,7 +12,7 @@ import { Reasons } from '../authz/reasons.ts';
 import type { CheckResponse, Dialect, IncomingCheck } from '../dialects/dialect.ts';
 import type { ProxyTrust } from '../dialects/proxy-trust.ts';
 import type { AssertionSigner } from '../identity/assertion.ts';
-import type { HeaderProfiles } from '../identity/header-profiles.ts';
+import type { Header, HeaderProfiles } from '../identity/header-profiles.ts';
 import { clientHeaderGuardFor, upstreamHeadersFor } from '../identity/upstream-headers.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { PolicySnapshot } from '../policy/snapshot.ts';
@@ -208,7 +208,7 @@ function authenticateIn(
   span: Span | undefined,
   deps: CheckDependencies,
   request: AuthRequest,
-): Promise<AuthnResult> {
+): AuthnResult | Promise<AuthnResult> {
   if (span === undefined || !span.isRecording() || deps.tracing === undefined) {
     return deps.authenticator.authenticate(request);
   }
@@ -294,7 +294,10 @@ async function check(
     deps.metrics.forgedIdentityHeaders.inc({ dialect: dialect.name });
     decision = refusal('forbidden', Reasons.ForgedIdentityHeader);
   } else {
-    const authn = await authenticateIn(span, deps, request);
+    // Awaited only when it is a promise: a guest's check, or one answered from a cache, then
+    // runs start to finish in one turn of the event loop (issue #17).
+    const pending = authenticateIn(span, deps, request);
+    const authn = pending instanceof Promise ? await pending : pending;
     if (authn.kind === 'rejected') {
       deps.metrics.authentications.inc({ method: 'any', result: 'rejected' });
       challenge = authn.challenge;
@@ -336,9 +339,13 @@ async function check(
   const audited = isAuditOverride(decision);
   const answered: Decision = audited ? { ...decision, outcome: 'allow' } : decision;
 
+  let identityHeaders: readonly Header[] = noHeaders;
+  if (answered.outcome === 'allow') {
+    const headers = upstreamHeadersFor(answered, request, deps);
+    identityHeaders = headers instanceof Promise ? await headers : headers;
+  }
   const response = dialect.respond(answered, request, {
-    identityHeaders:
-      answered.outcome === 'allow' ? await upstreamHeadersFor(answered, request, deps) : [],
+    identityHeaders,
     identityHeaderNames: guard.removeNames,
     // Only a 401 carries it; building it costs an encodeURIComponent of the whole URL.
     signInUrl:
@@ -387,6 +394,7 @@ function decideOptionsOf(deps: CheckDependencies): DecideOptions {
 }
 
 const noChallenges: readonly string[] = Object.freeze([]);
+const noHeaders: readonly Header[] = Object.freeze([]);
 const challengeLists = new Map<string, readonly string[]>();
 
 /** The (at most four) challenge lists, built once each rather than per 401. */

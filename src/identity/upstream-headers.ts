@@ -104,11 +104,11 @@ function compileClientHeaderGuardOf(
 }
 
 /** Every header gatehouse sets upstream for an allowed decision. */
-export async function upstreamHeadersFor(
+export function upstreamHeadersFor(
   decision: Decision,
   request: AuthRequest,
   deps: UpstreamHeaderDependencies,
-): Promise<readonly Header[]> {
+): readonly Header[] | Promise<readonly Header[]> {
   const profile = deps.headerProfiles.get(decision.rule?.identityHeaders);
   const identity = decision.identity;
   const rendered = renderedHeaders(profile, identity, decision.roles);
@@ -125,19 +125,26 @@ export async function upstreamHeadersFor(
   if (tokens !== undefined) headers.push(...upstreamTokenHeaders(tokens, decision, request, deps));
   if (deps.assertion === undefined) return headers;
   // Always present, empty for anonymous callers, so a client's own copy never survives.
-  let assertion = '';
-  if (identity !== null) {
-    const input = {
-      identity,
-      roles: decision.roles,
-      host: request.host,
-      ...(identity.actor === undefined ? {} : { actor: identity.actor.subject }),
-    };
-    // The cached path is synchronous: the hot path signs at most once per session, host and minute.
-    assertion = deps.assertion.cachedAssertion(input) ?? (await deps.assertion.assertionFor(input));
+  if (identity === null) {
+    headers.push([assertionHeaderName, '']);
+    return headers;
   }
-  headers.push([assertionHeaderName, assertion]);
-  return headers;
+  const input = {
+    identity,
+    roles: decision.roles,
+    host: request.host,
+    ...(identity.actor === undefined ? {} : { actor: identity.actor.subject }),
+  };
+  // The cached path is synchronous: the hot path signs at most once per session, host and minute.
+  const cached = deps.assertion.cachedAssertion(input);
+  if (cached !== undefined) {
+    headers.push([assertionHeaderName, cached]);
+    return headers;
+  }
+  return deps.assertion.assertionFor(input).then((assertion) => {
+    headers.push([assertionHeaderName, assertion]);
+    return headers;
+  });
 }
 
 /**

@@ -112,20 +112,32 @@ export class SessionCache implements SessionBackend {
     return this.#entries.size;
   }
 
+  cached(ticket: SessionTicket): Session | undefined {
+    if (this.#ttlMs === 0) return undefined;
+    return this.#verifiedHit(ticket, `${ticket.id}.${ticket.secret}`);
+  }
+
+  /**
+   * The hit path for a ticket already verified against the cached session: two map lookups.
+   * Counted as a hit, and starts the refresh-ahead when the entry is due.
+   */
+  #verifiedHit(ticket: SessionTicket, fingerprint: string): Session | undefined {
+    const verifiedKey = this.#verified.get(fingerprint);
+    const hit = verifiedKey === undefined ? undefined : this.#entries.get(verifiedKey);
+    if (verifiedKey === undefined || hit === undefined) return undefined;
+    const now = this.#now();
+    if (now >= hit.expiresAt || !isLive(hit.session, now)) return undefined;
+    this.#onLookup?.(true);
+    if (now >= hit.refreshAt) this.#refresh(ticket, fingerprint, verifiedKey, hit);
+    return hit.session;
+  }
+
   async get(ticket: SessionTicket, options: GetOptions = {}): Promise<Session | null> {
     if (this.#ttlMs === 0) return this.#store.get(ticket);
     const fingerprint = `${ticket.id}.${ticket.secret}`;
     if (options.bypassCache !== true) {
-      const verifiedKey = this.#verified.get(fingerprint);
-      const hit = verifiedKey === undefined ? undefined : this.#entries.get(verifiedKey);
-      if (verifiedKey !== undefined && hit !== undefined) {
-        const now = this.#now();
-        if (now < hit.expiresAt && isLive(hit.session, now)) {
-          this.#onLookup?.(true);
-          if (now >= hit.refreshAt) this.#refresh(ticket, fingerprint, verifiedKey, hit);
-          return hit.session;
-        }
-      }
+      const hit = this.#verifiedHit(ticket, fingerprint);
+      if (hit !== undefined) return hit;
     }
     const key = sessionKeyOf(ticket.id);
     const secretDigest = digest(ticket.secret);

@@ -32,6 +32,14 @@ export interface SessionStore {
   get(ticket: SessionTicket, options?: GetOptions): Promise<Session | null>;
 
   /**
+   * What `get(ticket)` would answer from memory right now, without waiting: the session when a
+   * cache in front holds it for exactly this ticket, undefined when only a read could tell
+   * (stores without a cache do not implement it). Lets a check that hits the cache finish in one
+   * turn of the event loop (issue #17).
+   */
+  cached?(ticket: SessionTicket): Session | undefined;
+
+  /**
    * Replaces the session's record (e.g. after a token refresh), resetting its idle expiry; the
    * absolute expiry fixed at login stays (a later one in `session` is ignored). Returns `false`,
    * writing nothing, when the session no longer exists or has expired: a logout that raced a
