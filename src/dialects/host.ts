@@ -20,19 +20,21 @@ const label = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
 export function normaliseHost(raw: string, scheme: 'http' | 'https'): string | null {
   // A proxy asks about the same few hosts all day: remember the answers (bounded; a flood of
   // made-up hosts only clears the memo, it cannot grow it).
-  const key = scheme === 'https' ? raw : `http:${raw}`;
-  const known = hostMemo.get(key);
+  // One memo per scheme, keyed by the raw value itself (no key string built per check).
+  const memo = scheme === 'https' ? httpsHosts : httpHosts;
+  const known = memo.get(raw);
   if (known !== undefined) return known;
   const host = parseHost(raw, scheme);
   if (raw.length <= 260) {
-    if (hostMemo.size >= maxMemoisedHosts) hostMemo.clear();
-    hostMemo.set(key, host);
+    if (memo.size >= maxMemoisedHosts) memo.clear();
+    memo.set(raw, host);
   }
   return host;
 }
 
 const maxMemoisedHosts = 1024;
-const hostMemo = new Map<string, string | null>();
+const httpHosts = new Map<string, string | null>();
+const httpsHosts = new Map<string, string | null>();
 
 function parseHost(raw: string, scheme: 'http' | 'https'): string | null {
   const value = raw.trim().toLowerCase();

@@ -144,8 +144,9 @@ export function createNginxDialect(options: NginxDialectOptions): Dialect {
       }
       // A plain lower-case DNS name (its last label not numeric) reads the same to every parser;
       // anything else is also read the WHATWG way and refused when the readings differ.
-      const url = plainAuthority.test(authority) ? null : URL.parse(raw);
-      if (url === null && !plainAuthority.test(authority)) {
+      const plain = plainAuthority.test(authority);
+      const url = plain ? null : URL.parse(raw);
+      if (url === null && !plain) {
         throw malformedRequest('X-Original-URL must be an absolute http:// or https:// URL');
       }
       // Userinfo has no place in a request nginx routed and is the classic confusion vector

@@ -100,6 +100,18 @@ describe('compileClientHeaderGuard', () => {
     expect(asked).toBe(0);
   });
 
+  it('gives the same verdicts once remembered, and after a flood of names cleared the memo', () => {
+    const flood = Object.fromEntries(
+      Array.from({ length: 3000 }, (_, index) => [`x-made-up-${String(index)}`, 'x']),
+    );
+    for (let round = 0; round < 3; round++) {
+      expect(guard.find(flood, '192.0.2.9')).toBeNull();
+      expect(guard.find({ ...ordinary, x_id_token: 'x' }, '10.1.2.3')).toBe('x_id_token');
+      expect(guard.find({ 'preauth-org': 'PSC' }, '10.1.2.3')).toBeNull();
+      expect(guard.find({ 'preauth-org': 'PSC' }, '192.0.2.9')).toBe('preauth-org');
+    }
+  });
+
   it('lists upstream and front headers for removal, never the client credential', () => {
     expect(guard.removeNames).toEqual(
       expect.arrayContaining(['x-id-token', 'x-gatehouse-preauth-secret', 'preauth-username']),

@@ -152,40 +152,67 @@ export function compileClientHeaderGuard(rules: ClientHeaderRules): ClientHeader
     ...new Set([...upstream, ...[...senderNames.values()].map(({ spelling }) => spelling)]),
   ]);
 
+  /** What a header name is, whoever sends it; a sender's header also depends on the client. */
+  const classify = (name: string): HeaderVerdict => {
+    // Node hands over lower-case names already; other callers may not.
+    const lower = name.toLowerCase();
+    const canonical = lower.replace(nonCanonical, '-');
+    if (upstream.has(canonical)) return forgedVerdict;
+    if (credentials.has(canonical)) return lower === canonical ? allowedVerdict : forgedVerdict;
+    if (senders.length > 0) {
+      const owner = senderOf(canonical);
+      // Only in the sender's own spelling: an SSO front sets `preauth-username` but passes a
+      // client's `preauth_username` on untouched.
+      if (owner !== undefined) {
+        return lower === owner.spelling ? { kind: 'sender', sender: owner.sender } : forgedVerdict;
+      }
+    }
+    for (const family of families) {
+      if (!canonical.startsWith(family)) continue;
+      if (family === geOrchestraFamily && lower === canonical && isBrowserSecHeader(lower)) {
+        continue;
+      }
+      return forgedVerdict;
+    }
+    return allowedVerdict;
+  };
+
+  // Every check scans every header name, and a proxy sends the same few dozen names all day:
+  // their verdicts are remembered (bounded; a flood of made-up names only clears the memo).
+  const verdicts = new Map<string, HeaderVerdict>();
+
   return Object.freeze({
     removeNames,
     find(headers: Readonly<Record<string, string | undefined>>, clientIp: string): string | null {
       for (const name in headers) {
         if (headers[name] === undefined) continue;
-        // Node hands over lower-case names already; other callers may not.
-        const lower = name.toLowerCase();
-        const canonical = lower.replace(nonCanonical, '-');
-        if (upstream.has(canonical)) return name;
-        if (credentials.has(canonical)) {
-          if (lower !== canonical) return name;
-          continue;
-        }
-        if (senders.length > 0) {
-          const owner = senderOf(canonical);
-          if (owner !== undefined) {
-            // Only in the sender's own spelling: an SSO front sets `preauth-username` but passes
-            // a client's `preauth_username` on untouched.
-            if (lower !== owner.spelling || !owner.sender.isTrustedSender(clientIp)) return name;
-            continue;
+        let verdict = verdicts.get(name);
+        if (verdict === undefined) {
+          verdict = classify(name);
+          if (name.length <= 256) {
+            if (verdicts.size >= maxRememberedVerdicts) verdicts.clear();
+            verdicts.set(name, verdict);
           }
         }
-        for (const family of families) {
-          if (!canonical.startsWith(family)) continue;
-          if (family === geOrchestraFamily && lower === canonical && isBrowserSecHeader(lower)) {
-            continue;
-          }
-          return name;
-        }
+        if (verdict.kind === 'allowed') continue;
+        if (verdict.kind === 'forged' || !verdict.sender.isTrustedSender(clientIp)) return name;
       }
       return null;
     },
   });
 }
+
+/**
+ * A header name's verdict: a copy of an identity header, a header anyone may send, or a
+ * pre-authentication header that only its trusted sender may send (in its own spelling).
+ */
+type HeaderVerdict =
+  | { readonly kind: 'forged' }
+  | { readonly kind: 'allowed' }
+  | { readonly kind: 'sender'; readonly sender: TrustedSenderHeaders };
+const forgedVerdict: HeaderVerdict = Object.freeze({ kind: 'forged' });
+const allowedVerdict: HeaderVerdict = Object.freeze({ kind: 'allowed' });
+const maxRememberedVerdicts = 1024;
 
 /**
  * The first header of the client's request that is a copy of an identity header, in any spelling,
