@@ -50,6 +50,22 @@ describe('OpenedSessions', () => {
     expect(opened.open(text, forged, key, stored)).toBeNull();
   });
 
+  it('recognises an unchanged record read as bytes, and keeps no view of the reply', () => {
+    const opened = new OpenedSessions({ now: () => now });
+    const { text } = sealed(ticket.secret, key);
+    // A reply Buffer is often a view into a larger socket read.
+    const reply = Buffer.from(`*3\r\n$${String(text.length)}\r\n${text}\r\n`);
+    const start = reply.indexOf(text);
+    const view = reply.subarray(start, start + text.length);
+    const first = opened.open(view, ticket, key, stored);
+    expect(first?.identity.user).toBe('ada');
+    reply.fill(0);
+    expect(opened.open(Buffer.from(text), ticket, key, stored)).toBe(first);
+    // Another secret of the same length still goes through the full open, which refuses it.
+    const forged = { id: ticket.id, secret: issueTicket().secret };
+    expect(opened.open(Buffer.from(text), forged, key, stored)).toBeNull();
+  });
+
   it('opens a re-sealed record, another key or slid expiries afresh', () => {
     const opened = new OpenedSessions({ now: () => now });
     const before = opened.open(sealed(ticket.secret, key).text, ticket, key, stored);

@@ -13,15 +13,15 @@ import type { SessionTicket } from './ticket.ts';
  * authenticator, so a fresh object each time also meant recomputing roles).
  *
  * This changes nothing about consistency: the store is still read on every lookup, and only what
- * it returned is looked up here. An entry is found only by the storage key, the ticket's secret,
- * the stored expiries AND the sealed text itself, so a revoked session (gone from the store), an
+ * it returned is looked up here. An entry is used only when the storage key, the ticket's secret,
+ * the stored expiries AND the sealed text itself all match, so a revoked session (gone from the store), an
  * updated one (re-sealed under a fresh IV: different text), a slid expiry or a ticket with another
  * secret never meets an entry; the last one goes through the full open, which refuses it. Nothing
  * is held that the store's reader did not already hold in clear, for no longer than the session's
  * absolute lifetime, and at most `maxEntries` sessions (least recently used out first).
  */
 export class OpenedSessions {
-  readonly #entries: LruCache<string, Session>;
+  readonly #entries: LruCache<string, OpenedEntry>;
 
   constructor(options: { readonly maxEntries?: number; readonly now?: () => number } = {}) {
     this.#entries = new LruCache({
@@ -33,18 +33,73 @@ export class OpenedSessions {
   /**
    * The session sealed in `sealed` under storage key `key`, with the stored expiries applied
    * (the absolute expiry fixed at login wins over whatever a later update sealed), or null when
-   * the record cannot be opened with this ticket or is not a session.
+   * the record cannot be opened with this ticket or is not a session. `sealed` may be the bytes
+   * Redis returned: an unchanged record is then recognised without ever becoming a string
+   * (issue #17: the reply string and a lookup key built from it were most of the uncached
+   * check's old-space garbage).
    */
-  open(sealed: string, ticket: SessionTicket, key: string, stored: Expiries): Session | null {
-    const lookup = `${key}\n${ticket.secret}\n${String(stored.idleExpiresAt)}\n${String(stored.absoluteExpiresAt)}\n${sealed}`;
-    const known = this.#entries.get(lookup);
-    if (known !== undefined) return known;
-    const record = openSessionRecord(sealed, { secret: ticket.secret, storageKey: key });
+  open(
+    sealed: string | Buffer,
+    ticket: SessionTicket,
+    key: string,
+    stored: Expiries,
+  ): Session | null {
+    const known = this.#entries.get(key);
+    if (
+      known !== undefined &&
+      known.idleExpiresAt === stored.idleExpiresAt &&
+      known.absoluteExpiresAt === stored.absoluteExpiresAt &&
+      sameSealed(known.sealed, sealed) &&
+      sameSecret(known.secret, ticket.secret)
+    ) {
+      return known.session;
+    }
+    const text = typeof sealed === 'string' ? sealed : sealed.toString('utf8');
+    const record = openSessionRecord(text, { secret: ticket.secret, storageKey: key });
     const opened = record === null ? null : fromSessionRecord(record, key, stored.idleExpiresAt);
     if (opened === null) return null;
     const absoluteExpiresAt = Math.min(opened.absoluteExpiresAt, stored.absoluteExpiresAt);
     const session: Session = { ...opened, absoluteExpiresAt };
-    this.#entries.set(lookup, session, absoluteExpiresAt);
+    this.#entries.set(
+      key,
+      {
+        secret: ticket.secret,
+        idleExpiresAt: stored.idleExpiresAt,
+        absoluteExpiresAt: stored.absoluteExpiresAt,
+        // A copy: a reply Buffer may be a view into a whole socket read.
+        sealed: typeof sealed === 'string' ? sealed : Buffer.from(sealed),
+        session,
+      },
+      absoluteExpiresAt,
+    );
     return session;
   }
+}
+
+/** What a session was opened from, and with which secret. */
+interface OpenedEntry {
+  readonly secret: string;
+  readonly idleExpiresAt: number;
+  readonly absoluteExpiresAt: number;
+  readonly sealed: string | Buffer;
+  readonly session: Session;
+}
+
+function sameSealed(known: string | Buffer, sealed: string | Buffer): boolean {
+  if (typeof known === 'string' && typeof sealed === 'string') return known === sealed;
+  if (typeof known !== 'string' && typeof sealed !== 'string') return known.equals(sealed);
+  return false;
+}
+
+/**
+ * Whether two ticket secrets are equal, in time that depends only on their length (fixed for
+ * tickets): a caller who knows a session id must not learn its secret a character at a time.
+ */
+function sameSecret(known: string, secret: string): boolean {
+  if (known.length !== secret.length) return false;
+  let difference = 0;
+  for (let index = 0; index < known.length; index++) {
+    difference |= known.charCodeAt(index) ^ secret.charCodeAt(index);
+  }
+  return difference === 0;
 }

@@ -151,11 +151,15 @@ export class RedisSessionStore implements SessionBackend {
   async get(ticket: SessionTicket): Promise<Session | null> {
     const key = sessionKeyOf(ticket.id);
     const sessionKey = this.#keys.session(key);
+    // As bytes: an unchanged record is recognised without decoding it (opened-sessions.ts).
     const [sealed, idle, absolute] = await this.#run('get', () =>
-      this.#client.hmget(sessionKey, 'd', 'i', 'a'),
+      this.#client.hmgetBuffer(sessionKey, 'd', 'i', 'a'),
     );
     if (sealed == null || idle == null || absolute == null) return null;
-    const stored = { idleExpiresAt: Number(idle), absoluteExpiresAt: Number(absolute) };
+    const stored = {
+      idleExpiresAt: Number(idle.toString('latin1')),
+      absoluteExpiresAt: Number(absolute.toString('latin1')),
+    };
     const now = this.#now();
     if (!isLive(stored, now)) return null;
     // The plain `a` field bounds the TTL; the sealed one is authenticated: the session carries
