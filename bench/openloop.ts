@@ -4,9 +4,10 @@
  * sub-millisecond sleeps up to 1 ms). scripts/bench/ensure-tools.sh builds it; the C file's
  * header says how it paces and why latencies count from the scheduled time.
  *
- * It also keeps the cores awake while a half-load figure is taken (`keepCoresAwake`): on the
- * virtual machines these benchmarks run on, an idle vCPU that halts takes milliseconds to run
- * again, which would put the hypervisor's wake-up time into every half-loaded server's tail.
+ * It can also keep the cores awake while a half-load figure is taken (`keepCoresAwake`): on some
+ * of the virtual machines these benchmarks run on, an idle vCPU that halts takes milliseconds to
+ * run again, which would put the hypervisor's wake-up time into every half-loaded server's tail;
+ * on others the spinners cost more than they save. `calibrateKeepAwake` measures which.
  */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';

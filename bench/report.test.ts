@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { markdownTable, mediansOf, regressionGuard, targetChecks } from './report.ts';
+import {
+  markdownTable,
+  medianHalfLoad,
+  mediansOf,
+  regressionGuard,
+  targetChecks,
+} from './report.ts';
+import type { RateLoadResult } from './rate-load.ts';
 import type { RunMeasurement, ScenarioResult } from './report.ts';
 
 function run(requestsPerSecond: number, p99 = 3): RunMeasurement {
@@ -31,6 +38,30 @@ describe('mediansOf', () => {
     expect(medians.requestsPerSecond).toBe(10_000);
     expect(medians.peakRssMb).toBe(100);
     expect(medians.rpsSpread).toBeCloseTo(0.52);
+  });
+});
+
+describe('medianHalfLoad', () => {
+  const halfLoad = (p99: number, p50: number): RateLoadResult => ({
+    targetRate: 20_000,
+    scheduled: 200_000,
+    completed: 200_000,
+    achievedRate: 20_000,
+    latencyMs: { p50, p99, p999: p99 * 3, max: p99 * 5 },
+    sendLagMs: { p99: 0.07, max: 0.3 },
+    errors: 0,
+    unexpectedStatuses: 0,
+    firstUnexpectedStatus: 0,
+  });
+
+  it('reports the run with the median p99, whole, not one stalled window', () => {
+    const stalled = halfLoad(29.7, 0.08);
+    const middle = halfLoad(0.85, 0.09);
+    expect(medianHalfLoad([stalled, middle, halfLoad(0.78, 0.08)])).toBe(middle);
+    // An even count takes the lower middle run; a single run is itself.
+    expect(medianHalfLoad([stalled, middle])).toBe(middle);
+    expect(medianHalfLoad([stalled])).toBe(stalled);
+    expect(() => medianHalfLoad([])).toThrow(/no half-load run/);
   });
 });
 

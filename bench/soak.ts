@@ -6,9 +6,11 @@
  *
  *   node bench/soak.ts [--scenario c] [--minutes 10] [--warmup-minutes 1] [--connections 64]
  *                      [--server-cpu 0] [--load-cpu 1] [--redis-url URL] [--results-dir DIR]
+ *                      [--keep-awake auto|on|off]
  *
  * The saturating rate is measured first with a 10 s wrk run on the same server; the load is then
- * sent by openloop with the cores kept awake, as for the half-load figures (bench/openloop.ts).
+ * sent by openloop, with idle spinners keeping the cores awake when this machine's calibration
+ * says they help, as for the half-load figures (bench/keep-awake.ts).
  * RSS is sampled
  * from /proc every 5 s; the figure judged is the largest sample of the last minute against the
  * first sample after the warm-up.
@@ -21,6 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { probe } from './probe.ts';
 import { readMemory } from './proc-stats.ts';
+import { chooseKeepAwake, keepAwakeLine, type KeepAwakeChoice } from './keep-awake.ts';
 import { keepCoresAwake, runOpenLoop } from './openloop.ts';
 import type { RateLoadResult } from './rate-load.ts';
 import { BenchContext, scenarios } from './scenarios.ts';
@@ -104,6 +107,7 @@ async function main(): Promise<number> {
         default: process.env['GATEHOUSE_BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379',
       },
       'results-dir': { type: 'string', default: join(tmpdir(), 'gatehouse-bench-results') },
+      'keep-awake': { type: 'string', default: 'auto' },
     },
     strict: true,
   });
@@ -112,6 +116,10 @@ async function main(): Promise<number> {
     throw new Error(
       `unknown scenario ${values.scenario}; ids: ${scenarios.map((s) => s.id).join(', ')}`,
     );
+  const keepAwakeMode = values['keep-awake'];
+  if (keepAwakeMode !== 'auto' && keepAwakeMode !== 'on' && keepAwakeMode !== 'off') {
+    throw new Error(`--keep-awake must be auto, on or off, got "${keepAwakeMode}"`);
+  }
   const totalSeconds = Number(values.minutes) * 60;
   const warmupSeconds = Number(values['warmup-minutes']) * 60;
   const say = (message: string) => process.stderr.write(`[soak] ${message}\n`);
@@ -135,6 +143,19 @@ async function main(): Promise<number> {
     oauth2ProxyBinary: join(new URL('..', import.meta.url).pathname, '.tools/oauth2-proxy/missing'),
     largePolicySet: { policies: 10_000, rulesPerPolicy: 10, hosts: 5_000 },
   });
+  const keepAwake: KeepAwakeChoice =
+    keepAwakeMode === 'auto'
+      ? await chooseKeepAwake(
+          context,
+          {
+            serverCpu: values['server-cpu'],
+            loadCpu: values['load-cpu'],
+            connections: Number(values.connections),
+          },
+          openLoop,
+          say,
+        )
+      : { mode: keepAwakeMode, keepAwake: keepAwakeMode === 'on' };
   const target = await scenario.start(context);
   try {
     const probed = await probe(target.request);
@@ -171,8 +192,10 @@ async function main(): Promise<number> {
       });
     }, 5_000);
     let load: RateLoadResult;
-    // The generator and the idle spinners of the half-load figures (bench/openloop.ts).
-    const wake = keepCoresAwake(openLoop, [values['server-cpu'], values['load-cpu']]);
+    // The generator and, where they help, the idle spinners of the half-load figures.
+    const wake = keepAwake.keepAwake
+      ? keepCoresAwake(openLoop, [values['server-cpu'], values['load-cpu']])
+      : undefined;
     try {
       load = await runOpenLoop(
         {
@@ -188,7 +211,7 @@ async function main(): Promise<number> {
         openLoop,
       );
     } finally {
-      wake();
+      wake?.();
       clearInterval(sampler);
     }
     const verdict = judgeSoak(samples, warmupSeconds, totalSeconds, load);
@@ -197,6 +220,7 @@ async function main(): Promise<number> {
       scenario: scenario.id,
       saturatingRate: saturation.requestsPerSecond,
       rate,
+      harness: { keepAwake },
       minutes: Number(values.minutes),
       warmupMinutes: Number(values['warmup-minutes']),
       load,
@@ -212,6 +236,7 @@ async function main(): Promise<number> {
     const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
     process.stdout.write(
       `\n## soak: ${scenario.label}, ${rate.toFixed(0)} req/s for ${values.minutes} min\n\n` +
+        `${keepAwakeLine(keepAwake)}\n` +
         `requests ${String(load.completed)} measured, errors ${String(load.errors)}, wrong statuses ${String(load.unexpectedStatuses)}; ` +
         `latency p50 ${load.latencyMs.p50.toFixed(2)} ms, p99 ${load.latencyMs.p99.toFixed(2)} ms, p99.9 ${load.latencyMs.p999.toFixed(2)} ms\n` +
         `RSS ${mb(verdict.baselineRssBytes)} MB after warm-up → ${mb(verdict.finalRssBytes)} MB (${(verdict.growth * 100).toFixed(1)}%)\n` +
