@@ -226,9 +226,12 @@ export class BenchContext {
   /** A generated policy set (scenario (f)), its directory and its sample request URLs. */
   policySet(name: string, shape: PolicySetShape) {
     return this.shared(
-      `policy-${name}`,
+      // Not `policy-${name}`, nor its directory: the small directory of (b)–(e) is shared as
+      // 'policy-small' in policies-small/, and a full run reached (f) with that path in place of
+      // the set ("reading '0'" of undefined), its files written beside bench.yaml.
+      `policy-set-${name}`,
       async () => {
-        const directory = join(this.settings.scratchDirectory, `policies-${name}`);
+        const directory = join(this.settings.scratchDirectory, `policy-set-${name}`);
         const set = generatePolicySet(shape);
         await writePolicyFiles(directory, set.files);
         const samplesFile = join(this.settings.scratchDirectory, `samples-${name}.json`);
