@@ -21,9 +21,9 @@ export interface KeepAwakeChoice {
 }
 
 /**
- * Decides, for `--keep-awake auto`, whether this machine's half-load figures are truer with the
- * idle spinners or without them, by measuring the harness floor both ways before any scenario:
- * `target` (the bare node:http server of (a)) at `rate` for a few seconds each. On a VM whose
+ * Decides, for `--keep-awake auto`, whether this machine's half-load figures at `rate` are truer
+ * with the idle spinners or without them, by measuring the harness floor both ways: `target`
+ * (the bare node:http server of (a)) at `rate` for a few seconds each. On a VM whose
  * halted vCPU takes milliseconds to wake, the spinners take that out of the tail (2.6 → 0.29 ms
  * p99 at 10,000 req/s on the machine of 2026-12-06 morning); on one that wakes fast they only add
  * a context switch per wake-up (bare node:http at 45,000 req/s: 4.2 ms p99 with, 1.1 ms without,
@@ -62,36 +62,60 @@ async function calibrateKeepAwake(
   };
 }
 
-/** `--keep-awake auto`: the harness floor measured with and without idle spinners. */
-export async function chooseKeepAwake(
+/** Decides, rate by rate, whether idle spinners run (`choose`); `stop` ends its reference. */
+export interface KeepAwakeChooser {
+  choose(rate: number): Promise<KeepAwakeChoice>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `--keep-awake on|off`: the same answer at every rate. `auto`: the bare node:http server of (a)
+ * is started as the reference (pinned to the server core, idle between calibrations) and
+ * measured at each half-load rate both ways before that rate's windows: whether the spinners help
+ * depends on the rate (on the machine of 2026-12-06 afternoon they halved the floor's p99 at
+ * 20,000 req/s and made it collapse at 41,000).
+ */
+export async function keepAwakeChooser(
+  mode: 'auto' | 'on' | 'off',
   context: BenchContext,
   options: { readonly serverCpu: string; readonly loadCpu: string; readonly connections: number },
   openLoopBinary: string,
   say: (message: string) => void,
-): Promise<KeepAwakeChoice> {
+): Promise<KeepAwakeChooser> {
+  if (mode !== 'auto') {
+    const fixed: KeepAwakeChoice = { mode, keepAwake: mode === 'on' };
+    return { choose: () => Promise.resolve(fixed), stop: () => Promise.resolve() };
+  }
   const [reference] = selectScenarios(['a']);
   if (reference === undefined) throw new Error('scenario (a) is missing');
-  say(`idle spinners or not: ${reference.label} at 20000 req/s, 4 s each way`);
   const target = await reference.start(context);
-  try {
-    const { url, headers, expectedStatus } = target.request;
-    const choice = await calibrateKeepAwake(
-      openLoopBinary,
-      [options.serverCpu, options.loadCpu],
-      options.loadCpu,
-      { label: reference.label, url, headers, expectedStatus, connections: options.connections },
-      20_000,
-    );
-    say(keepAwakeLine(choice));
-    return choice;
-  } finally {
-    await target.stop();
-  }
+  const { url, headers, expectedStatus } = target.request;
+  let stopped = false;
+  return {
+    async choose(rate: number): Promise<KeepAwakeChoice> {
+      say(`idle spinners or not: ${reference.label} at ${rate.toFixed(0)} req/s, 4 s each way`);
+      const choice = await calibrateKeepAwake(
+        openLoopBinary,
+        [options.serverCpu, options.loadCpu],
+        options.loadCpu,
+        { label: reference.label, url, headers, expectedStatus, connections: options.connections },
+        Math.round(rate),
+      );
+      say(keepAwakeLine(choice));
+      return choice;
+    },
+    // Once: the soak stops it as soon as its one rate is calibrated, and again on the way out.
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await target.stop();
+    },
+  };
 }
 
 export function keepAwakeLine(choice: KeepAwakeChoice): string {
   const state = choice.keepAwake ? 'idle spinners on' : 'idle spinners off';
   const calibration = choice.calibration;
-  if (calibration === undefined) return `half load: ${state} (--keep-awake ${choice.mode})`;
-  return `half load: ${state} (--keep-awake auto: ${calibration.target} at ${String(calibration.rate)} req/s had a p99 of ${calibration.withSpinnersP99Ms.toFixed(2)} ms with them, ${calibration.withoutP99Ms.toFixed(2)} ms without)`;
+  if (calibration === undefined) return `${state} (--keep-awake ${choice.mode})`;
+  return `${state} (--keep-awake auto: ${calibration.target} at ${String(calibration.rate)} req/s had a p99 of ${calibration.withSpinnersP99Ms.toFixed(2)} ms with them, ${calibration.withoutP99Ms.toFixed(2)} ms without)`;
 }

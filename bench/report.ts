@@ -3,6 +3,7 @@
  * the Markdown table printed at the end of a run. Pure: the runner hands in measurements.
  */
 import type { PolicyScaleResult } from './policy-scale.ts';
+import type { KeepAwakeChoice } from './keep-awake.ts';
 import type { RateLoadResult } from './rate-load.ts';
 import { median, relativeSpread } from './stats.ts';
 
@@ -48,6 +49,8 @@ export interface ScenarioResult {
   readonly halfLoad?: RateLoadResult;
   /** Every half-load run, in order. */
   readonly halfLoadRuns?: readonly RateLoadResult[];
+  /** Whether idle spinners ran during them, and the calibration that chose (bench/keep-awake.ts). */
+  readonly keepAwake?: KeepAwakeChoice;
   readonly policyScale?: PolicyScaleResult;
 }
 

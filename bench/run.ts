@@ -14,8 +14,8 @@
  * (bench/openloop/openloop.c, built by scripts/bench/ensure-tools.sh) unless
  * `--half-load-generator node` asks for the Node one (bench/rate-load.ts), which cannot hold
  * (a)'s rate (issue 17). While it runs, idle spinners may keep both cores from halting: with
- * `--keep-awake auto` (the default) the runner first measures the bare node:http server of (a)
- * at 20,000 req/s with and without them and keeps whichever gives the lower p99 (bench/
+ * `--keep-awake auto` (the default) the runner first measures a reference bare node:http server
+ * at that same rate with and without them and keeps whichever gives the lower p99 (bench/
  * keep-awake.ts says why); `on` and `off` (or `--no-keep-awake`) force it.
  * Medians of the runs are reported. A scenario answering any wrong status FAILS and is not
  * measured further: wrong answers are never reported as speed.
@@ -41,7 +41,7 @@ import type { PolicyScaleResult } from './policy-scale.ts';
 import { readMemory, readTotalCpuSeconds } from './proc-stats.ts';
 import { probe } from './probe.ts';
 import { runPinnedRateLoad } from './rate-load.ts';
-import { chooseKeepAwake, keepAwakeLine, type KeepAwakeChoice } from './keep-awake.ts';
+import { keepAwakeChooser, type KeepAwakeChoice, type KeepAwakeChooser } from './keep-awake.ts';
 import { keepCoresAwake, runOpenLoop } from './openloop.ts';
 import { benchToolPaths } from './tool-paths.ts';
 import type { RateLoadResult } from './rate-load.ts';
@@ -229,7 +229,7 @@ async function measure(
   context: BenchContext,
   options: RunOptions,
   redis: RedisProcess,
-  keepAwake: boolean,
+  keepAwake: KeepAwakeChooser,
 ): Promise<ScenarioResult> {
   const base = { id: scenario.id, group: scenario.group, label: scenario.label };
   let target: RunningTarget | undefined;
@@ -290,9 +290,11 @@ async function measure(
     const medians = mediansOf(runs, readMemory(target.memoryPid).peakRssBytes);
 
     let halfLoad: RateLoadResult | undefined;
+    let keepAwakeChoice: KeepAwakeChoice | undefined;
     const halfLoadRuns: RateLoadResult[] = [];
     if (options.halfLoad && scenario.halfLoad) {
       const rate = medians.requestsPerSecond / 2;
+      keepAwakeChoice = await keepAwake.choose(rate);
       const rateOptions = {
         url: target.request.url,
         rate,
@@ -310,7 +312,7 @@ async function measure(
           `${scenario.label}: half load ${String(index + 1)}/${String(count)}, ${rate.toFixed(0)} req/s open loop for ${String(options.durationSeconds)} s`,
         );
         const wake =
-          openLoop !== undefined && keepAwake
+          openLoop !== undefined && keepAwakeChoice.keepAwake
             ? keepCoresAwake(openLoop, [options.serverCpu, options.loadCpu])
             : undefined;
         let measured: RateLoadResult;
@@ -344,7 +346,9 @@ async function measure(
       status: 'ok',
       runs,
       medians,
-      ...(halfLoad === undefined ? {} : { halfLoad, halfLoadRuns }),
+      ...(halfLoad === undefined || keepAwakeChoice === undefined
+        ? {}
+        : { halfLoad, halfLoadRuns, keepAwake: keepAwakeChoice }),
       ...(policyScale === undefined ? {} : { policyScale }),
     };
   } catch (error) {
@@ -424,23 +428,25 @@ export async function runSuite(options: RunOptions): Promise<number> {
 
   const results: ScenarioResult[] = [];
   let keepScratch = false;
-  let keepAwake: KeepAwakeChoice = {
-    mode: options.keepAwake,
-    keepAwake: options.keepAwake === 'on',
-  };
+  let keepAwake: KeepAwakeChooser | undefined;
   try {
-    if (openLoopNeeded && options.keepAwake === 'auto') {
-      keepAwake = await chooseKeepAwake(context, options, openLoopBinary, say);
-    }
+    keepAwake = await keepAwakeChooser(
+      openLoopNeeded ? options.keepAwake : 'off',
+      context,
+      options,
+      openLoopBinary,
+      say,
+    );
     let group: string | undefined;
     for (const scenario of selected) {
       if (group !== undefined && scenario.group !== group) await context.releaseGroup();
       group = scenario.group;
-      const result = await measure(scenario, context, options, redis, keepAwake.keepAwake);
+      const result = await measure(scenario, context, options, redis, keepAwake);
       if (result.status === 'failed') keepScratch = true;
       results.push(result);
     }
   } finally {
+    await keepAwake?.stop();
     await context.close();
     await deleteKeysWithPrefix(options.redisUrl, context.sessionKeyPrefix).catch(() => 0);
     // BENCH_KEEP_SCRATCH keeps the servers' logs (say, with BENCH_SERVER_NODE_OPTIONS=--trace-gc).
@@ -460,7 +466,6 @@ export async function runSuite(options: RunOptions): Promise<number> {
     mode: options.quick ? 'quick' : 'full',
     options,
     machine,
-    ...(openLoopNeeded ? { harness: { keepAwake } } : {}),
     results,
     targets: checks,
     ...(options.quick ? { guard } : {}),
@@ -482,7 +487,11 @@ export async function runSuite(options: RunOptions): Promise<number> {
       .map(([name, version]) => `${name} ${version}`)
       .join(', '),
     `${String(options.runs)} runs × ${String(options.durationSeconds)} s after a ${String(options.warmupSeconds)} s warm-up, ${String(options.connections)} connections; medians`,
-    ...(openLoopNeeded ? [keepAwakeLine(keepAwake)] : []),
+    ...(openLoopNeeded
+      ? [
+          `half load: idle spinners --keep-awake ${options.keepAwake}${options.keepAwake === 'auto' ? ", chosen per rate on (a)'s bare server (see each row)" : ''}`,
+        ]
+      : []),
     '',
     markdownTable(results),
     '',

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { probe } from './probe.ts';
 import { readMemory } from './proc-stats.ts';
-import { chooseKeepAwake, keepAwakeLine, type KeepAwakeChoice } from './keep-awake.ts';
+import { keepAwakeChooser, keepAwakeLine } from './keep-awake.ts';
 import { keepCoresAwake, runOpenLoop } from './openloop.ts';
 import type { RateLoadResult } from './rate-load.ts';
 import { BenchContext, scenarios } from './scenarios.ts';
@@ -143,19 +143,17 @@ async function main(): Promise<number> {
     oauth2ProxyBinary: join(new URL('..', import.meta.url).pathname, '.tools/oauth2-proxy/missing'),
     largePolicySet: { policies: 10_000, rulesPerPolicy: 10, hosts: 5_000 },
   });
-  const keepAwake: KeepAwakeChoice =
-    keepAwakeMode === 'auto'
-      ? await chooseKeepAwake(
-          context,
-          {
-            serverCpu: values['server-cpu'],
-            loadCpu: values['load-cpu'],
-            connections: Number(values.connections),
-          },
-          openLoop,
-          say,
-        )
-      : { mode: keepAwakeMode, keepAwake: keepAwakeMode === 'on' };
+  const chooser = await keepAwakeChooser(
+    keepAwakeMode,
+    context,
+    {
+      serverCpu: values['server-cpu'],
+      loadCpu: values['load-cpu'],
+      connections: Number(values.connections),
+    },
+    openLoop,
+    say,
+  );
   const target = await scenario.start(context);
   try {
     const probed = await probe(target.request);
@@ -179,6 +177,8 @@ async function main(): Promise<number> {
         `${String(saturation.unexpectedStatuses)} wrong answers while finding the saturating rate`,
       );
     const rate = saturation.requestsPerSecond / 2;
+    const keepAwake = await chooser.choose(rate);
+    await chooser.stop();
     say(
       `${scenario.label}: saturates at ${saturation.requestsPerSecond.toFixed(0)} req/s; soaking at ${rate.toFixed(0)} req/s for ${values.minutes} min`,
     );
@@ -244,6 +244,7 @@ async function main(): Promise<number> {
     );
     return verdict.passed ? 0 : 1;
   } finally {
+    await chooser.stop();
     await target.stop();
     await context.close();
     await deleteKeysWithPrefix(values['redis-url'], context.sessionKeyPrefix).catch(() => 0);
