@@ -1,11 +1,12 @@
 import { buildInfo } from '../build-info.ts';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import {
   PendingCounts,
   TalliedHistogram,
   type CountSlot,
   type DurationSeries,
 } from './hot-path-metrics.ts';
+import { collectProcessMetrics } from './process-metrics.ts';
 
 /**
  * Every metric gatehouse exports, in one place so that the names, labels and help texts form one
@@ -135,12 +136,16 @@ export class Metrics {
     series.observe(seconds);
   }
 
+  /** Stops what collects the process metrics in the background (the GC profiler). */
+  readonly close: () => void;
+
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
     const registry = new Registry();
     this.registry = registry;
-    if (options.collectProcessMetrics ?? true) {
-      collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
-    }
+    this.close =
+      (options.collectProcessMetrics ?? true)
+        ? collectProcessMetrics(registry, 'gatehouse_')
+        : () => undefined;
     const registers = [registry];
 
     // Which build runs, as a gauge of 1 with the facts as labels (the Prometheus convention of
