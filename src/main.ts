@@ -37,10 +37,6 @@ export interface Gatehouse {
 export async function startGatehouse(config: Config, options: StartOptions): Promise<Gatehouse> {
   const runtime = createRuntime(options);
   const closers = new Closers();
-  // Last closed: the process metrics' GC profiler.
-  closers.add(() => {
-    runtime.metrics.close();
-  });
 
   // First opened, last closed: the spans of the last checks are exported at shutdown.
   const tracingParts = await buildTracing(config, runtime);

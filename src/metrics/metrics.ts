@@ -136,16 +136,10 @@ export class Metrics {
     series.observe(seconds);
   }
 
-  /** Stops what collects the process metrics in the background (the GC profiler). */
-  readonly close: () => void;
-
   constructor(options: { collectProcessMetrics?: boolean } = {}) {
     const registry = new Registry();
     this.registry = registry;
-    this.close =
-      (options.collectProcessMetrics ?? true)
-        ? collectProcessMetrics(registry, 'gatehouse_')
-        : () => undefined;
+    if (options.collectProcessMetrics ?? true) collectProcessMetrics(registry, 'gatehouse_');
     const registers = [registry];
 
     // Which build runs, as a gauge of 1 with the facts as labels (the Prometheus convention of
