@@ -10,6 +10,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Histogram } from 'prom-client';
 import { parse } from 'yaml';
 import { Metrics } from '../../../src/metrics/metrics.ts';
 import { chartDir, ensureHelm, find, render, repoRoot, scenarioFile } from './helm.ts';
@@ -32,7 +33,8 @@ function exportedMetrics(): Map<string, readonly string[]> {
   for (const metric of new Metrics().registry.getMetricsAsArray()) {
     const labels = (metric as unknown as { labelNames?: readonly string[] }).labelNames ?? [];
     metrics.set(metric.name, labels);
-    if (metric.constructor.name === 'Histogram') {
+    // instanceof, not the constructor's name: the decision histogram is a TalliedHistogram.
+    if (metric instanceof Histogram) {
       metrics.set(`${metric.name}_bucket`, [...labels, 'le']);
       metrics.set(`${metric.name}_sum`, labels);
       metrics.set(`${metric.name}_count`, labels);
