@@ -1,7 +1,8 @@
 /**
  * Whether the half-load figures (bench/run.ts) and the soak (bench/soak.ts) run with idle
- * spinners on both cores (`keepCoresAwake`, bench/openloop.ts), decided per machine by measuring
- * the harness floor both ways (`--keep-awake auto`, the default) or forced (`on`, `off`).
+ * spinners on both cores (`keepCoresAwake`, bench/openloop.ts), decided per machine and per rate
+ * by measuring the harness floor both ways (`--keep-awake auto`, the default) or forced (`on`,
+ * `off`).
  */
 import { keepCoresAwake, runOpenLoop } from './openloop.ts';
 import type { RateLoadOptions } from './rate-load.ts';
