@@ -1,17 +1,31 @@
 import { describe, expect, it, vi } from 'vitest';
 import { memorySessionsOnClock } from '../../test/fixtures/builders/memory-sessions.ts';
 import { MemorySessionStore } from './memory/memory-store.ts';
-import { SessionCache } from './session-cache.ts';
+import { SessionCache, type SessionCacheOptions } from './session-cache.ts';
 import { describeSessionStoreContract } from './session-store.contract.ts';
 import type { NewSession } from './session.ts';
 import { issueTicket, sessionKeyOf } from './ticket.ts';
 
 const MINUTE = 60_000;
 
-function setup(cacheOptions: { ttlMs?: number; maxEntries?: number } = {}) {
+function setup(cacheOptions: Pick<SessionCacheOptions, 'ttlMs' | 'maxEntries' | 'onRefresh'> = {}) {
   const { store, now, advance } = memorySessionsOnClock();
   const reads = vi.spyOn(store, 'get');
   const cache = new SessionCache({ store, ttlMs: 3000, ...cacheOptions, now });
+  /** Holds the next store read, once it has read, until the returned function is called. */
+  function holdNextRead(): () => void {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const original = MemorySessionStore.prototype.get.bind(store);
+    reads.mockImplementationOnce(async (ticketArg) => {
+      const session = await original(ticketArg);
+      await gate;
+      return session;
+    });
+    return release;
+  }
   async function login(subject = 'alice') {
     const ticket = issueTicket();
     const fields: NewSession = {
@@ -23,7 +37,7 @@ function setup(cacheOptions: { ttlMs?: number; maxEntries?: number } = {}) {
     await cache.create(fields, ticket);
     return ticket;
   }
-  return { store, cache, reads, advance, login };
+  return { store, cache, reads, advance, login, holdNextRead };
 }
 
 // The cache is itself a session backend: the contract holds in front of the memory store (and in
@@ -91,18 +105,9 @@ describe('SessionCache', () => {
   });
 
   it('does not let a lookup after a revocation join a read that started before it', async () => {
-    const { store, cache, reads, login } = setup();
+    const { store, cache, reads, login, holdNextRead } = setup();
     const ticket = await login();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const original = MemorySessionStore.prototype.get.bind(store);
-    reads.mockImplementationOnce(async (ticketArg) => {
-      const session = await original(ticketArg);
-      await gate;
-      return session;
-    });
+    const release = holdNextRead();
     const before = cache.get(ticket);
     await store.deleteByUser('idp\u0000alice');
     const after = cache.get(ticket);
@@ -114,24 +119,10 @@ describe('SessionCache', () => {
 
   it('refreshes a session in use in the background once its entry is half its TTL old', async () => {
     const refreshes: string[] = [];
-    const { store, now, advance } = memorySessionsOnClock();
-    const reads = vi.spyOn(store, 'get');
-    const cache = new SessionCache({
-      store,
-      ttlMs: 3000,
-      now,
+    const { cache, reads, advance, login } = setup({
       onRefresh: (outcome) => refreshes.push(outcome),
     });
-    const ticket = issueTicket();
-    await cache.create(
-      {
-        provider: 'idp',
-        subject: 'alice',
-        identity: { user: 'alice', groups: [], claims: {} },
-        tokens: { accessToken: 'at' },
-      },
-      ticket,
-    );
+    const ticket = await login();
     const first = await cache.get(ticket);
     advance(1500);
     // Served from memory at once; one background read starts, however many checks arrive.
@@ -166,20 +157,11 @@ describe('SessionCache', () => {
   });
 
   it('does not cache a background refresh that a revocation overtook', async () => {
-    const { store, cache, reads, advance, login } = setup({ ttlMs: 60_000 });
+    const { store, cache, advance, login, holdNextRead } = setup({ ttlMs: 60_000 });
     const ticket = await login();
     await cache.get(ticket);
     advance(30_000);
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const original = MemorySessionStore.prototype.get.bind(store);
-    reads.mockImplementationOnce(async (ticketArg) => {
-      const session = await original(ticketArg);
-      await gate;
-      return session;
-    });
+    const release = holdNextRead();
     expect(await cache.get(ticket)).not.toBeNull();
     await store.deleteByUser('idp\u0000alice');
     release();
@@ -239,18 +221,9 @@ describe('SessionCache', () => {
   });
 
   it('does not cache a read that was in flight when a revocation arrived', async () => {
-    const { store, cache, reads, login } = setup({ ttlMs: 60_000 });
+    const { store, cache, reads, login, holdNextRead } = setup({ ttlMs: 60_000 });
     const ticket = await login();
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const original = MemorySessionStore.prototype.get.bind(store);
-    reads.mockImplementationOnce(async (ticketArg) => {
-      const session = await original(ticketArg);
-      await gate;
-      return session;
-    });
+    const release = holdNextRead();
     const pending = cache.get(ticket);
     await store.publishRevocation([sessionKeyOf(ticket.id)]);
     release();
