@@ -69,14 +69,7 @@ export interface CompiledMatch {
 }
 
 /** What a CompiledMatch holds; the rest it reads from its rule and description. */
-export interface CompiledMatchFields {
-  readonly rule: MatchedRule;
-  readonly path: string;
-  readonly pathRegex: LinearRegex | null;
-  readonly methodMask: number;
-  readonly conditions: MatchConditions | null;
-  readonly description: MatchDescription;
-}
+export type CompiledMatchFields = Omit<CompiledMatch, 'scope' | 'deny' | 'pathType'>;
 
 /**
  * A frozen CompiledMatch. `scope`, `deny` and `pathType` are read from the rule and the
